@@ -1,0 +1,25 @@
+"""Detectors: small modules of polars expressions that add feature columns to the batch.
+
+Each module defines ``DETECTOR`` (see :mod:`detectors.base`).  Rules name a detector by its
+``name`` — that name is also the flag's ``kind``.
+"""
+
+from detectors import (
+    amount_spike,
+    duplicate_order,
+    missing_address,
+    payment_mismatch,
+    price_deviation,
+    stale_picking,
+    step_mismatch,
+    volume_surge,
+)
+from detectors.base import SUBJECT_COLUMNS, DetectContext, Detector
+
+REGISTRY: dict[str, Detector] = {
+    m.DETECTOR.name: m.DETECTOR
+    for m in (volume_surge, amount_spike, step_mismatch, stale_picking, missing_address,
+              duplicate_order, price_deviation, payment_mismatch)
+}
+
+__all__ = ["REGISTRY", "SUBJECT_COLUMNS", "DetectContext", "Detector"]

@@ -1,0 +1,74 @@
+"""amount_spike: an order's amount far above the store's own history, or above a cap.
+
+The store's baseline is the median amount of its previous ``window`` orders (at least
+``min_history`` of them).  A store with no history is still compared with the platform's
+median order amount, so a first order of a fortune is not waved through.  Cash-on-delivery
+orders also meet an absolute cap: nobody has paid yet, so a typo is a real loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from detectors.base import DetectContext, Detector
+from detectors.common import ORDER_KEY, order_subject
+
+FEATURES = {
+    "order_amount": "订单金额",
+    "baseline_amount": "门店历史订单金额中位数",
+    "amount_ratio": "订单金额 / 门店基线",
+    "history_orders": "基线所用历史订单数",
+    "platform_amount": "全平台订单金额中位数",
+    "platform_ratio": "订单金额 / 全平台中位数",
+    "is_cod": "货到付款（1 是 / 0 否）",
+    "cod_cap": "货到付款金额上限",
+    "over_cap": "货到付款且超过上限（1 是 / 0 否）",
+}
+PARAMS: dict[str, Any] = {"window": 30, "min_history": 5, "cod_cap": 20000.0}
+
+
+def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    w, min_h, cap = int(p["window"]), int(p["min_history"]), float(p["cod_cap"])
+    orders = (
+        ctx.lines.filter(pl.col("active"))
+        .group_by(ORDER_KEY)
+        .agg(
+            pl.col("order_value").first().alias("order_amount"),
+            pl.col("created_at").min(),
+            pl.col("store_name").first(),
+            pl.col("is_cod").first(),
+            pl.col("_in_batch").any(),
+        )
+        .sort("store_id", "created_at", "order_id")
+        .with_columns(pl.col("order_amount").shift(1).over("store_id").alias("_prev"))
+        .with_columns(
+            pl.col("_prev").rolling_median(w, min_samples=min_h).over("store_id").alias("baseline_amount"),
+            pl.int_range(pl.len()).over("store_id").clip(upper_bound=w).alias("history_orders"),
+            pl.col("order_amount").median().alias("platform_amount"),
+        )
+    )
+    return orders.filter(pl.col("_in_batch")).select(
+        order_subject().alias("subject"), "store_id", "store_name", "order_id",
+        pl.col("created_at").alias("occurred_at"),
+        "order_amount", "baseline_amount",
+        (pl.col("order_amount") / pl.col("baseline_amount")).alias("amount_ratio"),
+        "history_orders", "platform_amount",
+        (pl.col("order_amount") / pl.col("platform_amount")).alias("platform_ratio"),
+        pl.col("is_cod").cast(pl.Int8),
+        pl.lit(cap).alias("cod_cap"),
+        (pl.col("is_cod") & (pl.col("order_amount") > cap)).cast(pl.Int8).alias("over_cap"),
+    )
+
+
+DETECTOR = Detector(
+    name="amount_spike",
+    title_zh="订单金额异常",
+    params=PARAMS,
+    features=lambda p: FEATURES,
+    grain=lambda p: "order",
+    compute=_compute,
+    reason_zh=lambda p: ("订单{order_id}金额{order_amount:,.2f}，是门店{store_id}历史中位数{baseline_amount:,.2f}的"
+                         "{amount_ratio:.1f}倍、全平台中位数{platform_amount:,.2f}的{platform_ratio:.1f}倍"),
+)

@@ -1,0 +1,47 @@
+"""What a detector is, and what it is given.
+
+A detector is a module of polars expressions.  Given the batch joined to its recent history
+(``DetectContext.lines``, one canonical row per order line, ``_in_batch`` marking the rows of
+this scan), it returns a LazyFrame at its grain — one row per line, order or store-day of the
+batch — carrying the subject columns below plus its feature columns.  Rules then read only
+feature columns, so thresholds live in YAML and detectors stay threshold-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from orderwatch.config import Config
+
+#: columns every detector output carries (besides its features)
+SUBJECT_COLUMNS: tuple[str, ...] = ("subject", "store_id", "store_name", "order_id", "occurred_at")
+
+GRAINS = ("line", "order", "store_day")
+
+
+@dataclass
+class DetectContext:
+    lines: pl.LazyFrame             # history ∪ batch, prepared by detectors.common.prepare
+    catalog: pl.LazyFrame | None    # schema.CATALOG, or None when no catalog was given
+    as_of: datetime                 # "now" for time-based detectors (naive, config timezone)
+    config: Config
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    title_zh: str
+    params: dict[str, Any]                                   # defaults; their types are enforced
+    features: Callable[[dict[str, Any]], dict[str, str]]     # params -> {feature: meaning (zh)}
+    grain: Callable[[dict[str, Any]], str]                   # params -> one of GRAINS
+    compute: Callable[[DetectContext, dict[str, Any]], pl.LazyFrame]
+    reason_zh: Callable[[dict[str, Any]], str]               # params -> default reason template
+    choices: dict[str, tuple[Any, ...]] | None = None        # params with a closed set of values
+
+    def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**self.params, **params}

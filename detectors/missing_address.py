@@ -1,0 +1,101 @@
+"""missing_address: a delivery address that can't be delivered to.
+
+Domestic orders need province, city, district, street address, consignee and a phone that is
+an 11-digit mainland mobile (1[3-9]xxxxxxxxx, +86 allowed) or a landline with its area code
+(0xx-xxxxxxxx); overseas orders need street address, consignee, country and postcode.
+A source that carries no address data at all (no consignee, phone or address column in the
+whole file, e.g. a wholesale invoice list) is not judged: absent is not the same as missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from detectors.base import DetectContext, Detector
+from detectors.common import ORDER_KEY, order_subject
+
+FEATURES = {
+    "missing_count": "缺失的地址要素个数",
+    "missing_fields": "缺失的地址要素",
+    "phone_invalid": "电话无效（1 是 / 0 否）",
+    "overseas": "境外地址（1 是 / 0 否）",
+    "phone": "联系电话（原文）",
+}
+PARAMS: dict[str, Any] = {}
+
+ADDRESS_FIELDS = ("consignee", "phone", "province", "city", "district", "address", "postcode", "country")
+LABELS = {"province": "省", "city": "市", "district": "区县", "address": "详细地址",
+          "consignee": "收货人", "phone": "电话", "country": "国家", "postcode": "邮编"}
+DOMESTIC = ("province", "city", "district", "address", "consignee")
+OVERSEAS = ("address", "consignee", "country", "postcode")
+CHINA = ["中国", "中国大陆", "中华人民共和国", "china", "cn", "prc", "people's republic of china"]
+
+MOBILE = r"^1[3-9]\d{9}$"
+LANDLINE = r"^0\d{9,11}$|^(400|800)\d{7}$"
+
+
+def _blank(name: str) -> pl.Expr:
+    return pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
+
+
+def phone_digits(col: str = "phone") -> pl.Expr:
+    """The phone without spaces, dashes, brackets and a +86/0086 prefix."""
+    return (
+        pl.col(col).str.replace_all(r"[\s\-()（）]", "")
+        .str.replace(r"^(\+86|0086)", "")
+        .str.replace(r"(转|ext\.?|#)\d+$", "")
+    )
+
+
+def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    orders = (
+        ctx.lines.filter(pl.col("_in_batch"))
+        .with_columns(
+            pl.any_horizontal([pl.col(f).is_not_null() for f in ("consignee", "phone", "address")])
+            .any().over("source_file").alias("_has_address")
+        )
+        .filter(pl.col("_has_address"))
+        .group_by(ORDER_KEY)
+        .agg(pl.col("store_name", "created_at", *ADDRESS_FIELDS).first())
+    )
+    overseas = (~_blank("country") & ~pl.col("country").str.strip_chars().str.to_lowercase().is_in(CHINA))
+    digits = phone_digits()
+    phone_ok = digits.str.contains(MOBILE) | digits.str.contains(LANDLINE)
+    phone_ok_overseas = digits.str.count_matches(r"\d") >= 6
+    missing = [
+        pl.when(pl.col("_overseas")).then(pl.lit(f in OVERSEAS) & _blank(f))
+        .otherwise(pl.lit(f in DOMESTIC) & _blank(f)).alias(f"_m_{f}")
+        for f in ("province", "city", "district", "address", "consignee", "country", "postcode")
+    ]
+    names = pl.concat_str(
+        [pl.when(pl.col(f"_m_{f}")).then(pl.lit(LABELS[f])) for f in
+         ("province", "city", "district", "address", "consignee", "country", "postcode")],
+        separator="、", ignore_nulls=True,
+    )
+    invalid = pl.when(pl.col("_overseas")).then(~phone_ok_overseas.fill_null(False)).otherwise(~phone_ok.fill_null(False))
+    return (
+        orders.with_columns(overseas.alias("_overseas"))
+        .with_columns(*missing, invalid.alias("_phone_invalid"))
+        .select(
+            order_subject().alias("subject"), "store_id", "store_name", "order_id",
+            pl.col("created_at").alias("occurred_at"),
+            pl.sum_horizontal(pl.col("^_m_.*$").cast(pl.Int32)).alias("missing_count"),
+            names.alias("missing_fields"),
+            pl.col("_phone_invalid").cast(pl.Int8).alias("phone_invalid"),
+            pl.col("_overseas").cast(pl.Int8).alias("overseas"),
+            "phone",
+        )
+    )
+
+
+DETECTOR = Detector(
+    name="missing_address",
+    title_zh="收货地址缺失或无效",
+    params=PARAMS,
+    features=lambda p: FEATURES,
+    grain=lambda p: "order",
+    compute=_compute,
+    reason_zh=lambda p: "订单{order_id}收货信息不完整：缺少{missing_fields}；电话“{phone}”无效={phone_invalid}",
+)

@@ -1,0 +1,63 @@
+"""price_deviation: a unit price off the catalog list price.
+
+The reference is the catalog's list price; for a SKU the catalog doesn't know (or without a
+catalog) it is the platform's median unit price of that SKU over history and batch, when at
+least ``min_platform_lines`` lines price it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from detectors.base import DetectContext, Detector
+from detectors.common import order_subject
+
+FEATURES = {
+    "unit_price": "成交单价",
+    "ref_price": "参考价（目录价或平台中位价）",
+    "price_ratio": "单价 / 参考价",
+    "deviation_pct": "偏离百分比（负数为低于参考价）",
+    "abs_deviation_pct": "偏离百分比的绝对值",
+    "ref_source": "参考价来源（catalog 目录 / platform 平台中位数）",
+}
+PARAMS: dict[str, Any] = {"min_platform_lines": 5}
+
+
+def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    min_n = int(p["min_platform_lines"])
+    priced = ctx.lines.filter(pl.col("active") & (pl.col("unit_price") >= 0)).with_columns(
+        pl.when(pl.len().over("sku") >= min_n).then(pl.col("unit_price").median().over("sku")).alias("_platform"),
+    )
+    if ctx.catalog is not None:
+        priced = priced.join(ctx.catalog.select("sku", "list_price"), on="sku", how="left")
+    else:
+        priced = priced.with_columns(pl.lit(None, dtype=pl.Float64).alias("list_price"))
+    ref = pl.when(pl.col("list_price") > 0).then(pl.col("list_price")).otherwise(pl.col("_platform"))
+    source = pl.when(pl.col("list_price") > 0).then(pl.lit("catalog")).otherwise(pl.lit("platform"))
+    return (
+        priced.filter(pl.col("_in_batch"))
+        .with_columns(ref.alias("ref_price"), source.alias("ref_source"))
+        .filter(pl.col("ref_price") > 0)
+        .with_columns((pl.col("unit_price") / pl.col("ref_price")).alias("price_ratio"))
+        .with_columns(((pl.col("price_ratio") - 1.0) * 100.0).alias("deviation_pct"))
+        .select(
+            order_subject().alias("subject"), "store_id", "store_name", "order_id",
+            pl.col("created_at").alias("occurred_at"), "sku", "line_no",
+            "unit_price", "ref_price", "price_ratio", "deviation_pct",
+            pl.col("deviation_pct").abs().alias("abs_deviation_pct"), "ref_source",
+        )
+    )
+
+
+DETECTOR = Detector(
+    name="price_deviation",
+    title_zh="成交价偏离目录价",
+    params=PARAMS,
+    features=lambda p: FEATURES,
+    grain=lambda p: "line",
+    compute=_compute,
+    reason_zh=lambda p: ("订单{order_id}商品{sku}单价{unit_price:,.2f}，参考价{ref_price:,.2f}（{ref_source}），"
+                         "偏离{deviation_pct:+.1f}%"),
+)

@@ -1,0 +1,148 @@
+"""The ``orderwatch`` command line.  The interface of ``scan``, ``rules check`` and ``demo`` is
+fixed (other tools call it); errors a user can fix print one clear message and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from orderwatch.config import ConfigError, load_config
+
+err = Console(stderr=True)
+
+
+def _as_of(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"--as-of: expected 'YYYY-MM-DD HH:MM:SS', got {text!r}")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description:<32}"), BarColumn(), TimeElapsedColumn(),
+                    console=err, transient=True, disable=not err.is_terminal)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from orderwatch.report import print_summary, write_flags, write_quarantine
+    from orderwatch.scan import run_scan
+
+    config = load_config(args.config)
+    with _progress() as bar:
+        task = bar.add_task("scan", total=1.0)
+
+        def tick(stage: str, frac: float) -> None:
+            bar.update(task, description=stage, completed=frac)
+
+        result = run_scan(args.paths, config, catalog=args.catalog, as_of=args.as_of, db_url=args.db,
+                          progress=tick, source=args.source)
+    print_summary(result, config.departments, Console())
+    if args.out:
+        n = write_flags(result, args.out)
+        err.print(f"wrote {n:,} flags to {args.out}")
+    if args.quarantine:
+        n = write_quarantine(result, args.quarantine)
+        err.print(f"wrote {n:,} quarantined rows to {args.quarantine}")
+    return 0 if result.reconciled else 1
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from rules.loader import read_rule_files
+
+    config = load_config(args.config)
+    directory = Path(args.dir) if args.dir else config.rules_dir
+    rules, problems = read_rule_files(directory, config)
+    for p in problems:
+        print(str(p))
+    if problems:
+        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    for r in rules:
+        levels = "; ".join(f"{k}: {v}" for k, v in r.level_text.items())
+        state = "" if r.enabled else " (disabled)"
+        print(f"ok  {r.id:<24} {r.detector:<16} {r.department:<18} {levels}{state}")
+    print(f"{len(rules)} rule(s) valid in {directory}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from orderwatch.demo import generate
+    from orderwatch.report import print_summary
+    from orderwatch.scan import run_scan
+
+    config = load_config(args.config)
+    out_dir = config.instance_dir / "demo"
+    d = config.get("demo", {})
+    err.print(f"generating demo data in {out_dir} …")
+    demo = generate(out_dir, stores=int(d.get("stores", 300)), days=int(d.get("days", 35)),
+                    seed=int(d.get("seed", 20261130)))
+    with _progress() as bar:
+        task = bar.add_task("scan", total=1.0)
+        result = run_scan(demo.order_files, config, catalog=demo.catalog, as_of=demo.as_of,
+                          progress=lambda s, f: bar.update(task, description=s, completed=f))
+    print_summary(result, config.departments, Console())
+    out = out_dir / "flags.csv"
+    from orderwatch.report import write_flags, write_quarantine
+    write_flags(result, out)
+    write_quarantine(result, out_dir / "quarantine.csv")
+    err.print(f"database: {config.database_url}\nflags: {out}\nquarantine: {out_dir / 'quarantine.csv'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="orderwatch", description="Find abnormal orders and route them.")
+    p.add_argument("--config", help="site config.yaml merged over the shipped one (or $ORDERWATCH_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("scan", help="scan order exports (CSV, Excel, JSON, JSON lines, Parquet)")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--catalog", help="SKU master: order step, minimum, list price, fresh, stock")
+    s.add_argument("--as-of", type=_as_of, help='"YYYY-MM-DD HH:MM:SS" (default: now, config timezone)')
+    s.add_argument("--db", help="SQLAlchemy URL (default: config database.url)")
+    s.add_argument("--out", help="write flags to FLAGS.csv or FLAGS.jsonl")
+    s.add_argument("--quarantine", help="write quarantined rows to QUARANTINE.csv")
+    s.add_argument("--source", help="read every PATH as this configured source (default: by file name)")
+    s.set_defaults(func=cmd_scan)
+
+    r = sub.add_parser("rules", help="rule files")
+    rsub = r.add_subparsers(dest="rules_command", required=True)
+    rc = rsub.add_parser("check", help="validate rule YAML; exit non-zero on any mistake")
+    rc.add_argument("dir", nargs="?", help="rules directory (default: config rules_dir)")
+    rc.set_defaults(func=cmd_rules_check)
+
+    d = sub.add_parser("demo", help="generate a demo data set and scan it into the default database")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ingest import IngestError
+    from rules.loader import RulesInvalid
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RulesInvalid as exc:
+        err.print("[red]rules invalid:[/red]")
+        for p in exc.problems:
+            err.print(f"  {p}", markup=False, highlight=False)
+        return 2
+    except (ConfigError, IngestError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Load ``config.yaml``: the shipped file gives every default, a site file overrides keys.
+
+Why a thin dict wrapper rather than a schema library: the file is the documentation, and the
+few typed accessors below are what the code reads.  Errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_CONFIG = PROJECT_ROOT / "config.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration file is missing, unreadable or has a bad value."""
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return data
+
+
+@dataclass
+class Source:
+    """A named input source: how its file names look and how its headers map."""
+
+    name: str
+    match: str = "*"
+    columns: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    non_goods_skus: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    """The merged configuration with paths resolved."""
+
+    raw: dict[str, Any]
+    base_dir: Path
+
+    # -- paths -------------------------------------------------------------------------
+    def _path(self, value: str) -> Path:
+        value = value.replace("{instance_dir}", str(self.instance_dir))
+        p = Path(value)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def instance_dir(self) -> Path:
+        p = Path(str(self.raw.get("instance_dir", "instance")))
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def database_url(self) -> str:
+        url = str(self.raw["database"]["url"])
+        if "{instance_dir}" in url:
+            url = url.replace("{instance_dir}", str(self.instance_dir))
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            rel = url[len("sqlite:///"):]
+            if rel and rel != ":memory:" and not Path(rel).is_absolute():
+                url = "sqlite:///" + str(self.base_dir / rel)
+        return url
+
+    @property
+    def history_dir(self) -> Path:
+        return self._path(str(self.raw["history"]["dir"] or "{instance_dir}/history"))
+
+    @property
+    def history_days(self) -> int:
+        return int(self.raw["history"]["days"])
+
+    @property
+    def rules_dir(self) -> Path:
+        return self._path(str(self.raw.get("rules_dir") or PROJECT_ROOT / "rules" / "pack"))
+
+    @property
+    def timezone(self) -> str:
+        return str(self.raw.get("timezone", "Asia/Shanghai"))
+
+    # -- business settings ---------------------------------------------------------------
+    @property
+    def picking_sla_hours(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.raw["sla"]["picking_hours"].items()}
+
+    @property
+    def delivery_sla_hours(self) -> float:
+        return float(self.raw["sla"]["delivery_hours"])
+
+    @property
+    def cod_methods(self) -> list[str]:
+        return [str(m).lower() for m in self.raw["payment"]["cod_methods"]]
+
+    @property
+    def cancel_pattern(self) -> str | None:
+        return self.raw.get("ingest", {}).get("cancel_pattern")
+
+    @property
+    def strict_fields(self) -> list[str]:
+        return list(self.raw.get("ingest", {}).get("strict_fields", []))
+
+    @property
+    def departments(self) -> dict[str, dict[str, str]]:
+        return {k: dict(v) for k, v in self.raw["departments"].items()}
+
+    @property
+    def sources(self) -> list[Source]:
+        out = []
+        for i, s in enumerate(self.raw.get("sources") or []):
+            if not isinstance(s, dict) or "name" not in s:
+                raise ConfigError(f"sources[{i}]: each source needs a name")
+            out.append(
+                Source(
+                    name=str(s["name"]),
+                    match=str(s.get("match", "*")),
+                    columns={str(k): str(v) for k, v in (s.get("columns") or {}).items()},
+                    defaults=dict(s.get("defaults") or {}),
+                    non_goods_skus=[str(x) for x in s.get("non_goods_skus") or []],
+                )
+            )
+        return out
+
+    def source_for(self, path: str | Path, name: str | None = None) -> Source:
+        """The configured source a file belongs to (by name, else by glob), else ``default``."""
+        fname = Path(path).name
+        for s in self.sources:
+            if (name and s.name == name) or (not name and fnmatch.fnmatch(fname, s.match)):
+                return s
+        if name:
+            raise ConfigError(f"sources: no source named {name!r}")
+        return Source(name="default")
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.raw
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Config:
+    """Shipped ``config.yaml`` merged with the site file (argument, $ORDERWATCH_CONFIG) and overrides."""
+    raw = _read_yaml(SHIPPED_CONFIG)
+    base_dir = Path.cwd()
+    site = path or os.environ.get("ORDERWATCH_CONFIG")
+    if site:
+        site_path = Path(site).resolve()
+        raw = _merge(raw, _read_yaml(site_path))
+        base_dir = site_path.parent
+    if overrides:
+        raw = _merge(raw, overrides)
+    cfg = Config(raw=raw, base_dir=base_dir)
+    # rules_dir default points into the project, not the working directory
+    if not site and (overrides or {}).get("rules_dir") is None:
+        cfg.raw["rules_dir"] = str(PROJECT_ROOT / "rules" / "pack")
+    return cfg

@@ -1,0 +1,73 @@
+"""What a scan prints and writes: the summary table, the flags file, the quarantine file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from orderwatch.scan import ScanResult
+
+FLAG_OUT_COLUMNS = ["flag_id", "rule_id", "kind", "level", "department", "order_id", "store_id",
+                    "store_name", "occurred_at", "title", "reason", "subject", "evidence"]
+QUARANTINE_OUT_COLUMNS = ["source_file", "line", "reason", "raw"]
+
+
+def write_flags(result: ScanResult, path: str | Path) -> int:
+    """One row per flag; ``.jsonl``/``.ndjson`` → JSON lines, anything else → CSV (UTF-8 BOM for Excel)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df = result.flags.select([c for c in FLAG_OUT_COLUMNS if c in result.flags.columns])
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        df.write_ndjson(path)
+    else:
+        df.write_csv(path, include_bom=True)
+    return df.height
+
+
+def write_quarantine(result: ScanResult, path: str | Path) -> int:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df = result.quarantine.select(QUARANTINE_OUT_COLUMNS)
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        df.write_ndjson(path)
+    else:
+        df.write_csv(path, include_bom=True)
+    return df.height
+
+
+def _counts(flags: pl.DataFrame, col: str) -> list[tuple[str, int]]:
+    if flags.height == 0:
+        return []
+    return [(str(k), int(n)) for k, n in flags.group_by(col).len().sort("len", descending=True).iter_rows()]
+
+
+def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], console: Console | None = None) -> None:
+    """The end-of-scan table: lines reconciled, then flags by kind, level and department."""
+    console = console or Console()
+    lines = Table(title=f"扫描 #{result.scan_id} (as of {result.as_of:%Y-%m-%d %H:%M:%S})", show_header=True)
+    lines.add_column("file / 文件")
+    for c in ("read 读取", "accepted 接受", "quarantined 隔离"):
+        lines.add_column(c, justify="right")
+    for f in result.files:
+        lines.add_row(Path(f.path).name, f"{f.read:,}", f"{f.accepted:,}", f"{f.quarantined:,}")
+    lines.add_row("[b]total 合计[/b]", f"[b]{result.read:,}[/b]", f"[b]{result.accepted:,}[/b]",
+                  f"[b]{result.quarantined:,}[/b]")
+    console.print(lines)
+    ok = "[green]OK[/green]" if result.reconciled else "[red]MISMATCH[/red]"
+    console.print(f"reconciled 对账: read {result.read:,} = accepted {result.accepted:,} + "
+                  f"quarantined {result.quarantined:,}  {ok};  new lines 新增行: {result.new_lines:,}")
+    if result.catalog_rows or result.catalog_quarantined:
+        console.print(f"catalog 商品目录: {result.catalog_rows:,} SKUs, {result.catalog_quarantined:,} quarantined")
+    flags = Table(title=f"flags 异常标记: {result.flags.height:,} found, {result.flags_created:,} new, "
+                        f"{result.flags_raised:,} raised")
+    flags.add_column("by")
+    flags.add_column("value")
+    flags.add_column("flags", justify="right")
+    for col, label in (("kind", "kind 类型"), ("level", "level 级别"), ("department", "department 部门")):
+        for key, n in _counts(result.flags, col):
+            name = departments.get(key, {}).get("zh", key) if col == "department" else key
+            flags.add_row(label, name if col != "department" else f"{name} ({key})", f"{n:,}")
+    console.print(flags)

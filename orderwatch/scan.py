@@ -1,0 +1,200 @@
+"""One scan, end to end: files → canonical lines → features → decisions → stored flags.
+
+The order of work follows the data: ingest (and quarantine) → join the batch to its recent
+history → every rule's detector adds feature columns (one polars plan, collected once) →
+the pre-filter keeps rows that can reach a level → durable-rules decides the level → flags,
+flagged orders' lines, quarantined rows and the batch's new lines are stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import polars.selectors as cs
+
+import ingest
+from detectors import REGISTRY, DetectContext
+from detectors.common import ORDER_KEY, prepare
+from orderwatch.config import Config
+from orderwatch.flags import FLAG_SCHEMA, build_flags
+from orderwatch.schema import LINE_KEY, QUARANTINE
+from rules import Rule, load_rules
+from rules.engine import RuleEngine
+from rules.prefilter import candidates
+from store import History, Store
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class ScanResult:
+    scan_id: int
+    as_of: datetime
+    read: int
+    accepted: int
+    quarantined: int
+    new_lines: int
+    flags: pl.DataFrame                 # every flag this scan found (FLAG_SCHEMA + flag_id)
+    flags_created: int
+    flags_raised: int
+    quarantine: pl.DataFrame            # QUARANTINE rows of this scan (orders and catalog)
+    catalog_rows: int = 0
+    catalog_quarantined: int = 0
+    files: list[ingest.FileCount] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def reconciled(self) -> bool:
+        return self.read == self.accepted + self.quarantined
+
+
+def now_local(config: Config) -> datetime:
+    """Now as a naive wall-clock time in the configured timezone (how all times are kept)."""
+    return datetime.now(ZoneInfo(config.timezone)).replace(tzinfo=None, microsecond=0)
+
+
+def history_dir_for(url: str, config: Config) -> Path:
+    """History lives beside the database: ``<file>.history`` for SQLite, else per database."""
+    explicit = config.get("history.dir")
+    if explicit:
+        return config.history_dir
+    m = re.match(r"^sqlite(?:\+\w+)?:///(.+)$", url)
+    if m and m.group(1) != ":memory:":
+        return Path(m.group(1)).with_suffix(".history")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", url.split("@")[-1])
+    return config.instance_dir / "history" / safe
+
+
+def _feature_frames(ctx: DetectContext, rules: Sequence[Rule]) -> dict[str, pl.DataFrame]:
+    """Each rule's candidate rows, computed in one polars pass (detectors shared by params)."""
+    plans: dict[str, pl.LazyFrame] = {}
+    by_params: dict[str, pl.LazyFrame] = {}
+    for rule in rules:
+        det = REGISTRY[rule.detector]
+        key = rule.detector + json.dumps(rule.params, sort_keys=True, default=str)
+        if key not in by_params:
+            # NaN means "no value" to the engine; make polars agree before the pre-filter
+            by_params[key] = (det.compute(ctx, rule.params)
+                              .with_columns(cs.float().fill_nan(None))
+                              .with_row_index("_row")
+                              .with_columns(pl.col("_row").cast(pl.Int64)))
+        plans[rule.id] = candidates(by_params[key], rule)
+    frames = pl.collect_all(list(plans.values()))
+    return dict(zip(plans.keys(), frames))
+
+
+def decide(ctx: DetectContext, rules: Sequence[Rule]) -> pl.DataFrame:
+    """Flags for the batch in ``ctx`` (FLAG_SCHEMA), one per rule and subject."""
+    frames = _feature_frames(ctx, rules)
+    engine = RuleEngine(rules)
+    try:
+        out = []
+        for rule in rules:
+            cand = frames[rule.id]
+            fired = engine.evaluate_frame(rule, cand)
+            det = REGISTRY[rule.detector]
+            out.append(build_flags(rule, det.name, list(det.features(rule.params)), cand, fired))
+    finally:
+        engine.close()
+    return pl.concat(out) if out else pl.DataFrame(schema=FLAG_SCHEMA)
+
+
+def _combined(batch: pl.DataFrame, history: History, config: Config) -> pl.LazyFrame:
+    """The batch plus the history its baselines need (batch rows replace their stored copies)."""
+    first = batch.get_column("created_at").min()
+    since = first - timedelta(days=config.history_days) if first is not None else None
+    past = history.scan(since).join(batch.lazy().select(LINE_KEY), on=list(LINE_KEY), how="anti",
+                                    nulls_equal=True)
+    cols = batch.columns
+    return pl.concat(
+        [past.select(cols).with_columns(pl.lit(False).alias("_in_batch")),
+         batch.lazy().with_columns(pl.lit(True).alias("_in_batch"))],
+        how="vertical_relaxed",
+    )
+
+
+def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path | None = None,
+             as_of: datetime | None = None, db_url: str | None = None,
+             progress: Progress | None = None, source: str | None = None) -> ScanResult:
+    """Scan ``paths`` into the database at ``db_url`` (default: config) and return the outcome."""
+    import time
+
+    tick = progress or (lambda stage, frac: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        now = time.perf_counter()
+        timings[name] = now - t0
+        t0 = now
+
+    rules = load_rules(config)  # fail on bad rules before reading anything
+    as_of = as_of or now_local(config)
+    url = db_url or config.database_url
+    tick("read", 0.0)
+    result = ingest.read_orders(paths, config, source=source,
+                                progress=lambda p, f: tick(f"read {Path(p).name}", f))
+    quarantine = [result.quarantine]
+    cat_df, cat_rows, cat_q = None, 0, 0
+    if catalog:
+        cat_df, cat_quarantine = ingest.read_catalog(catalog, config)
+        cat_rows, cat_q = cat_df.height, cat_quarantine.height
+        quarantine.append(cat_quarantine)
+    lap("read")
+
+    store = Store.open(url)
+    try:
+        scan_id = store.begin_scan([str(p) for p in paths], as_of)
+        try:
+            history = History(history_dir_for(url, config))
+            batch = result.lines
+            tick("detect", 0.0)
+            seen = history.known_keys(batch.select(*LINE_KEY, "created_at"))
+            new_lines = batch.join(seen.select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True)
+            lines = prepare(_combined(batch, history, config), config).collect().lazy()
+            ctx = DetectContext(lines=lines, catalog=cat_df.lazy() if cat_df is not None else None,
+                                as_of=as_of, config=config)
+            lap("features")
+            flags = decide(ctx, rules)
+            lap("rules")
+            tick("store", 0.0)
+            created, raised = store.upsert_flags(scan_id, flags)
+            flagged = flags.select(pl.col("store_id"), pl.col("order_id")).drop_nulls().unique()
+            flagged_lines = batch.join(flagged, on=["store_id", "order_id"], how="semi")
+            store.add_order_lines(scan_id, flagged_lines)
+            all_quarantine = pl.concat(quarantine, how="vertical_relaxed").select(
+                [pl.col(c).cast(t) for c, t in QUARANTINE.items()])
+            store.add_quarantine(scan_id, all_quarantine)
+            history.append(scan_id, new_lines)
+            store.finish_scan(scan_id, lines_read=result.read, lines_accepted=result.accepted,
+                              lines_quarantined=result.quarantined, lines_new=new_lines.height,
+                              flags_new=created)
+            lap("store")
+        except BaseException as exc:
+            store.finish_scan(scan_id, lines_read=result.read, lines_accepted=result.accepted,
+                              lines_quarantined=result.quarantined, lines_new=0, flags_new=0,
+                              status="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        ids = store.flag_ids(flags.select("rule_id", "subject")) if flags.height else None
+    finally:
+        store.close()
+    if ids is not None:
+        flags = flags.join(ids, on=["rule_id", "subject"], how="left")
+    tick("done", 1.0)
+    return ScanResult(
+        scan_id=scan_id, as_of=as_of, read=result.read, accepted=result.accepted,
+        quarantined=result.quarantined, new_lines=new_lines.height, flags=flags,
+        flags_created=created, flags_raised=raised, quarantine=all_quarantine,
+        catalog_rows=cat_rows, catalog_quarantined=cat_q, files=list(result.files), timings=timings,
+    )
+
+
+__all__ = ["ORDER_KEY", "ScanResult", "decide", "history_dir_for", "now_local", "run_scan"]

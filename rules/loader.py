@@ -1,0 +1,233 @@
+"""Read rule YAML files and validate them; every mistake is reported as file, rule and field.
+
+Rule authors edit these files by hand, so the loader never lets a stack trace through: all
+problems of all files are collected and raised together as :class:`RulesInvalid`.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from detectors import REGISTRY, SUBJECT_COLUMNS
+from orderwatch.config import Config
+from rules.condition import ConditionError, fields as condition_fields, parse
+from rules.model import LEVEL_ORDER, Rule
+
+RULE_KEYS = {"id", "title", "description", "detector", "params", "levels", "department",
+             "notify_store", "enabled", "reason"}
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+CONTEXT_FIELDS = set(SUBJECT_COLUMNS) | {"sku", "line_no"}
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    file: str
+    rule: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.rule:
+            where += f": rule {self.rule!r}"
+        if self.field:
+            where += f": {self.field}"
+        return f"{where}: {self.message}"
+
+
+class RulesInvalid(Exception):
+    """One or more rule files are invalid; ``problems`` lists each mistake."""
+
+    def __init__(self, problems: list[RuleProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _placeholders(template: str) -> set[str]:
+    names = set()
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is not None:
+            names.add(re.split(r"[.\[]", name, maxsplit=1)[0])
+    return names
+
+
+class _RuleReader:
+    """Validates one rule mapping, collecting problems instead of raising."""
+
+    def __init__(self, file: str, config: Config, problems: list[RuleProblem]) -> None:
+        self.file, self.config, self.problems = file, config, problems
+
+    def problem(self, rule: str | None, field: str | None, message: str) -> None:
+        self.problems.append(RuleProblem(self.file, rule, field, message))
+
+    def bilingual(self, rid: str, key: str, value: Any, required: bool) -> dict[str, str]:
+        if value is None:
+            if required:
+                self.problem(rid, key, "is required (a mapping with zh and en)")
+            return {}
+        if isinstance(value, str):
+            return {"zh": value}
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            self.problem(rid, key, "must be a text or a mapping like {zh: ..., en: ...}")
+            return {}
+        if required and not {"zh", "en"} <= set(value):
+            self.problem(rid, key, "needs both zh and en")
+        return {str(k): v for k, v in value.items()}
+
+    def params(self, rid: str, detector, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return detector.with_defaults({})
+        if not isinstance(value, dict):
+            self.problem(rid, "params", "must be a mapping of parameter: value")
+            return None
+        ok = True
+        for k, v in value.items():
+            if k not in detector.params:
+                known = ", ".join(sorted(detector.params)) or "none"
+                self.problem(rid, f"params.{k}", f"unknown parameter of detector {detector.name!r} (known: {known})")
+                ok = False
+                continue
+            default = detector.params[k]
+            choices = (detector.choices or {}).get(k)
+            if choices and v not in choices:
+                self.problem(rid, f"params.{k}", f"must be one of {', '.join(map(str, choices))}, got {v!r}")
+                ok = False
+            elif isinstance(default, (int, float)) and not isinstance(default, bool):
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    self.problem(rid, f"params.{k}", f"must be a number, got {v!r}")
+                    ok = False
+                elif v < 0:
+                    self.problem(rid, f"params.{k}", f"must not be negative, got {v!r}")
+                    ok = False
+            elif isinstance(default, str) and not isinstance(v, str):
+                self.problem(rid, f"params.{k}", f"must be a text, got {v!r}")
+                ok = False
+        return detector.with_defaults(value) if ok else None
+
+    def read(self, raw: Any, index: int) -> Rule | None:
+        if not isinstance(raw, dict):
+            self.problem(None, f"rules[{index}]", "each rule must be a mapping")
+            return None
+        rid = raw.get("id")
+        if not isinstance(rid, str) or not ID_PATTERN.match(rid):
+            self.problem(str(rid) if rid else None, f"rules[{index}].id",
+                         "is required: lower-case letters, digits and _ (2–63 chars), starting with a letter")
+            return None
+        before = len(self.problems)
+        for k in sorted(set(raw) - RULE_KEYS):
+            self.problem(rid, k, f"unknown key (allowed: {', '.join(sorted(RULE_KEYS))})")
+        title = self.bilingual(rid, "title", raw.get("title"), required=True)
+        det_name = raw.get("detector")
+        detector = REGISTRY.get(det_name) if isinstance(det_name, str) else None
+        if detector is None:
+            self.problem(rid, "detector", f"unknown detector {det_name!r} (known: {', '.join(sorted(REGISTRY))})")
+        dept = raw.get("department")
+        if dept not in self.config.departments:
+            self.problem(rid, "department",
+                         f"unknown department {dept!r} (known: {', '.join(self.config.departments)})")
+        for flag in ("notify_store", "enabled"):
+            if flag in raw and not isinstance(raw[flag], bool):
+                self.problem(rid, flag, f"must be true or false, got {raw[flag]!r}")
+        params = self.params(rid, detector, raw.get("params")) if detector else None
+        features = set(detector.features(params)) if detector and params is not None else None
+        levels, level_text = self.levels(rid, raw.get("levels"), features)
+        reason = self.bilingual(rid, "reason", raw.get("reason"), required=False)
+        if detector and params is not None and "zh" not in reason:
+            reason["zh"] = detector.reason_zh(params)
+        if features is not None:
+            for lang, text in reason.items():
+                try:
+                    unknown = _placeholders(text) - features - CONTEXT_FIELDS
+                except ValueError as exc:
+                    self.problem(rid, f"reason.{lang}", f"bad template: {exc}")
+                    continue
+                if unknown:
+                    self.problem(rid, f"reason.{lang}", f"unknown placeholder(s): {', '.join(sorted(unknown))}")
+        if len(self.problems) > before or detector is None or params is None:
+            return None
+        return Rule(
+            id=rid, title=title, detector=detector.name, params=params, levels=levels,
+            level_text=level_text, department=dept, notify_store=bool(raw.get("notify_store", False)),
+            enabled=bool(raw.get("enabled", True)), reason=reason, file=Path(self.file),
+        )
+
+    def levels(self, rid: str, value: Any, features: set[str] | None):
+        if not isinstance(value, dict) or not value:
+            self.problem(rid, "levels", f"is required: a mapping of level ({', '.join(LEVEL_ORDER)}) to condition")
+            return {}, {}
+        nodes, texts = {}, {}
+        for level, cond in value.items():
+            if level not in LEVEL_ORDER:
+                self.problem(rid, f"levels.{level}", f"unknown level (use {', '.join(LEVEL_ORDER)})")
+                continue
+            if not isinstance(cond, str):
+                self.problem(rid, f"levels.{level}", "must be a condition text such as 'ratio >= 5 and quantity >= 100'")
+                continue
+            try:
+                node = parse(cond)
+            except ConditionError as exc:
+                self.problem(rid, f"levels.{level}", f"{exc} in {cond!r}")
+                continue
+            if features is not None:
+                unknown = condition_fields(node) - features
+                if unknown:
+                    self.problem(rid, f"levels.{level}",
+                                 f"unknown feature(s) {', '.join(sorted(unknown))} (this detector has: "
+                                 f"{', '.join(sorted(features))})")
+                    continue
+            nodes[level], texts[level] = node, cond
+        return nodes, texts
+
+
+def read_rule_files(directory: Path, config: Config) -> tuple[list[Rule], list[RuleProblem]]:
+    """Every rule of every ``*.yaml``/``*.yml`` in ``directory`` (sorted), with all problems found."""
+    problems: list[RuleProblem] = []
+    rules: list[Rule] = []
+    directory = Path(directory)
+    if not directory.is_dir():
+        return [], [RuleProblem(str(directory), None, None, "rules directory not found")]
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    if not files:
+        problems.append(RuleProblem(str(directory), None, None, "no rule files (*.yaml) found"))
+    seen: dict[str, str] = {}
+    for path in files:
+        name = str(path)
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+            problems.append(RuleProblem(name, None, None, f"not valid YAML at {where}: {getattr(exc, 'problem', exc)}"))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(RuleProblem(name, None, None, f"cannot read: {exc}"))
+            continue
+        items = doc.get("rules") if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            problems.append(RuleProblem(name, None, "rules", "the file must hold a list under `rules:`"))
+            continue
+        reader = _RuleReader(name, config, problems)
+        for i, raw in enumerate(items):
+            rule = reader.read(raw, i)
+            if rule is None:
+                continue
+            if rule.id in seen:
+                problems.append(RuleProblem(name, rule.id, "id", f"duplicate rule id (also in {seen[rule.id]})"))
+                continue
+            seen[rule.id] = name
+            rules.append(rule)
+    return rules, problems
+
+
+def load_rules(config: Config, directory: Path | None = None, include_disabled: bool = False) -> list[Rule]:
+    """The enabled rules of the configured directory; raises :class:`RulesInvalid` on any mistake."""
+    rules, problems = read_rule_files(directory or config.rules_dir, config)
+    if problems:
+        raise RulesInvalid(problems)
+    return [r for r in rules if include_disabled or r.enabled]

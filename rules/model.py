@@ -1,0 +1,39 @@
+"""A validated rule, as the loader hands it to the engine and the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rules.condition import Node, fields as condition_fields
+
+#: severities, least to most severe
+LEVEL_ORDER: dict[str, int] = {"info": 1, "warn": 2, "critical": 3}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: dict[str, str]
+    detector: str
+    params: dict[str, Any]
+    levels: dict[str, Node]          # level name -> parsed condition
+    level_text: dict[str, str]       # level name -> the condition as written
+    department: str
+    notify_store: bool
+    enabled: bool
+    reason: dict[str, str]           # language -> template with {feature} placeholders
+    file: Path = field(default=Path("?"), compare=False)
+
+    @property
+    def fields(self) -> list[str]:
+        """Every feature any level reads, sorted (the message the engine needs)."""
+        out: set[str] = set()
+        for node in self.levels.values():
+            out |= condition_fields(node)
+        return sorted(out)
+
+    @property
+    def lowest_level(self) -> str:
+        return min(self.levels, key=LEVEL_ORDER.__getitem__)

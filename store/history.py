@@ -1,0 +1,88 @@
+"""Order-line history as Parquet, one partition per scan: what baselines read.
+
+Why Parquet beside the database: detectors aggregate months of lines per store and SKU;
+a columnar scan with predicate pushdown does that far faster than row-store SQL (see
+``bench/history_bench.py``), and appending a partition per scan never rewrites old data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from orderwatch.schema import CANONICAL, LINE_KEY, PROVENANCE, conform
+
+HISTORY_SCHEMA: dict[str, pl.DataType] = {**CANONICAL, **PROVENANCE}
+
+
+class History:
+    """Parquet partitions ``<dir>/lines/scan_id=<n>/part.parquet`` of canonical lines."""
+
+    def __init__(self, dir: Path | str) -> None:
+        self.dir = Path(dir)
+        self.lines_dir = self.dir / "lines"
+
+    def _partition(self, scan_id: int) -> Path:
+        return self.lines_dir / f"scan_id={int(scan_id)}" / "part.parquet"
+
+    def _files(self) -> list[Path]:
+        return sorted(self.lines_dir.glob("scan_id=*/part.parquet"))
+
+    def append(self, scan_id: int, df: pl.DataFrame) -> Path | None:
+        """Write a scan's lines atomically (temp file + rename); None when ``df`` is empty.
+
+        Readers never see a half-written file; re-appending a scan replaces its partition.
+        """
+        if df.is_empty():
+            return None
+        target = self._partition(scan_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # a leading dot keeps the temp file out of the reader's glob
+        tmp = target.parent / f".part.{uuid.uuid4().hex}.tmp"
+        try:
+            conform(df).write_parquet(tmp, compression="zstd", statistics=True)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def scan(self, since: datetime | None = None) -> pl.LazyFrame:
+        """All history lazily (canonical + provenance columns), optionally created_at >= since."""
+        if not self._files():
+            lf = pl.LazyFrame(schema=HISTORY_SCHEMA)
+        else:
+            lf = pl.scan_parquet(
+                str(self.lines_dir / "scan_id=*" / "part.parquet"),
+                hive_partitioning=False,
+                schema=HISTORY_SCHEMA,
+                missing_columns="insert",  # older partitions may predate a new column
+                extra_columns="ignore",
+            )
+        if since is not None:
+            lf = lf.filter(pl.col("created_at") >= since)
+        return lf
+
+    def known_keys(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``keys`` whose LINE_KEY is already in history (a semi-join).
+
+        Only the key columns are read, and when ``keys`` carries created_at only row groups
+        within its date range (statistics pushdown), so the check stays cheap as history grows.
+        """
+        key_cols = list(LINE_KEY)
+        if keys.is_empty() or not self._files():
+            return keys.head(0)
+        lf = self.scan()
+        if "created_at" in keys.columns:
+            lo, hi = keys.select(
+                pl.col("created_at").min().alias("lo"), pl.col("created_at").max().alias("hi")
+            ).row(0)
+            if lo is not None:
+                lf = lf.filter(pl.col("created_at").is_between(lo, hi))
+        stored = lf.select(key_cols).unique().collect()
+        probe = keys.with_columns([pl.col(k).cast(CANONICAL[k]) for k in key_cols])
+        # key columns come back in canonical dtypes; other columns of ``keys`` untouched
+        return probe.join(stored, on=key_cols, how="semi", nulls_equal=True)

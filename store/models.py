@@ -1,0 +1,186 @@
+"""SQLAlchemy 2 models: scans, stored order lines, flags, their audit trail, quarantine.
+
+Why these types: everything must run unchanged on the embedded SQLite file and on
+PostgreSQL, so JSON is ``sqlalchemy.JSON`` and timestamps are naive ``DateTime`` (business
+times are wall-clock in the configured zone; audit times are naive UTC, see ``utcnow``).
+The schema itself is created by the Alembic migrations in ``store/migrations``; these
+classes are the query-side mirror and the target for ``alembic revision --autogenerate``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from orderwatch.schema import LINE_KEY
+
+#: flag levels from least to most severe; a flag only ever moves up this list by itself
+LEVELS: tuple[str, ...] = ("info", "warn", "critical")
+LEVEL_RANK: dict[str, int] = {name: i for i, name in enumerate(LEVELS)}
+SCAN_STATUSES: tuple[str, ...] = ("running", "done", "failed")
+
+# 64-bit ids on PostgreSQL; SQLite only auto-increments a plain INTEGER PRIMARY KEY
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Naive UTC "now" for audit columns (naive so SQLite and PostgreSQL agree)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; its metadata is the autogenerate target of the migrations."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: DateTime()}
+
+
+class Scan(Base):
+    """One run of the pipeline over a set of files: what it read and what it produced."""
+
+    __tablename__ = "scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    as_of: Mapped[datetime]
+    files: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lines_read: Mapped[int] = mapped_column(default=0)
+    lines_accepted: Mapped[int] = mapped_column(default=0)
+    lines_quarantined: Mapped[int] = mapped_column(default=0)
+    lines_new: Mapped[int] = mapped_column(default=0)
+    flags_new: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OrderLine(Base):
+    """An accepted order line, stored once per LINE_KEY however often its file is re-read."""
+
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"))
+    order_id: Mapped[str] = mapped_column(String)
+    line_no: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String)
+    store_id: Mapped[str] = mapped_column(String)
+    store_name: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+    picked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str | None] = mapped_column(String)
+    sku: Mapped[str] = mapped_column(String)
+    product_name: Mapped[str | None] = mapped_column(String)
+    quantity: Mapped[float] = mapped_column(Double)
+    unit_price: Mapped[float | None] = mapped_column(Double)
+    line_amount: Mapped[float | None] = mapped_column(Double)
+    order_amount: Mapped[float | None] = mapped_column(Double)
+    paid_amount: Mapped[float | None] = mapped_column(Double)
+    payment_method: Mapped[str | None] = mapped_column(String)
+    consignee: Mapped[str | None] = mapped_column(String)
+    phone: Mapped[str | None] = mapped_column(String)
+    province: Mapped[str | None] = mapped_column(String)
+    city: Mapped[str | None] = mapped_column(String)
+    district: Mapped[str | None] = mapped_column(String)
+    address: Mapped[str | None] = mapped_column(String)
+    postcode: Mapped[str | None] = mapped_column(String)
+    country: Mapped[str | None] = mapped_column(String)
+    source_file: Mapped[str | None] = mapped_column(String)
+    source_line: Mapped[int | None] = mapped_column(BigInteger)
+    goods: Mapped[bool | None] = mapped_column(Boolean)
+
+    __table_args__ = (
+        UniqueConstraint(*LINE_KEY, name="uq_order_lines_key"),
+        Index("ix_order_lines_store_created", "store_id", "created_at"),
+        Index("ix_order_lines_order_id", "order_id"),
+    )
+
+
+class Flag(Base):
+    """One abnormality of one subject under one rule; people work it through its status."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    order_id: Mapped[str | None] = mapped_column(String)
+    store_id: Mapped[str | None] = mapped_column(String)
+    store_name: Mapped[str | None] = mapped_column(String)
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime)
+    title: Mapped[str | None] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(32), default="open", server_default="open")
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"))
+
+    __table_args__ = (
+        UniqueConstraint("rule_id", "subject", name="uq_flags_rule_subject"),
+        Index("ix_flags_dept_status_id", "department", "status", "id"),
+        Index("ix_flags_store_id", "store_id", "id"),
+        Index("ix_flags_rule_id", "rule_id"),
+    )
+
+
+class FlagEvent(Base):
+    """Audit trail of a flag: every change, who made it and when (append-only)."""
+
+    __tablename__ = "flag_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    flag_id: Mapped[int] = mapped_column(BigId, ForeignKey("flags.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    from_level: Mapped[str | None] = mapped_column(String(16))
+    to_level: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    # the scan that caused the event (None for people's actions): answers "what did scan N do"
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"))
+
+    __table_args__ = (
+        Index("ix_flag_events_flag_id", "flag_id", "id"),
+        Index("ix_flag_events_scan_id", "scan_id"),
+    )
+
+
+class QuarantinedRow(Base):
+    """A source row that could not be accepted, kept verbatim with the reason."""
+
+    __tablename__ = "quarantined_rows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    source_file: Mapped[str | None] = mapped_column(String)
+    line: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_quarantined_rows_scan_id", "scan_id"),)

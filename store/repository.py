@@ -1,0 +1,252 @@
+"""``Store``: the one object the pipeline and the web app use to persist scans and flags.
+
+Why Core statements for the bulk paths: a scan writes 100k+ lines; ORM unit-of-work
+bookkeeping per row would dominate.  Set-based lookups (chunked ``IN``) and chunked
+executemany keep both SQLite and PostgreSQL at a handful of round trips per thousand rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Self
+
+import polars as pl
+from sqlalchemy import Connection, Engine, Insert, Table, and_, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from orderwatch.schema import CANONICAL, LINE_KEY, PROVENANCE, QUARANTINE, conform
+from store.bulk import fetch_matching, insert_lines
+from store.db import make_engine, upgrade
+from store.frames import (
+    FLAG_FRAME,
+    FLAG_INPUT,
+    FLAG_REQUIRED,
+    LINE_FRAME,
+    as_evidence,
+    chunks,
+    evidence_text,
+    rows_frame,
+    select_as,
+)
+from store.models import LEVEL_RANK, Flag, FlagEvent, OrderLine, QuarantinedRow, Scan, utcnow
+
+INSERT_CHUNK = 5_000  # rows per executemany call
+
+_LINE_COLS = [*CANONICAL, *PROVENANCE]
+_KEY_SCHEMA = {k: CANONICAL[k] for k in LINE_KEY}
+
+
+def _insert_ignore(conn: Connection, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING on either backend: concurrent scans never collide."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+class Store:
+    """Relational storage for scans, order lines, flags and their audit trail."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, **engine_kwargs: Any) -> Self:
+        """Connect and bring the schema to head (idempotent; safe on every start)."""
+        engine = make_engine(url, **engine_kwargs)
+        try:
+            upgrade(engine)
+        except Exception:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release pooled connections (SQLite: lets the WAL checkpoint and files close)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- scans -------------------------------------------------------------------------
+    def begin_scan(self, files: list[str], as_of: datetime) -> int:
+        """Record a scan as running before any work, so a crash leaves a visible trace."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                insert(Scan).returning(Scan.id),
+                {"files": [str(f) for f in files], "as_of": as_of, "started_at": utcnow(),
+                 "status": "running", "lines_read": 0, "lines_accepted": 0,
+                 "lines_quarantined": 0, "lines_new": 0, "flags_new": 0},
+            ).scalar_one()
+
+    def finish_scan(
+        self, scan_id: int, *, lines_read: int, lines_accepted: int, lines_quarantined: int,
+        lines_new: int, flags_new: int, status: str = "done", error: str | None = None,
+    ) -> None:
+        """Close a scan with its counts; ``status='failed'`` with ``error`` when it broke."""
+        if status not in ("done", "failed", "running"):
+            raise ValueError(f"scan status must be done/failed/running, not {status!r}")
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Scan).where(Scan.id == scan_id).values(
+                    finished_at=utcnow(), lines_read=lines_read, lines_accepted=lines_accepted,
+                    lines_quarantined=lines_quarantined, lines_new=lines_new,
+                    flags_new=flags_new, status=status, error=error,
+                )
+            )
+
+    def get_scan(self, scan_id: int) -> dict[str, Any] | None:
+        """One scan as a dict (None if unknown)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Scan.__table__).where(Scan.id == scan_id)).mappings().first()
+            return dict(row) if row else None
+
+    # -- quarantine --------------------------------------------------------------------
+    def add_quarantine(self, scan_id: int, df: pl.DataFrame) -> int:
+        """Keep rejected source rows verbatim (bulk, chunked executemany)."""
+        if df.is_empty():
+            return 0
+        rows = select_as(df, QUARANTINE).with_columns(scan_id=pl.lit(scan_id)).to_dicts()
+        with self.engine.begin() as conn:
+            for part in chunks(rows, INSERT_CHUNK):
+                conn.execute(insert(QuarantinedRow), list(part))
+        return len(rows)
+
+    def quarantine_frame(self, scan_id: int) -> pl.DataFrame:
+        """A scan's quarantined rows in QUARANTINE shape, in insertion order."""
+        t = QuarantinedRow.__table__
+        stmt = select(*[t.c[c] for c in QUARANTINE]).where(t.c.scan_id == scan_id).order_by(t.c.id)
+        with self.engine.connect() as conn:
+            return rows_frame(conn.execute(stmt), QUARANTINE)
+
+    # -- order lines -------------------------------------------------------------------
+    def add_order_lines(self, scan_id: int, df: pl.DataFrame) -> int:
+        """Store lines whose LINE_KEY is new; returns how many were new.
+
+        Re-reading a file must not duplicate lines, so known keys are filtered out first
+        (null key parts compare equal here, unlike in the unique constraint) and the insert
+        ignores conflicts left by a concurrent scan.
+        """
+        if df.is_empty():
+            return 0
+        df = conform(df).unique(subset=list(LINE_KEY), keep="first", maintain_order=True)
+        t = OrderLine.__table__
+        with self.engine.begin() as conn:
+            order_ids = df.get_column("order_id").drop_nulls().unique().to_list()
+            stored = rows_frame(fetch_matching(conn, t, LINE_KEY, {"order_id": order_ids}), _KEY_SCHEMA)
+            if stored.height:
+                df = df.join(stored, on=list(LINE_KEY), how="anti", nulls_equal=True)
+            # all-null columns are left to their NULL default: fewer binds, same rows
+            present = [c for c in _LINE_COLS if df.get_column(c).null_count() < df.height]
+            return insert_lines(conn, t, df.select(present).with_columns(scan_id=pl.lit(scan_id)))
+
+    def order_lines_frame(self, order_ids: list[str] | pl.Series) -> pl.DataFrame:
+        """Stored lines of the given orders: canonical + provenance columns + scan_id."""
+        t = OrderLine.__table__
+        ids = sorted({str(o) for o in order_ids if o is not None})
+        with self.engine.connect() as conn:
+            found = fetch_matching(conn, t, ["id", *LINE_FRAME], {"order_id": ids})
+        found.sort(key=lambda r: r[0])
+        return rows_frame((r[1:] for r in found), LINE_FRAME)
+
+    # -- flags -------------------------------------------------------------------------
+    def _flag_records(self, flags: pl.DataFrame) -> list[dict[str, Any]]:
+        """Validated input rows, one per (rule_id, subject), keeping the most severe level."""
+        missing = [c for c in FLAG_REQUIRED if c not in flags.columns]
+        if missing:
+            raise ValueError(f"upsert_flags: missing column(s) {', '.join(missing)}")
+        bad = set(flags.get_column("level").unique().to_list()) - set(LEVEL_RANK)
+        if bad:
+            raise ValueError(f"upsert_flags: unknown level(s) {sorted(map(str, bad))}")
+        evidence = flags.get_column("evidence").to_list() if "evidence" in flags.columns else None
+        df = select_as(flags, FLAG_INPUT)
+        if df.select(pl.any_horizontal(pl.col(FLAG_REQUIRED).is_null()).any()).item():
+            raise ValueError(f"upsert_flags: {', '.join(FLAG_REQUIRED)} must not be null")
+        records = df.to_dicts()
+        for i, rec in enumerate(records):
+            rec["evidence"] = as_evidence(evidence[i], rec["subject"]) if evidence else None
+        best: dict[tuple[str, str], dict[str, Any]] = {}
+        for rec in records:
+            key = (rec["rule_id"], rec["subject"])
+            if key not in best or LEVEL_RANK[rec["level"]] > LEVEL_RANK[best[key]["level"]]:
+                best[key] = rec
+        return list(best.values())
+
+    def _existing_flags(self, conn: Connection, keys: list[tuple[str, str]]) -> dict:
+        """(rule_id, subject) -> (id, level) of stored flags, looked up via the unique index."""
+        match = {"rule_id": [k[0] for k in keys], "subject": [k[1] for k in keys]}
+        rows = fetch_matching(conn, Flag.__table__, ["id", "rule_id", "subject", "level"], match)
+        return {(r[1], r[2]): (r[0], r[3]) for r in rows}
+
+    def upsert_flags(
+        self, scan_id: int | None, flags: pl.DataFrame, actor: str = "orderwatch"
+    ) -> tuple[int, int]:
+        """Insert new flags, raise the level of known ones; returns (created, raised).
+
+        A flag never goes down by itself: a lower or equal level leaves it untouched, so
+        running the same scan twice changes nothing.  Every change writes a FlagEvent.
+        """
+        if flags.is_empty():
+            return 0, 0
+        records = self._flag_records(flags)
+        now = utcnow()
+        events: list[dict[str, Any]] = []
+        ev = {"at": now, "actor": actor, "scan_id": scan_id, "from_status": None,
+              "to_status": None, "from_level": None, "to_level": None, "note": None}
+        with self.engine.begin() as conn:
+            existing = self._existing_flags(conn, [(r["rule_id"], r["subject"]) for r in records])
+            new = [
+                {**r, "status": "open", "version": 1, "created_at": now, "updated_at": now,
+                 "scan_id": scan_id}
+                for r in records if (r["rule_id"], r["subject"]) not in existing
+            ]
+            t = Flag.__table__
+            stmt = _insert_ignore(conn, t).returning(t.c.id, t.c.level)
+            for part in chunks(new, INSERT_CHUNK):
+                for fid, level in conn.execute(stmt, list(part)):
+                    events.append({**ev, "flag_id": fid, "action": "created",
+                                   "to_status": "open", "to_level": level})
+            created = len(events)
+            for r in records:
+                fid, old = existing.get((r["rule_id"], r["subject"]), (None, None))
+                if fid is None or LEVEL_RANK[r["level"]] <= LEVEL_RANK[old]:
+                    continue
+                res = conn.execute(
+                    update(t).where(and_(t.c.id == fid, t.c.level == old)).values(
+                        level=r["level"], title=r["title"], reason=r["reason"],
+                        evidence=r["evidence"], version=t.c.version + 1, updated_at=now,
+                    )
+                )
+                if res.rowcount == 1:  # 0: someone changed it meanwhile; leave theirs
+                    events.append({**ev, "flag_id": fid, "action": "level_raised",
+                                   "from_level": old, "to_level": r["level"], "note": r["reason"]})
+            for part in chunks(events, INSERT_CHUNK):
+                conn.execute(insert(FlagEvent), list(part))
+        return created, len(events) - created
+
+    def flags_frame(self, scan_id: int | None = None) -> pl.DataFrame:
+        """All flags, or those a scan created or raised (via its events), ordered by id."""
+        t = Flag.__table__
+        stmt = select(*[t.c[c] for c in FLAG_FRAME]).order_by(t.c.id)
+        if scan_id is not None:
+            e = FlagEvent.__table__
+            touched = select(e.c.flag_id).where(
+                e.c.scan_id == scan_id, e.c.action.in_(("created", "level_raised"))
+            )
+            stmt = stmt.where(t.c.id.in_(touched))
+        ev_at = list(FLAG_FRAME).index("evidence")
+        with self.engine.connect() as conn:
+            rows = [
+                (*r[:ev_at], evidence_text(r[ev_at]), *r[ev_at + 1 :])
+                for r in conn.execute(stmt)
+            ]
+        return rows_frame(rows, FLAG_FRAME)
+
+    def flag_events(self, flag_id: int) -> list[dict[str, Any]]:
+        """A flag's audit trail, oldest first."""
+        e = FlagEvent.__table__
+        stmt = select(e).where(e.c.flag_id == flag_id).order_by(e.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]

@@ -1,0 +1,51 @@
+"""The real Online Retail workbook and parquet (read-only shared data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ingest import read_orders
+from orderwatch.config import load_config
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+XLSX = SHARED / "data/online_retail/online_retail_first49999.xlsx"
+PARQUET = SHARED / "data/online_retail/online_retail.parquet"
+
+
+@pytest.mark.skipif(not XLSX.exists(), reason="shared data not present")
+def test_online_retail_xlsx_keeps_cancellations_as_strings():
+    res = read_orders([XLSX], load_config())
+    assert res.read == 49999 == res.accepted + res.quarantined
+    assert res.lines["source"].unique().to_list() == ["online_retail"]
+    accepted_c = res.lines.filter(pl.col("order_id").str.starts_with("C"))
+    quarantined_c = [json.loads(r)["InvoiceNo"] for r in res.quarantine["raw"]
+                     if json.loads(r)["InvoiceNo"].startswith("C")]
+    assert accepted_c.height + len(quarantined_c) == 923
+    assert accepted_c["status"].unique().to_list() == ["cancelled"]
+    assert res.lines["order_id"].null_count() == 0
+    # every quarantined row is a guest line without CustomerID
+    assert res.quarantine["reason"].unique().to_list() == ["必填字段为空: 门店编号 (store_id)"]
+    first = res.lines.row(0, named=True)
+    assert (first["order_id"], first["store_id"], first["sku"], first["source_line"]) == (
+        "536365", "17850", "85123A", 2)
+    assert first["created_at"].isoformat() == "2010-12-01T08:26:00"
+    assert res.lines.filter(pl.col("sku") == "POST")["goods"].unique().to_list() == [False]
+    lines = sorted(res.lines["source_line"].to_list() + res.quarantine["line"].to_list())
+    assert lines == list(range(2, 50001))
+
+
+@pytest.mark.skipif(not PARQUET.exists(), reason="shared data not present")
+def test_online_retail_parquet_published_figures():
+    res = read_orders([PARQUET], load_config())
+    assert res.read == 541909
+    assert res.quarantined == 135080  # null CustomerID
+    total = res.lines["quantity"].sum() + sum(
+        json.loads(r)["Quantity"] and int(json.loads(r)["Quantity"]) for r in res.quarantine["raw"])
+    assert total == 5176450
+    big = res.lines.filter(pl.col("order_id") == "581483")
+    assert big.select("sku", "quantity").row(0) == ("23843", 80995.0)
+    assert res.lines["store_id"].str.contains(r"\.").sum() == 0

@@ -1,0 +1,153 @@
+"""Nothing is dropped silently: quarantine reasons, raw rows and line numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ingest import read_catalog, read_orders
+from orderwatch import schema
+from orderwatch.config import load_config
+
+HEADER = "订单号,门店编号,下单时间,商品编码,数量,单价,备注"
+
+
+@pytest.fixture
+def cfg():
+    return load_config()
+
+
+def write(tmp_path: Path, name: str, text: str, encoding="utf-8") -> Path:
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+def check_invariant(res):
+    for f in res.files:
+        assert f.read == f.accepted + f.quarantined
+    assert res.read == res.lines.height + res.quarantine.height
+    all_lines = res.lines["source_line"].to_list() + res.quarantine["line"].to_list()
+    assert len(all_lines) == len(set(zip(
+        res.lines["source_file"].to_list() + res.quarantine["source_file"].to_list(), all_lines)))
+    assert res.quarantine.schema == pl.Schema(schema.QUARANTINE)
+
+
+def test_ragged_rows_short_and_long(tmp_path, cfg):
+    text = (HEADER + "\n"
+            "A1,S1,2026-09-01,K1,1,2,ok\n"        # 2
+            "A2,S1,2026-09-01,K1\n"               # 3: 4 fields
+            "\n"                                   # 4: blank, not a record
+            "A3,S1,2026-09-01,K1,1,2,x,extra\n"   # 5: 8 fields
+            "A4,S1,2026-09-01,K1,1,2,\n"          # 6: empty last value is fine
+            '"A,5",S1,2026-09-01,K1,1\n'          # 7: quoted comma, 5 fields
+            "A6,S1,2026-09-01,K1,1,2,end\n")      # 8
+    res = read_orders([write(tmp_path, "r.csv", text)], cfg)
+    check_invariant(res)
+    assert res.lines["source_line"].to_list() == [2, 6, 8]
+    q = res.quarantine
+    assert q["line"].to_list() == [3, 5, 7]
+    assert q["reason"].to_list() == [
+        "列数不符: 期望 7 列，实际 4 列",
+        "列数不符: 期望 7 列，实际 8 列",
+        "列数不符: 期望 7 列，实际 5 列",
+    ]
+    assert q["raw"].to_list() == ["A2,S1,2026-09-01,K1", "A3,S1,2026-09-01,K1,1,2,x,extra",
+                                  '"A,5",S1,2026-09-01,K1,1']
+    assert res.read == 6
+
+
+def test_quoted_newlines_keep_physical_line_numbers(tmp_path, cfg):
+    text = (HEADER + "\n"
+            'A1,S1,2026-09-01,K1,1,2,"line one\nline two"\n'   # 2-3
+            "A2,S1,2026-09-01,K1,1,2,plain\n"                  # 4
+            'A3,S1,2026-09-01,K1,1,"a\nb\nc"\n'                # 5-7: ragged, 6 fields
+            "A4,S1,2026-09-01,K1,1,2,x\r\n"                    # 8
+            "A5,S1\n")                                         # 9
+    res = read_orders([write(tmp_path, "nl.csv", text)], cfg)
+    check_invariant(res)
+    assert res.lines["source_line"].to_list() == [2, 4, 8]
+    assert res.lines["order_id"].to_list() == ["A1", "A2", "A4"]
+    assert res.quarantine["line"].to_list() == [5, 9]
+    assert res.quarantine["raw"][0] == 'A3,S1,2026-09-01,K1,1,"a\nb\nc"'
+    assert "实际 6 列" in res.quarantine["reason"][0]
+
+
+def test_bad_quoting_uses_lenient_path(tmp_path, cfg):
+    text = HEADER + "\n" + 'A1,S1,2026-09-01,K1,1,2,"ab"c\n' + "A2,S1,2026-09-01,K1,1,2,x\n"
+    res = read_orders([write(tmp_path, "q.csv", text)], cfg)
+    check_invariant(res)
+    assert res.lines["source_line"].to_list() == [2, 3]
+
+
+def test_missing_required_column_quarantines_every_row(tmp_path, cfg):
+    text = "订单号,下单时间,商品编码,单价\nA1,2026-09-01,K1,2\nA2,2026-09-01,K2,3\n"
+    res = read_orders([write(tmp_path, "m.csv", text)], cfg)
+    check_invariant(res)
+    assert res.lines.height == 0
+    assert res.quarantine["line"].to_list() == [2, 3]
+    reason = res.quarantine["reason"][0]
+    assert "门店编号 (store_id)" in reason and "数量 (quantity)" in reason
+    assert "订单号, 下单时间, 商品编码, 单价" in reason
+    assert json.loads(res.quarantine["raw"][1]) == {
+        "订单号": "A2", "下单时间": "2026-09-01", "商品编码": "K2", "单价": "3"}
+
+
+def test_unparsable_strict_and_empty_required(tmp_path, cfg):
+    text = (HEADER + "\n"
+            "A1,S1,2026-09-01,K1,abc,2,\n"          # 2: quantity unparsable
+            "A2,,2026-09-01,K1,1,x,\n"              # 3: store empty + price unparsable
+            "A3,S1,not a date,K1,1,2,\n"            # 4: created_at unparsable
+            "A4,S1,2026-09-01,K1,1,2,\n")           # 5: fine
+    res = read_orders([write(tmp_path, "s.csv", text)], cfg)
+    check_invariant(res)
+    assert res.lines["order_id"].to_list() == ["A4"]
+    q = dict(zip(res.quarantine["line"].to_list(), res.quarantine["reason"].to_list()))
+    assert q[2] == "数量无法解析: 'abc' (quantity)"
+    assert q[3] == "必填字段为空: 门店编号 (store_id)；单价无法解析: 'x' (unit_price)"
+    assert q[4] == "下单时间无法解析: 'not a date' (created_at)"
+    raw = json.loads(res.quarantine.filter(pl.col("line") == 3)["raw"][0])
+    # empty cells are null in raw, whatever the format
+    assert raw == {"订单号": "A2", "门店编号": None, "下单时间": "2026-09-01", "商品编码": "K1",
+                   "数量": "1", "单价": "x", "备注": None}
+
+
+def test_non_strict_field_is_lenient(tmp_path):
+    cfg = load_config(overrides={"ingest": {"strict_fields": ["quantity"]}})
+    text = HEADER + "\nA1,S1,2026-09-01,K1,1,oops,\n"
+    res = read_orders([write(tmp_path, "n.csv", text)], cfg)
+    assert res.accepted == 1 and res.lines["unit_price"].to_list() == [None]
+
+
+def test_catalog(tmp_path, cfg):
+    text = ("商品编码,商品名称,订货步长,最小起订量,标准单价,是否生鲜,库存\n"
+            "K1,苹果,6,12,￥3.5,是,100\n"         # 2 superseded by 5
+            ",无编码,1,1,1,否,1\n"                # 3
+            "K2,牛奶,1,1,8,否,abc\n"              # 4 stock unparsable
+            "K1,苹果(新),12,24,3.8,Y,90\n"        # 5
+            "K3,面包,1,1,5,N,\n")                 # 6
+    cat, q = read_catalog(write(tmp_path, "cat.csv", text, "gbk"), cfg)
+    assert cat.schema == pl.Schema(schema.CATALOG)
+    assert cat["sku"].to_list() == ["K1", "K3"]
+    assert cat.row(0) == ("K1", "苹果(新)", 12.0, 24.0, 3.8, True, 90.0)
+    assert cat["fresh"].to_list() == [True, False]
+    reasons = dict(zip(q["line"].to_list(), q["reason"].to_list()))
+    assert reasons == {
+        2: "SKU 重复: 'K1'，以第 5 行为准",
+        3: "必填字段为空: 商品编码 (sku)",
+        4: "库存无法解析: 'abc' (stock)",
+    }
+
+
+def test_catalog_english_headers_xlsx(tmp_path, cfg):
+    p = tmp_path / "cat.xlsx"
+    pl.DataFrame({"StockCode": ["85123A", "71053"], "Description": ["HEART", "LANTERN"],
+                  "Pack Size": [6, 12], "MOQ": [6, 12], "List Price": [2.55, 3.39],
+                  "Is Fresh": ["false", "true"], "Stock": [100, 0]}).write_excel(p)
+    cat, q = read_catalog(p, cfg)
+    assert q.height == 0
+    assert cat.rows() == [("85123A", "HEART", 6.0, 6.0, 2.55, False, 100.0),
+                          ("71053", "LANTERN", 12.0, 12.0, 3.39, True, 0.0)]

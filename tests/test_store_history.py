@@ -1,0 +1,83 @@
+"""History (Parquet per scan) and the ini-free migration command line."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from orderwatch.schema import CANONICAL, LINE_KEY, PROVENANCE
+from store import History, Store, current_revision
+from store.migrate import main as migrate_main
+
+T0 = datetime(2026, 11, 1, 8, 0)
+SCHEMA = pl.Schema({**CANONICAL, **PROVENANCE})
+
+
+def batch(orders: list[str], day: int = 0, store_id: str = "S001") -> pl.DataFrame:
+    n = len(orders)
+    return pl.DataFrame({
+        "order_id": orders, "line_no": [1] * n, "source": ["demo"] * n,
+        "store_id": [store_id] * n, "store_name": ["西湖店"] * n,
+        "created_at": [T0 + timedelta(days=day, minutes=i) for i in range(n)],
+        "sku": ["K1"] * n, "quantity": [2.0] * n,
+    })
+
+
+def test_empty_history(tmp_path: Path) -> None:
+    h = History(tmp_path / "history")
+    lf = h.scan()
+    assert lf.collect_schema() == SCHEMA
+    assert lf.collect().height == 0
+    assert h.scan(since=T0).collect().height == 0
+    assert h.append(1, batch([]).head(0)) is None
+    assert not (tmp_path / "history" / "lines").exists() or not list(
+        (tmp_path / "history" / "lines").iterdir())
+    keys = batch(["A1"]).select(*LINE_KEY, "created_at")
+    assert h.known_keys(keys).height == 0
+
+
+def test_append_scan_and_since(tmp_path: Path) -> None:
+    h = History(tmp_path)
+    p1 = h.append(1, batch(["A1", "A2"], day=0))
+    p2 = h.append(2, batch(["B1"], day=5, store_id="S002"))
+    assert p1 == tmp_path / "lines" / "scan_id=1" / "part.parquet" and p1.exists()
+    assert p2 is not None and p2.exists()
+    assert not list(tmp_path.rglob(".*.tmp"))  # no temp files left behind
+    lf = h.scan()
+    assert isinstance(lf, pl.LazyFrame)
+    df = lf.collect()
+    assert df.schema == SCHEMA and df.height == 3
+    assert df["store_name"].to_list().count("西湖店") == 3
+    recent = h.scan(since=T0 + timedelta(days=1)).collect()
+    assert recent["order_id"].to_list() == ["B1"]
+    h.append(1, batch(["A1"], day=0))  # re-append replaces the partition
+    assert h.scan().collect().height == 2
+
+
+def test_known_keys(tmp_path: Path) -> None:
+    h = History(tmp_path)
+    h.append(1, batch(["A1", "A2"], day=0))
+    h.append(2, batch(["A3"], day=30))
+    probe = batch(["A1", "A3", "Z9"], day=0).with_columns(
+        pl.Series("created_at", [T0, T0 + timedelta(days=30), T0]), extra=pl.lit("x"))
+    known = h.known_keys(probe)
+    assert sorted(known["order_id"].to_list()) == ["A1", "A3"]
+    assert known["extra"].to_list() == ["x", "x"]  # caller's other columns kept
+    # without created_at: no date pushdown, same answer
+    assert sorted(h.known_keys(probe.select(LINE_KEY))["order_id"].to_list()) == ["A1", "A3"]
+    # a different source is a different line
+    other = probe.with_columns(source=pl.lit("pos"))
+    assert h.known_keys(other).height == 0
+    assert h.known_keys(probe.head(0)).height == 0
+
+
+def test_migrate_cli_without_ini(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    url = f"sqlite:///{tmp_path / 'cli' / 'ow.db'}"
+    assert migrate_main(["--url", url, "upgrade", "head"]) == 0
+    with Store.open(url) as s:
+        assert current_revision(s.engine) == "0001"
+    migrate_main([f"--url={url}", "current"])
+    assert "0001" in capsys.readouterr().out
