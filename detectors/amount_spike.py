@@ -25,6 +25,7 @@ FEATURES = {
     "is_cod": "货到付款（1 是 / 0 否）",
     "cod_cap": "货到付款金额上限",
     "over_cap": "货到付款且超过上限（1 是 / 0 否）",
+    "comparison": "与基线比较的文字说明",
 }
 PARAMS: dict[str, Any] = {"window": 30, "min_history": 5, "cod_cap": 20000.0}
 
@@ -49,6 +50,16 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
             pl.col("order_amount").median().alias("platform_amount"),
         )
     )
+    store_part = pl.format("是门店历史中位数{}的{}倍", pl.col("baseline_amount").round(2),
+                           (pl.col("order_amount") / pl.col("baseline_amount")).round(1))
+    platform_part = pl.format("全平台订单金额中位数{}的{}倍", pl.col("platform_amount").round(2),
+                              (pl.col("order_amount") / pl.col("platform_amount")).round(1))
+    comparison = (
+        pl.when(pl.col("baseline_amount").is_not_null())
+        .then(pl.concat_str([store_part, platform_part], separator="，"))
+        .otherwise(pl.concat_str([pl.lit("门店历史不足"), platform_part], separator="，"))
+    )
+    cod = pl.when(pl.col("is_cod") & (pl.col("order_amount") > cap)).then(pl.format("；货到付款，超过上限{}", pl.lit(cap)))
     return orders.filter(pl.col("_in_batch")).select(
         order_subject().alias("subject"), "store_id", "store_name", "order_id",
         pl.col("created_at").alias("occurred_at"),
@@ -59,6 +70,7 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         pl.col("is_cod").cast(pl.Int8),
         pl.lit(cap).alias("cod_cap"),
         (pl.col("is_cod") & (pl.col("order_amount") > cap)).cast(pl.Int8).alias("over_cap"),
+        pl.concat_str([comparison, cod], ignore_nulls=True).alias("comparison"),
     )
 
 
@@ -69,6 +81,5 @@ DETECTOR = Detector(
     features=lambda p: FEATURES,
     grain=lambda p: "order",
     compute=_compute,
-    reason_zh=lambda p: ("订单{order_id}金额{order_amount:,.2f}，是门店{store_id}历史中位数{baseline_amount:,.2f}的"
-                         "{amount_ratio:.1f}倍、全平台中位数{platform_amount:,.2f}的{platform_ratio:.1f}倍"),
+    reason_zh=lambda p: "门店{store_id}订单{order_id}金额{order_amount:,.2f}，{comparison}",
 )

@@ -244,6 +244,16 @@ class Store:
             ]
         return rows_frame(rows, FLAG_FRAME)
 
+    def flag_ids(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """``(rule_id, subject)`` rows in, the same with their stored ``flag_id`` (and level) out."""
+        pairs = list(keys.select("rule_id", "subject").unique().iter_rows())
+        with self.engine.connect() as conn:
+            found = self._existing_flags(conn, pairs)
+        return pl.DataFrame(
+            [(r, s, fid) for (r, s), (fid, _lvl) in found.items()],
+            schema={"rule_id": pl.String, "subject": pl.String, "flag_id": pl.Int64}, orient="row",
+        )
+
     def flag_events(self, flag_id: int) -> list[dict[str, Any]]:
         """A flag's audit trail, oldest first."""
         e = FlagEvent.__table__

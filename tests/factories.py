@@ -15,9 +15,9 @@ from orderwatch.schema import CATALOG, conform
 T0 = datetime(2026, 9, 1, 13, 0)
 
 
-def line(order_id: str, store_id: str = "S1", sku: str = "A", quantity: float = 10,
+def line(order_id: str, store_id: str = "S1", sku: str = "A", quantity: float | None = 10,
          created_at: datetime = T0, **kw: Any) -> dict[str, Any]:
-    return {"order_id": order_id, "store_id": store_id, "sku": sku, "quantity": float(quantity),
+    return {"order_id": order_id, "store_id": store_id, "sku": sku, "quantity": None if quantity is None else float(quantity),
             "created_at": created_at, "source": kw.pop("source", "test"), **kw}
 
 
