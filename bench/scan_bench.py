@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"scan {size:,}: {s.wall:.2f} s, {s.peak_mib:.0f} MiB", file=sys.stderr)
             else:
                 row["scan_error"] = f"exit {s.rc}: " + " | ".join(s.stderr.strip().splitlines()[-5:])
+                row["scan_failed_after_s"], row["scan_failed_peak_mib"] = s.wall, s.peak_mib
                 print(f"!! scan of {path} failed (exit {s.rc}); its stderr ends:\n"
                       + "\n".join(s.stderr.strip().splitlines()[-15:]), file=sys.stderr)
             if not a.keep:
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         scan_s, scan_m = r.get("scan_s"), r.get("scan_peak_mib")
         table.append([
             f"{r['lines']:,}", fmt(r["mib_on_disk"], ",.0f"), fmt(r["read_s"], ".2f"),
-            fmt(r["read_s_inproc"], ".2f"), fmt(scan_s, ".2f"),
+            fmt(r["read_s_inproc"], ".2f"), "failed" if "scan_error" in r else fmt(scan_s, ".2f"),
             fmt(r["lines"] / scan_s if scan_s else None, ",.0f"), fmt(r["read_peak_mib"], ",.0f"),
             fmt(scan_m, ",.0f"), fmt(scan_s / r["read_s"] if scan_s else None, ".1f"),
             fmt(scan_m / r["read_peak_mib"] if scan_m else None, ".1f"),

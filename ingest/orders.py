@@ -170,12 +170,12 @@ def ingest_table(
             else:
                 pieces.append(
                     pl.when(pl.col(key)).then(
-                        pl.format(
-                            "{}无法解析: '{}' ({})",
-                            pl.lit(LABELS.get(f, f)),
+                        # concat_str, not pl.format: format with literals panics in polars 2.1
+                        pl.concat_str([
+                            pl.lit(f"{LABELS.get(f, f)}无法解析: '"),
                             pl.col(f"text:{f}"),
-                            pl.lit(f),
-                        )
+                            pl.lit(f"' ({f})"),
+                        ])
                     )
                 )
         row_q = sub.select(

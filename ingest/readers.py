@@ -147,6 +147,17 @@ def _scan_csv(source, sep: str, truncate: bool) -> pl.LazyFrame:
     ).with_columns(pl.col(LINE).cast(pl.Int64))
 
 
+def _count_lines(source) -> int:
+    """Physical lines, quotes ignored (polars' newline-counting fast path)."""
+    return (
+        pl.scan_csv(source, has_header=False, separator="\x1f", quote_char=None,
+                    infer_schema=False, raise_if_empty=False, glob=False)
+        .select(pl.len())
+        .collect()
+        .item()
+    )
+
+
 def _scan_lines(source) -> pl.LazyFrame:
     return pl.scan_lines(
         source, name="line", row_index_name=LINE, row_index_offset=1, glob=False
@@ -176,10 +187,10 @@ def _fast_csv(source, sep: str) -> RawTable | None:
     """Polars reads the file; returns None when only the Python path can be exact."""
     truncated = False
     try:
-        # the physical line count is read alongside (in parallel): a quoted newline makes
-        # lines outnumber records, and only the csv-module path numbers those exactly
-        df, count = pl.collect_all([_scan_csv(source, sep, False), _scan_lines(source).select(pl.len())])
-        n_lines = count.item()
+        # a quoted newline makes physical lines outnumber records: only the csv-module
+        # path numbers those exactly
+        df = _scan_csv(source, sep, truncate=False).collect()
+        n_lines = _count_lines(source)
     except pl.exceptions.ComputeError as exc:
         if "more fields" not in str(exc):
             raise

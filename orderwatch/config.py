@@ -95,7 +95,8 @@ class Config:
 
     @property
     def rules_dir(self) -> Path:
-        return self._path(str(self.raw.get("rules_dir") or PROJECT_ROOT / "rules" / "pack"))
+        value = self.raw.get("rules_dir")
+        return self._path(str(value)) if value else PROJECT_ROOT / "rules" / "pack"
 
     @property
     def timezone(self) -> str:
@@ -173,8 +174,4 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         base_dir = site_path.parent
     if overrides:
         raw = _merge(raw, overrides)
-    cfg = Config(raw=raw, base_dir=base_dir)
-    # rules_dir default points into the project, not the working directory
-    if not site and (overrides or {}).get("rules_dir") is None:
-        cfg.raw["rules_dir"] = str(PROJECT_ROOT / "rules" / "pack")
-    return cfg
+    return Config(raw=raw, base_dir=base_dir)

@@ -58,7 +58,8 @@ def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], co
     console.print(lines)
     ok = "[green]OK[/green]" if result.reconciled else "[red]MISMATCH[/red]"
     console.print(f"reconciled 对账: read {result.read:,} = accepted {result.accepted:,} + "
-                  f"quarantined {result.quarantined:,}  {ok};  new lines 新增行: {result.new_lines:,}")
+                  f"quarantined {result.quarantined:,}  {ok};  new lines 新增行: {result.new_lines:,}",
+                  soft_wrap=True)
     if result.catalog_rows or result.catalog_quarantined:
         console.print(f"catalog 商品目录: {result.catalog_rows:,} SKUs, {result.catalog_quarantined:,} quarantined")
     flags = Table(title=f"flags 异常标记: {result.flags.height:,} found, {result.flags_created:,} new, "
