@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import ORDER_KEY, order_subject
+from detectors.common import order_subject, per_order
 
 FEATURES = {
     "order_amount": "订单金额",
@@ -34,8 +34,8 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     w, min_h, cap = int(p["window"]), int(p["min_history"]), float(p["cod_cap"])
     orders = (
         ctx.lines.filter(pl.col("active"))
-        .group_by(ORDER_KEY)
-        .agg(
+        .pipe(
+            per_order,
             pl.col("order_value").first().alias("order_amount"),
             pl.col("created_at").min(),
             pl.col("store_name").first(),

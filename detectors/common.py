@@ -7,6 +7,8 @@ import polars as pl
 from orderwatch.config import Config
 
 ORDER_KEY = ["source", "store_id", "order_id"]
+#: the same identity as one u64 hash: grouping on it is several times faster than on 3 strings
+OKEY = "_okey"
 
 
 def cod_expr(config: Config) -> pl.Expr:
@@ -32,9 +34,10 @@ def prepare(lines: pl.LazyFrame, config: Config) -> pl.LazyFrame:
         "cancel|取消|作废|退货|退款|return|refund"
     )
     return (
-        lines.with_columns(line_value.alias("line_value"), pl.col("created_at").dt.date().alias("day"))
+        lines.with_columns(line_value.alias("line_value"), pl.col("created_at").dt.date().alias("day"),
+                           pl.struct(ORDER_KEY).hash().alias(OKEY))
         .with_columns(
-            pl.coalesce(pl.col("order_amount"), pl.col("line_value").sum().over(ORDER_KEY)).alias("order_value"),
+            pl.coalesce(pl.col("order_amount"), pl.col("line_value").sum().over(OKEY)).alias("order_value"),
             cod_expr(config).alias("is_cod"),
             (pl.col("goods").fill_null(True) & (pl.col("quantity") > 0) & ~cancelled).alias("active"),
         )
@@ -46,10 +49,6 @@ def order_subject() -> pl.Expr:
                           pl.lit(":"), pl.col("order_id")])
 
 
-def line_subject() -> pl.Expr:
-    return pl.concat_str([order_subject(), pl.lit(":"), pl.col("sku")])
-
-
-def first_line_per_order(lines: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per order (its first line), keeping order-level columns."""
-    return lines.unique(subset=ORDER_KEY, keep="first", maintain_order=True)
+def per_order(lines: pl.LazyFrame, *aggs: pl.Expr) -> pl.LazyFrame:
+    """Group lines by order (on the hashed key) keeping the order's identity columns."""
+    return lines.group_by(OKEY).agg(pl.col(ORDER_KEY).first(), *aggs)

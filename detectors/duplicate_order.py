@@ -1,6 +1,6 @@
 """duplicate_order: the same store placing the same lines again minutes later under a new number.
 
-An order's signature is its sorted multiset of (sku, quantity).  Within a store, an order
+An order's signature is its multiset of (sku, quantity) (a sum of line hashes).  Within a store, an order
 whose signature equals the previous order's and that was created within ``window_minutes``
 of it is a probable double entry (a store clicking twice, or re-keying a slow order).
 History is included, so a duplicate of an order scanned yesterday is still caught.
@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import ORDER_KEY, order_subject
+from detectors.common import order_subject, per_order
 
 FEATURES = {
     "minutes_since_previous": "距上一笔相同订单的分钟数",
@@ -28,10 +28,12 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     window = float(p["window_minutes"])
     orders = (
         ctx.lines.filter(pl.col("active"))
-        .group_by(ORDER_KEY)
-        .agg(
-            pl.concat_str([pl.col("sku"), pl.col("quantity").cast(pl.String)], separator="×")
-            .sort().str.join("|").hash().alias("_sig"),
+        .with_columns(pl.struct("sku", "quantity").hash().alias("_line_hash"))
+        .pipe(
+            per_order,
+            # sum of the lines' hashes: the same multiset of (sku, quantity) gives the same sum
+            # whatever the line order, without building and sorting strings
+            pl.col("_line_hash").sum().alias("_sig"),
             pl.col("created_at").min(),
             pl.col("store_name").first(),
             pl.len().alias("line_count"),

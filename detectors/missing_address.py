@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import ORDER_KEY, order_subject
+from detectors.common import order_subject, per_order
 
 FEATURES = {
     "missing_count": "缺失的地址要素个数",
@@ -57,8 +57,8 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
             .any().over("source_file").alias("_has_address")
         )
         .filter(pl.col("_has_address"))
-        .group_by(ORDER_KEY)
-        .agg(pl.col("store_name", "created_at", *ADDRESS_FIELDS).first())
+        .pipe(
+            per_order,pl.col("store_name", "created_at", *ADDRESS_FIELDS).first())
     )
     overseas = (~_blank("country") & ~pl.col("country").str.strip_chars().str.to_lowercase().is_in(CHINA))
     digits = phone_digits()

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import ORDER_KEY, order_subject
+from detectors.common import order_subject, per_order
 
 FEATURES = {
     "order_amount": "订单金额",
@@ -26,8 +26,8 @@ PARAMS: dict[str, Any] = {}
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     orders = (
         ctx.lines.filter(pl.col("_in_batch") & pl.col("active"))
-        .group_by(ORDER_KEY)
-        .agg(
+        .pipe(
+            per_order,
             pl.col("store_name", "order_value", "paid_amount", "is_cod", "payment_method").first(),
             pl.col("created_at").min(),
         )

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import ORDER_KEY, order_subject
+from detectors.common import order_subject, per_order
 
 FEATURES = {
     "hours_waiting": "自确认（或支付）起等待拣货的小时数",
@@ -35,7 +35,8 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         lines = lines.join(ctx.catalog.select("sku", pl.col("fresh").alias("_fresh")), on="sku", how="left")
     else:
         lines = lines.with_columns(pl.lit(False).alias("_fresh"))
-    orders = lines.group_by(ORDER_KEY).agg(
+    orders = per_order(
+        lines,
         pl.col("store_name").first(),
         pl.col("created_at").min(),
         pl.coalesce(pl.col("confirmed_at"), pl.col("paid_at")).min().alias("_start"),

@@ -11,7 +11,7 @@ from orderwatch.config import Config
 
 from .headers import CATALOG_INDEX, map_headers
 from .labels import LABELS, label
-from .orders import SEP, empty_quarantine, raw_json
+from .orders import empty_quarantine, raw_json, reason_expr
 from .readers import LINE, read_table
 from .values import clean_text, parse_bool, parse_number
 
@@ -102,8 +102,8 @@ def read_catalog(path: str | Path, config: Config) -> tuple[pl.DataFrame, pl.Dat
         quarantine = sub.select(
             pl.lit(file).alias("source_file"),
             pl.col(LINE).alias("line"),
-            pl.concat_str(pieces, separator=SEP, ignore_nulls=True).alias("reason"),
-            raw_json(sub, headers).alias("raw"),
+            reason_expr(pieces).alias("reason"),
+            raw_json(headers).alias("raw"),
         )
     reader_q = table.bad.select(pl.lit(file).alias("source_file"), "line", "reason", "raw")
     quarantine = pl.concat(

@@ -15,11 +15,11 @@ from .headers import ORDER_INDEX, map_headers
 from .labels import LABELS, label
 from .readers import LINE, RawTable, read_table
 from .values import (
-    nullify_empty,
     datetime_fast_expr,
     datetime_slow,
     int_fast_expr,
     int_slow,
+    nullify_empty,
     number_fast_expr,
     number_slow,
     pick_format,
@@ -27,7 +27,7 @@ from .values import (
 )
 
 SEP = "；"
-FAST = "\x00fast:"
+FAST = "__fast__:"
 #: text fields stripped of surrounding whitespace: the keys that are compared for equality.
 #: Other text (names, addresses, regions) is kept as exported (empty -> null): a strip pass
 #: costs as much as parsing a column, and the 2x-of-a-bare-read budget is tight.
@@ -50,16 +50,15 @@ def empty_quarantine() -> pl.DataFrame:
     return pl.DataFrame(schema=schema.QUARANTINE)
 
 
-def raw_json(frame: pl.DataFrame, headers: list[str]) -> pl.Expr:
+def raw_json(headers: list[str]) -> pl.Expr:
     """The original row as a compact JSON object header -> value."""
     if not headers:
         return pl.lit("{}")
     return pl.struct([pl.col(h) for h in headers]).struct.json_encode()
 
 
-def reason_expr(
-    pieces: list[pl.Expr],
-) -> pl.Expr:
+def reason_expr(pieces: list[pl.Expr]) -> pl.Expr:
+    """The reasons that apply to a row, joined with "；"."""
     return pl.concat_str(pieces, separator=SEP, ignore_nulls=True)
 
 
@@ -182,7 +181,7 @@ def ingest_table(
             pl.lit(path).alias("source_file"),
             pl.col(LINE).alias("line"),
             reason_expr(pieces).alias("reason"),
-            raw_json(sub, headers).alias("raw"),
+            raw_json(headers).alias("raw"),
         )
 
     # 4. derived columns on accepted rows

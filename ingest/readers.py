@@ -16,7 +16,6 @@ turning typed cells into text (identifiers such as ``17850.0`` become ``"17850"`
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Callable
 
 import polars as pl
 
-from .encoding import SAMPLE_BYTES, UTF8, UTF8_BOM, decode_all, decode_bytes, detect
+from .encoding import SAMPLE_BYTES, UTF8, UTF8_BOM, decode_all, detect
 from .errors import IngestError
 
 LINE = "_line"
@@ -151,7 +150,8 @@ def _count_lines(source) -> int:
     """Physical lines, quotes ignored (polars' newline-counting fast path)."""
     return (
         pl.scan_csv(source, has_header=False, separator="\x1f", quote_char=None,
-                    infer_schema=False, raise_if_empty=False, glob=False)
+                    infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True,
+                    glob=False)
         .select(pl.len())
         .collect()
         .item()
@@ -309,7 +309,7 @@ def read_csv(path: Path) -> RawTable:
             table = _fast_csv(source, sep)
         except pl.exceptions.NoDataError:
             return RawTable(pl.DataFrame(schema={LINE: pl.Int64()}), empty_bad(), "csv", enc)
-        except pl.exceptions.ComputeError as exc:
+        except pl.exceptions.PolarsError as exc:
             msg = str(exc).lower()
             if "utf-8" in msg or "utf8" in msg:
                 if text is not None:

@@ -227,11 +227,12 @@ def datetime_fast_expr(e: pl.Expr, fmt: str | None) -> pl.Expr:
 
 def pick_format(s: pl.Series) -> str | None:
     """The fast-path format of a column, chosen on an evenly spread sample."""
-    present = s.drop_nulls()
-    if present.len() == 0:
+    sample = s.gather_every(max(1, s.len() // (SAMPLE * 4))).drop_nulls()
+    if sample.len() == 0:
+        sample = s.drop_nulls()
+    if sample.len() == 0:
         return None
-    step = max(1, present.len() // SAMPLE)
-    return best_format(present.gather_every(step).head(SAMPLE))
+    return best_format(sample.gather_every(max(1, sample.len() // SAMPLE)).head(SAMPLE))
 
 
 def parse_datetime(s: pl.Series, tz: str) -> tuple[pl.Series, pl.Series]:

@@ -164,10 +164,10 @@ _GOODS: list[tuple[list[str], list[tuple[str, float, list[int]]]]] = [
 ]
 # high-value goods (amount spikes are built from these)
 _PREMIUM: list[tuple[str, float, list[int]]] = [
-    ("贵州茅台 飞天53度 500ml", 1499.0, [1, 6]), ("五粮液 普五第八代 500ml", 1099.0, [1, 6]),
-    ("洋河 梦之蓝M3 550ml", 599.0, [1, 6]), ("剑南春 水晶剑 500ml", 459.0, [1, 6]),
-    ("泸州老窖 特曲 500ml", 328.0, [1, 6]), ("飞鹤 星飞帆奶粉 700g", 358.0, [1, 6]),
-    ("美赞臣 蓝臻奶粉 800g", 398.0, [1, 6]), ("惠氏 启赋奶粉 810g", 428.0, [1, 6]),
+    ("贵州茅台 飞天53度 500ml", 1499.0, [1]), ("五粮液 普五第八代 500ml", 1099.0, [1]),
+    ("洋河 梦之蓝M3 550ml", 599.0, [1]), ("剑南春 水晶剑 500ml", 459.0, [1]),
+    ("泸州老窖 特曲 500ml", 328.0, [1]), ("飞鹤 星飞帆奶粉 700g", 358.0, [1]),
+    ("美赞臣 蓝臻奶粉 800g", 398.0, [1]), ("惠氏 启赋奶粉 810g", 428.0, [1]),
     ("五常 稻花香大米 10kg", 168.0, [1]), ("东阿阿胶 250g", 899.0, [1]),
 ]
 _FRESH_ORIGINS = ["山东", "新疆", "云南", "海南", "本地", "陕西", "广西", "福建"]
@@ -238,7 +238,9 @@ def _catalog(rng: np.random.Generator, n: int = 400) -> pl.DataFrame:
                                             "list_price", "fresh", "stock")}
     for (name, base, steps), is_fresh in rows:
         step = int(steps[rng.integers(len(steps))])
-        if step == 1:
+        if base > 300:  # premium goods are ordered by the piece
+            mn = 1
+        elif step == 1:
             mn = int(rng.choice([1, 1, 1, 2, 3, 5]))
         else:
             mn = step * int(rng.choice([1, 1, 1, 2]))
@@ -388,7 +390,7 @@ def generate(out_dir: Path, *, stores: int = 300, days: int = 35, seed: int = 20
     n_lines = np.minimum(n_lines, 40)
     l_order = np.repeat(np.arange(n_o), n_lines)
     pop = 1.0 / np.arange(1, n_sku + 1) ** 0.8
-    pop[price > 300] *= 0.05  # premium goods are rarely replenished
+    pop[price > 300] *= 0.01  # premium goods are rarely replenished
     pop = pop[rng.permutation(n_sku)]
     pop /= pop.sum()
     l_sku = rng.choice(n_sku, size=len(l_order), p=pop)

@@ -281,3 +281,14 @@ def test_empty_and_header_only_files(tmp_path, cfg):
     res = read_orders([empty, head], cfg)
     assert res.read == 0 and res.lines.height == 0 and res.quarantine.height == 0
     assert res.lines.schema == pl.Schema({**schema.CANONICAL, **schema.PROVENANCE})
+
+
+def test_parquet_zoned_datetime_converted_to_config_timezone(tmp_path, cfg):
+    p = tmp_path / "z.parquet"
+    pl.DataFrame({
+        "order_id": ["A"], "store_id": [1], "sku": ["K"], "quantity": [1.5],
+        "created_at": [datetime(2026, 9, 1, 5, 5)],
+    }).with_columns(pl.col("created_at").dt.replace_time_zone("UTC")).write_parquet(p)
+    ln = read_orders([p], cfg).lines
+    assert ln.select("store_id", "created_at", "quantity").row(0) == (
+        "1", datetime(2026, 9, 1, 13, 5), 1.5)

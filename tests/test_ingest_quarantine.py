@@ -151,3 +151,44 @@ def test_catalog_english_headers_xlsx(tmp_path, cfg):
     assert q.height == 0
     assert cat.rows() == [("85123A", "HEART", 6.0, 6.0, 2.55, False, 100.0),
                           ("71053", "LANTERN", 12.0, 12.0, 3.39, True, 0.0)]
+
+
+def test_whitespace_only_and_padded_keys(tmp_path, cfg):
+    text = (HEADER + "\n"
+            " A1 ,\tS1 ,2026-09-01, K1 , 2 ,2,\n"   # 2: padded keys and quantity
+            "A2,   ,2026-09-01,K1,1,2,\n"           # 3: whitespace-only store
+            "A3,S1,2026-09-01,K1,  ,2,\n")          # 4: whitespace-only quantity
+    res = read_orders([write(tmp_path, "w.csv", text)], cfg)
+    check_invariant(res)
+    assert res.lines.select("order_id", "store_id", "sku", "quantity").row(0) == ("A1", "S1", "K1", 2.0)
+    q = dict(zip(res.quarantine["line"].to_list(), res.quarantine["reason"].to_list()))
+    assert q == {3: "必填字段为空: 门店编号 (store_id)", 4: "必填字段为空: 数量 (quantity)"}
+
+
+def test_glob_characters_in_file_name(tmp_path, cfg):
+    p = write(tmp_path, "orders[1]*.csv", HEADER + "\nA1,S1,2026-09-01,K1,1,2,\n")
+    write(tmp_path, "orders1x.csv", HEADER + "\nZZ,S1,2026-09-01,K1,1,2,\n")
+    res = read_orders([p], cfg)
+    assert res.lines["order_id"].to_list() == ["A1"]
+
+
+@pytest.mark.parametrize("long_row", [True, False])
+def test_fast_path_and_csv_module_path_agree(tmp_path, long_row):
+    """Same records, line numbers and rejects from polars (fast) and the csv module."""
+    from ingest.readers import python_csv, read_table
+
+    text = (HEADER + "\n"
+            'A1,S1,2026-09-01,K1,1,2,"has, comma"\n'
+            "A2,S1,2026-09-01,K1,1,2,\n"
+            "\n"
+            "A3,S1\n"
+            'A4,S1,2026-09-01,K1,1,2,"say ""hi"""\n'
+            + ("A5,S1,2026-09-01,K1,1,2,x,y\n" if long_row else "A5,S1,2026-09-01,K1,1,2,x\n")
+            + "A6,,,,,,\n")
+    p = write(tmp_path, "same.csv", text)
+    fast = read_table(p)
+    slow = python_csv(text, ",")
+    assert fast.frame.equals(slow.frame)
+    assert fast.bad.equals(slow.bad)
+    assert fast.bad["line"].to_list() == ([5, 7] if long_row else [5])
+    assert fast.frame["_line"].to_list() == ([2, 3, 6, 8] if long_row else [2, 3, 6, 7, 8])
