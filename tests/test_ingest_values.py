@@ -72,10 +72,7 @@ def test_bools():
 
 def test_value_forms_end_to_end(tmp_path):
     header = "订单号,门店编号,下单时间,支付时间,商品编码,数量,单价,金额,订单金额,实付金额,订单状态"
-    rows = [
-        "A1, S1 ,2026/9/1 13:05,2026-09-01T05:06:00Z,K1,２,¥1,234.50,1234.5元,￥ 1234.5,1234.5,",
-    ]
-    # the amounts contain commas: quote them as a real export would
+    # "¥1,234.50" contains the separator: quoted, as a real export writes it
     rows = ['A1, S1 ,2026/9/1 13:05,2026-09-01T05:06:00Z,K1,２,"¥1,234.50",1234.5元,￥ 12,１２３,']
     p = tmp_path / "v.csv"
     p.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
