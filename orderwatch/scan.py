@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ import polars.selectors as cs
 
 import ingest
 from detectors import REGISTRY, DetectContext
-from detectors.common import ORDER_KEY, prepare
+from detectors.common import prepare
 from orderwatch.config import Config
 from orderwatch.flags import FLAG_SCHEMA, build_flags
 from orderwatch.schema import LINE_KEY, QUARANTINE
@@ -124,8 +125,6 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
              as_of: datetime | None = None, db_url: str | None = None,
              progress: Progress | None = None, source: str | None = None) -> ScanResult:
     """Scan ``paths`` into the database at ``db_url`` (default: config) and return the outcome."""
-    import time
-
     tick = progress or (lambda stage, frac: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -197,4 +196,4 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     )
 
 
-__all__ = ["ORDER_KEY", "ScanResult", "decide", "history_dir_for", "now_local", "run_scan"]
+__all__ = ["ScanResult", "decide", "history_dir_for", "now_local", "run_scan"]

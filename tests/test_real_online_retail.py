@@ -7,7 +7,6 @@ cancelled minutes later; a good scan flags both, whether the data comes as Parqu
 from datetime import datetime
 
 import polars as pl
-import pytest
 
 from orderwatch.scan import run_scan
 from tests.conftest import SHARED
