@@ -16,7 +16,9 @@ comparison with a missing field is simply false.
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Union
 
@@ -234,6 +236,27 @@ def to_polars(node: Node) -> pl.Expr:
 
 
 # -- durable-rules --------------------------------------------------------------------------
+def engine_number(v: float) -> float | int | None:
+    """A number durable-rules' JSON parser accepts, in the same order as the original.
+
+    The parser rejects an exponent whose mantissa has no decimal point (Python writes
+    ``1e-05``; error 204).  Such a float is stepped away from zero to the next float Python
+    writes with a point (``1.0000000000000002e-05``).  The step is monotone and keeps the sign,
+    and rule constants go through it too, so comparisons come out as in polars.  NaN is a
+    missing value (the polars side gets ``fill_nan(None)``); infinity becomes the largest float.
+    """
+    if math.isnan(v):
+        return None
+    if math.isinf(v):
+        return math.copysign(sys.float_info.max, v)
+    if v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    away = math.copysign(math.inf, v)
+    while "e" in repr(v) and "." not in repr(v):
+        v = math.nextafter(v, away)
+    return v
+
+
 _DR_OP = {">=": "$gte", ">": "$gt", "<=": "$lte", "<": "$lt", "!=": "$neq"}
 
 
@@ -241,7 +264,9 @@ def _dr_value(o: Operand) -> object:
     if isinstance(o, Field):
         return {"$m": o.name}
     v = o.value
-    return int(v) if isinstance(v, bool) else v
+    if isinstance(v, bool):
+        return int(v)
+    return engine_number(v) if isinstance(v, float) else v
 
 
 def to_durable(node: Node) -> dict:

@@ -16,8 +16,6 @@ fact the engine re-asserts never matches.
 from __future__ import annotations
 
 import copy
-import math
-import sys
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -26,7 +24,7 @@ import durable.engine
 import durable_rules_engine
 import polars as pl
 
-from rules.condition import to_durable
+from rules.condition import engine_number, to_durable
 from rules.model import LEVEL_ORDER, Rule
 
 _LOCK = threading.RLock()
@@ -58,29 +56,11 @@ class _QuietHost(durable.engine.Host):
         return action
 
 
-def _clean_number(v: float) -> float | int | None:
-    """A float the engine's JSON parser accepts, with the same order as the original.
-
-    The parser rejects an exponent whose mantissa has no decimal point (Python writes
-    ``1e-05``); the next float up is written ``1.0000000000000002e-05``, which it reads.
-    NaN is a missing value (polars side: ``fill_nan(None)``); infinity becomes the largest float.
-    """
-    if math.isnan(v):
-        return None
-    if math.isinf(v):
-        return math.copysign(sys.float_info.max, v)
-    if v.is_integer() and abs(v) < 2**53:
-        return int(v)
-    while "e" in repr(v) and "." not in repr(v):
-        v = math.nextafter(v, math.inf)
-    return v
-
-
 def _clean(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, float):
-        return _clean_number(value)
+        return engine_number(value)
     return value
 
 
