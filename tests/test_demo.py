@@ -11,7 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from orderwatch.demo import CATALOG_HEADERS, ERP_HEADERS, KINDS, generate
+from orderwatch.demo import generate
+from orderwatch.demo_world import CATALOG_HEADERS, ERP_HEADERS, KINDS
 
 END = datetime(2026, 11, 30, 16, 0)
 SEED = 7
