@@ -1,7 +1,9 @@
 """Turn the engine's decisions into flag records: one per rule and subject, with evidence.
 
 Line-grain rules may fire on several lines of one order; the order gets one flag, at the
-most severe level, whose evidence is the worst line plus how many lines fired.
+most severe level, whose evidence is the worst line plus how many lines fired.  Evidence is
+built by polars (a JSON object per row); only the reason sentence is rendered in Python,
+from a template compiled once per rule.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import string
-from datetime import date, datetime
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -21,36 +23,51 @@ FLAG_SCHEMA: dict[str, pl.DataType] = {
     "subject": pl.String(), "order_id": pl.String(), "store_id": pl.String(), "store_name": pl.String(),
     "occurred_at": pl.Datetime("us"), "title": pl.String(), "reason": pl.String(), "evidence": pl.String(),
 }
+MISSING = "—"
 
 
-class _Formatter(string.Formatter):
-    """str.format that prints a missing or null value as "—" instead of failing."""
-
-    def get_value(self, key, args, kwargs):  # type: ignore[override]
-        return kwargs.get(key)
-
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "—"
-        try:
-            return super().format_field(value, format_spec)
-        except (ValueError, TypeError):
-            return str(value)
+def _field(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    try:
+        return format(value, spec)
+    except (ValueError, TypeError):
+        return str(value)
 
 
-_FMT = _Formatter()
+def compile_reason(template: str) -> tuple[list[str], Callable[[dict[str, Any]], str]]:
+    """The fields a reason template reads, and a function rendering it from a row.
+
+    A missing or null value prints as "—"; a value its format spec doesn't fit prints plainly.
+    """
+    parts = [(lit, name, spec or "") for lit, name, spec, _ in string.Formatter().parse(template)]
+    names = sorted({name for _, name, _ in parts if name})
+
+    def render(row: dict[str, Any]) -> str:
+        return "".join(lit + (_field(row.get(name), spec) if name else "") for lit, name, spec in parts)
+
+    return names, render
 
 
 def render_reason(template: str, values: dict[str, Any]) -> str:
-    return _FMT.vformat(template, (), values)
+    return compile_reason(template)[1](values)
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float):
-        return None if math.isnan(v) or math.isinf(v) else round(v, 4)
-    if isinstance(v, (datetime, date)):
-        return v.isoformat(sep=" ") if isinstance(v, datetime) else v.isoformat()
-    return v
+def _evidence(rule: Rule, rows: pl.DataFrame, fields: list[str]) -> pl.Expr:
+    """One JSON object per row: feature values (floats to 4 places), the level condition that
+    fired and all the rule's conditions."""
+    cols = [pl.col(f).round(4) if rows.schema[f].is_float() else pl.col(f) for f in fields]
+    cols = [c.dt.to_string("%Y-%m-%d %H:%M:%S") if rows.schema[f] in (pl.Datetime, pl.Date) else c
+            for c, f in zip(cols, fields)]
+    features = pl.struct(cols).struct.json_encode() if cols else pl.lit("{}")
+    level_cond = pl.col("level").replace_strict(
+        {k: json.dumps(v, ensure_ascii=False) for k, v in rule.level_text.items()}, return_dtype=pl.String)
+    body = features.str.strip_suffix("}")
+    return pl.concat_str([
+        body, pl.when(body == "{").then(pl.lit("")).otherwise(pl.lit(",")),
+        pl.lit('"level_condition":'), level_cond,
+        pl.lit(',"conditions":' + json.dumps(rule.level_text, ensure_ascii=False) + "}"),
+    ])
 
 
 def build_flags(rule: Rule, kind: str, features: list[str], candidates: pl.DataFrame,
@@ -63,22 +80,21 @@ def build_flags(rule: Rule, kind: str, features: list[str], candidates: pl.DataF
     )
     sort_key = [c for c in rule.fields if c in rows.columns and rows.schema[c].is_numeric()][:1]
     rows = rows.sort(["_sev", *sort_key], descending=True, nulls_last=True)
-    lines_fired = rows.group_by("subject").len(name="_lines_fired")
-    rows = rows.unique(subset="subject", keep="first", maintain_order=True).join(lines_fired, on="subject")
     context = [c for c in ("sku", "line_no") if c in rows.columns]
-    records = []
-    for r in rows.iter_rows(named=True):
-        evidence = {f: _jsonable(r.get(f)) for f in features if f in r}
-        evidence.update({c: _jsonable(r[c]) for c in context})
-        evidence["level_condition"] = rule.level_text[r["level"]]
-        evidence["conditions"] = dict(rule.level_text)
-        if context:
-            evidence["lines_fired"] = r["_lines_fired"]
-        records.append({
-            "rule_id": rule.id, "kind": kind, "level": r["level"], "department": rule.department,
-            "subject": r["subject"], "order_id": r.get("order_id"), "store_id": r.get("store_id"),
-            "store_name": r.get("store_name"), "occurred_at": r.get("occurred_at"),
-            "title": rule.title.get("zh", rule.id), "reason": render_reason(rule.reason["zh"], r),
-            "evidence": json.dumps(evidence, ensure_ascii=False),
-        })
-    return pl.DataFrame(records, schema=FLAG_SCHEMA)
+    if context:
+        lines_fired = rows.group_by("subject").len(name="lines_fired")
+        rows = rows.unique(subset="subject", keep="first", maintain_order=True).join(lines_fired, on="subject")
+        context.append("lines_fired")
+    fields = [f for f in features if f in rows.columns] + context
+    names, render = compile_reason(rule.reason["zh"])
+    present = [n for n in names if n in rows.columns]
+    reasons = [render(r) for r in rows.select(present).iter_rows(named=True)]
+    return rows.select(
+        pl.lit(rule.id).alias("rule_id"), pl.lit(kind).alias("kind"), "level",
+        pl.lit(rule.department).alias("department"), "subject",
+        *[pl.col(c) if c in rows.columns else pl.lit(None, dtype=FLAG_SCHEMA[c]).alias(c)
+          for c in ("order_id", "store_id", "store_name", "occurred_at")],
+        pl.lit(rule.title.get("zh", rule.id)).alias("title"),
+        pl.Series("reason", reasons, dtype=pl.String),
+        _evidence(rule, rows, fields).alias("evidence"),
+    ).select([pl.col(c).cast(t) for c, t in FLAG_SCHEMA.items()])

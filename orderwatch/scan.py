@@ -109,6 +109,8 @@ def decide(ctx: DetectContext, rules: Sequence[Rule]) -> pl.DataFrame:
 
 def _combined(batch: pl.DataFrame, history: History, config: Config) -> pl.LazyFrame:
     """The batch plus the history its baselines need (batch rows replace their stored copies)."""
+    if history.empty:
+        return batch.lazy().with_columns(pl.lit(True).alias("_in_batch"))
     first = batch.get_column("created_at").min()
     since = first - timedelta(days=config.history_days) if first is not None else None
     past = history.scan(since).join(batch.lazy().select(LINE_KEY), on=list(LINE_KEY), how="anti",
@@ -157,7 +159,8 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             batch = result.lines
             tick("detect", 0.0)
             seen = history.known_keys(batch.select(*LINE_KEY, "created_at"))
-            new_lines = batch.join(seen.select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True)
+            new_lines = (batch.join(seen.select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True)
+                         if seen.height else batch)
             lines = prepare(_combined(batch, history, config), config).collect().lazy()
             ctx = DetectContext(lines=lines, catalog=cat_df.lazy() if cat_df is not None else None,
                                 as_of=as_of, config=config)

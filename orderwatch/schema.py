@@ -60,6 +60,13 @@ TEXT_FIELDS = tuple(k for k, v in CANONICAL.items() if v == pl.String())
 #: identity of a line across scans: re-reading the same line must not add it twice
 LINE_KEY: tuple[str, ...] = ("source", "store_id", "order_id", "line_no")
 
+#: what detectors' baselines read back from history (the rest of a line is only needed for
+#: flagged orders, whose lines the database keeps); writing fewer columns keeps scans fast
+BASELINE_FIELDS: tuple[str, ...] = (
+    *LINE_KEY, "store_name", "created_at", "status", "sku", "quantity", "unit_price",
+    "line_amount", "order_amount", "payment_method", "goods",
+)
+
 #: the catalog (SKU master)
 CATALOG: dict[str, pl.DataType] = {
     "sku": pl.String(),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from orderwatch.schema import CANONICAL, LINE_KEY, PROVENANCE, conform
+from orderwatch.schema import BASELINE_FIELDS, CANONICAL, LINE_KEY, PROVENANCE, conform
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {**CANONICAL, **PROVENANCE}
 
@@ -32,10 +32,16 @@ class History:
     def _files(self) -> list[Path]:
         return sorted(self.lines_dir.glob("scan_id=*/part.parquet"))
 
+    @property
+    def empty(self) -> bool:
+        """True before the first partition is written."""
+        return not self._files()
+
     def append(self, scan_id: int, df: pl.DataFrame) -> Path | None:
         """Write a scan's lines atomically (temp file + rename); None when ``df`` is empty.
 
         Readers never see a half-written file; re-appending a scan replaces its partition.
+        Only ``schema.BASELINE_FIELDS`` are kept; ``scan`` returns the others as nulls.
         """
         if df.is_empty():
             return None
@@ -44,7 +50,7 @@ class History:
         # a leading dot keeps the temp file out of the reader's glob
         tmp = target.parent / f".part.{uuid.uuid4().hex}.tmp"
         try:
-            conform(df).write_parquet(tmp, compression="zstd", statistics=True)
+            conform(df).select(BASELINE_FIELDS).write_parquet(tmp, compression="zstd", statistics=True)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
