@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import order_subject, per_order
+from detectors.common import order_subject
 
 FEATURES = {
     "order_amount": "订单金额",
@@ -33,15 +33,8 @@ PARAMS: dict[str, Any] = {"window": 30, "min_history": 5, "cod_cap": 20000.0}
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     w, min_h, cap = int(p["window"]), int(p["min_history"]), float(p["cod_cap"])
     orders = (
-        ctx.lines.filter(pl.col("active"))
-        .pipe(
-            per_order,
-            pl.col("order_value").first().alias("order_amount"),
-            pl.col("created_at").min(),
-            pl.col("store_name").first(),
-            pl.col("is_cod").first(),
-            pl.col("_in_batch").any(),
-        )
+        ctx.orders.filter(pl.col("n_active") > 0)
+        .with_columns(pl.col("order_value").alias("order_amount"))
         .sort("store_id", "created_at", "order_id")
         .with_columns(pl.col("order_amount").shift(1).over("store_id").alias("_prev"))
         .with_columns(

@@ -30,6 +30,12 @@ class DetectContext:
     catalog: pl.LazyFrame | None    # schema.CATALOG, or None when no catalog was given
     as_of: datetime                 # "now" for time-based detectors (naive, config timezone)
     config: Config
+    orders: pl.LazyFrame | None = None  # detectors.common.orders_of(lines), one row per order
+
+    def __post_init__(self) -> None:
+        if self.orders is None:
+            from detectors.common import orders_of
+            self.orders = orders_of(self.lines, self.catalog).collect().lazy()
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,30 @@ def order_subject() -> pl.Expr:
                           pl.lit(":"), pl.col("order_id")])
 
 
-def per_order(lines: pl.LazyFrame, *aggs: pl.Expr) -> pl.LazyFrame:
-    """Group lines by order (on the hashed key) keeping the order's identity columns."""
-    return lines.group_by(OKEY).agg(pl.col(ORDER_KEY).first(), *aggs)
+ADDRESS_FIELDS = ("consignee", "phone", "province", "city", "district", "address", "postcode", "country")
+
+
+def orders_of(lines: pl.LazyFrame, catalog: pl.LazyFrame | None) -> pl.LazyFrame:
+    """One row per order, shared by every order-grain detector (grouped once, not per detector).
+
+    Order-level fields come from the order's first line; times are the earliest; ``n_active``,
+    ``active_qty`` and ``_sig`` (the multiset hash of its (sku, quantity) pairs) count only
+    active lines; ``_fresh`` is true when any line is a fresh SKU of the catalog.
+    """
+    if catalog is not None:
+        lines = lines.join(catalog.select("sku", pl.col("fresh").alias("_fresh_sku")), on="sku", how="left")
+    else:
+        lines = lines.with_columns(pl.lit(False).alias("_fresh_sku"))
+    active = pl.col("active")
+    return lines.group_by(OKEY).agg(
+        pl.col(*ORDER_KEY, "store_name", "order_value", "paid_amount", "payment_method", "is_cod",
+               "source_file", *ADDRESS_FIELDS).first(),
+        pl.col("created_at").min(),
+        pl.coalesce(pl.col("confirmed_at"), pl.col("paid_at")).min().alias("_start"),
+        pl.coalesce(pl.col("picked_at"), pl.col("shipped_at"), pl.col("delivered_at")).min().alias("_picked"),
+        pl.col("_in_batch").any(),
+        active.sum().alias("n_active"),
+        pl.col("quantity").filter(active).sum().alias("active_qty"),
+        pl.struct("sku", "quantity").hash().filter(active).sum().alias("_sig"),
+        pl.col("_fresh_sku").filter(active).fill_null(False).any().alias("_fresh"),
+    )

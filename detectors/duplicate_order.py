@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import order_subject, per_order
+from detectors.common import order_subject
 
 FEATURES = {
     "minutes_since_previous": "距上一笔相同订单的分钟数",
@@ -27,19 +27,8 @@ PARAMS: dict[str, Any] = {"window_minutes": 60}
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     window = float(p["window_minutes"])
     orders = (
-        ctx.lines.filter(pl.col("active"))
-        .with_columns(pl.struct("sku", "quantity").hash().alias("_line_hash"))
-        .pipe(
-            per_order,
-            # sum of the lines' hashes: the same multiset of (sku, quantity) gives the same sum
-            # whatever the line order, without building and sorting strings
-            pl.col("_line_hash").sum().alias("_sig"),
-            pl.col("created_at").min(),
-            pl.col("store_name").first(),
-            pl.len().alias("line_count"),
-            pl.col("quantity").sum().alias("order_qty"),
-            pl.col("_in_batch").any(),
-        )
+        ctx.orders.filter(pl.col("n_active") > 0)
+        .with_columns(pl.col("n_active").alias("line_count"), pl.col("active_qty").alias("order_qty"))
         .sort("store_id", "_sig", "created_at", "order_id")
         .with_columns(
             pl.col("created_at").shift(1).over("store_id", "_sig").alias("_prev_at"),

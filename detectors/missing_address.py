@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import order_subject, per_order
+from detectors.common import order_subject
 
 FEATURES = {
     "missing_count": "缺失的地址要素个数",
@@ -25,7 +25,6 @@ FEATURES = {
 }
 PARAMS: dict[str, Any] = {}
 
-ADDRESS_FIELDS = ("consignee", "phone", "province", "city", "district", "address", "postcode", "country")
 LABELS = {"province": "省", "city": "市", "district": "区县", "address": "详细地址",
           "consignee": "收货人", "phone": "电话", "country": "国家", "postcode": "邮编"}
 DOMESTIC = ("province", "city", "district", "address", "consignee")
@@ -50,16 +49,9 @@ def phone_digits(col: str = "phone") -> pl.Expr:
 
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
-    orders = (
-        ctx.lines.filter(pl.col("_in_batch"))
-        .with_columns(
-            pl.any_horizontal([pl.col(f).is_not_null() for f in ("consignee", "phone", "address")])
-            .any().over("source_file").alias("_has_address")
-        )
-        .filter(pl.col("_has_address"))
-        .pipe(
-            per_order,pl.col("store_name", "created_at", *ADDRESS_FIELDS).first())
-    )
+    # a file with no consignee, phone or address anywhere carries no address data at all
+    has_address = pl.any_horizontal([pl.col(f).is_not_null() for f in ("consignee", "phone", "address")])
+    orders = ctx.orders.filter(pl.col("_in_batch")).filter(has_address.any().over("source_file"))
     overseas = (~_blank("country") & ~pl.col("country").str.strip_chars().str.to_lowercase().is_in(CHINA))
     digits = phone_digits()
     phone_ok = digits.str.contains(MOBILE) | digits.str.contains(LANDLINE)

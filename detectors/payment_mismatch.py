@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import order_subject, per_order
+from detectors.common import order_subject
 
 FEATURES = {
     "order_amount": "订单金额",
@@ -24,14 +24,9 @@ PARAMS: dict[str, Any] = {}
 
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
-    orders = (
-        ctx.lines.filter(pl.col("_in_batch") & pl.col("active"))
-        .pipe(
-            per_order,
-            pl.col("store_name", "order_value", "paid_amount", "is_cod", "payment_method").first(),
-            pl.col("created_at").min(),
-        )
-        .filter(pl.col("payment_method").is_not_null() & ~pl.col("is_cod") & pl.col("paid_amount").is_not_null())
+    orders = ctx.orders.filter(
+        pl.col("_in_batch") & (pl.col("n_active") > 0) & pl.col("payment_method").is_not_null()
+        & ~pl.col("is_cod") & pl.col("paid_amount").is_not_null()
     )
     gap = pl.col("paid_amount") - pl.col("order_value")
     return orders.select(

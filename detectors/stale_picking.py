@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
-from detectors.common import order_subject, per_order
+from detectors.common import order_subject
 
 FEATURES = {
     "hours_waiting": "自确认（或支付）起等待拣货的小时数",
@@ -30,19 +30,7 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     sla = ctx.config.picking_sla_hours
     normal = float(p["normal_hours"]) or sla.get("normal", 4.0)
     fresh_h = float(p["fresh_hours"]) or sla.get("fresh", normal)
-    lines = ctx.lines.filter(pl.col("_in_batch") & pl.col("active"))
-    if ctx.catalog is not None:
-        lines = lines.join(ctx.catalog.select("sku", pl.col("fresh").alias("_fresh")), on="sku", how="left")
-    else:
-        lines = lines.with_columns(pl.lit(False).alias("_fresh"))
-    orders = per_order(
-        lines,
-        pl.col("store_name").first(),
-        pl.col("created_at").min(),
-        pl.coalesce(pl.col("confirmed_at"), pl.col("paid_at")).min().alias("_start"),
-        pl.coalesce(pl.col("picked_at"), pl.col("shipped_at"), pl.col("delivered_at")).min().alias("_picked"),
-        pl.col("_fresh").fill_null(False).any().alias("_is_fresh"),
-    )
+    orders = ctx.orders.filter(pl.col("_in_batch") & (pl.col("n_active") > 0)).rename({"_fresh": "_is_fresh"})
     end = pl.coalesce(pl.col("_picked"), pl.lit(ctx.as_of, dtype=pl.Datetime("us")))
     hours = (end - pl.col("_start")).dt.total_seconds() / 3600.0
     sla_h = pl.when(pl.col("_is_fresh")).then(pl.lit(fresh_h)).otherwise(pl.lit(normal))
