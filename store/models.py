@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from orderwatch.schema import LINE_KEY
@@ -132,9 +133,14 @@ class Flag(Base):
     title: Mapped[str | None] = mapped_column(String)
     reason: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # 1 info, 2 warn, 3 critical: sortable and indexable, unlike the level's name
+    severity: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     status: Mapped[str] = mapped_column(String(32), default="open", server_default="open")
+    resolution: Mapped[str | None] = mapped_column(String(32))
     assignee: Mapped[str | None] = mapped_column(String(128))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"))
@@ -144,6 +150,8 @@ class Flag(Base):
         Index("ix_flags_dept_status_id", "department", "status", "id"),
         Index("ix_flags_store_id", "store_id", "id"),
         Index("ix_flags_rule_id", "rule_id"),
+        Index("ix_flags_dept_id", "department", "id"),
+        Index("ix_flags_order_id", "order_id"),
     )
 
 
@@ -184,3 +192,50 @@ class QuarantinedRow(Base):
     raw: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_quarantined_rows_scan_id", "scan_id"),)
+
+
+ROLES: tuple[str, ...] = ("admin", "reviewer", "store_manager", "rule_author")
+
+
+class User(Base):
+    """A person who logs in: a role, and the departments or stores that bound what they see."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    stores: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for the API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginAttempt(Base):
+    """Every login attempt, for rate limiting and for the record."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(128))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    success: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_login_attempts_name_at", "username", "at"),
+                      Index("ix_login_attempts_ip_at", "ip", "at"))

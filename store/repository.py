@@ -199,7 +199,7 @@ class Store:
             existing = self._existing_flags(conn, [(r["rule_id"], r["subject"]) for r in records])
             new = [
                 {**r, "status": "open", "version": 1, "created_at": now, "updated_at": now,
-                 "scan_id": scan_id}
+                 "scan_id": scan_id, "severity": LEVEL_RANK[r["level"]] + 1}
                 for r in records if (r["rule_id"], r["subject"]) not in existing
             ]
             t = Flag.__table__
@@ -215,7 +215,8 @@ class Store:
                     continue
                 res = conn.execute(
                     update(t).where(and_(t.c.id == fid, t.c.level == old)).values(
-                        level=r["level"], title=r["title"], reason=r["reason"],
+                        level=r["level"], severity=LEVEL_RANK[r["level"]] + 1,
+                        title=r["title"], reason=r["reason"],
                         evidence=r["evidence"], version=t.c.version + 1, updated_at=now,
                     )
                 )
