@@ -99,6 +99,63 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The UI and API on waitress (a production WSGI server), on the configured database."""
+    import waitress
+
+    from web import create_app
+
+    config = load_config(args.config)
+    app = create_app(config)
+    host = args.host or str(config.get("web.host", "127.0.0.1"))
+    port = int(args.port or config.get("web.port", 8000))
+    err.print(f"orderwatch UI on http://{host}:{port}/  (database {config.database_url})")
+    waitress.serve(app, host=host, port=port, threads=int(config.get("web.threads", 8)), ident="orderwatch")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ConfigError("the passwords differ")
+    return first
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from store import Store
+    from store.users import UserError, add_user, create_token, get_user, list_users
+
+    config = load_config(args.config)
+    store = Store.open(args.db or config.database_url)
+    try:
+        if args.users_command == "add":
+            try:
+                u = add_user(store.engine, args.name, _read_password(args), args.role,
+                             departments=args.department, stores=args.store, language=args.language,
+                             known_departments=list(config.departments))
+            except UserError as exc:
+                err.print(f"[red]error:[/red] {exc}")
+                return 2
+            print(f"added {u.name} ({u.role})")
+        elif args.users_command == "list":
+            for u in list_users(store.engine):
+                print(f"{u['name']:<20} {u['role']:<14} depts={','.join(u['departments'])} "
+                      f"stores={','.join(u['stores'])} {'active' if u['active'] else 'inactive'}")
+        elif args.users_command == "token":
+            u = get_user(store.engine, name=args.name)
+            if u is None:
+                err.print(f"[red]error:[/red] no active user {args.name!r}")
+                return 2
+            print(create_token(store.engine, u.id, args.label))
+    finally:
+        store.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="orderwatch", description="Find abnormal orders and route them.")
     p.add_argument("--config", help="site config.yaml merged over the shipped one (or $ORDERWATCH_CONFIG)")
@@ -122,6 +179,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="generate a demo data set and scan it into the default database")
     d.set_defaults(func=cmd_demo)
+
+    sv = sub.add_parser("serve", help="run the review UI and API (waitress)")
+    sv.add_argument("--host", help="address to listen on (default: config web.host)")
+    sv.add_argument("--port", type=int, help="port (default: config web.port)")
+    sv.set_defaults(func=cmd_serve)
+
+    u = sub.add_parser("users", help="manage users and API tokens")
+    u.add_argument("--db", help="SQLAlchemy URL (default: config database.url)")
+    usub = u.add_subparsers(dest="users_command", required=True)
+    ua = usub.add_parser("add", help="add a user")
+    ua.add_argument("name")
+    ua.add_argument("--role", required=True, choices=["admin", "reviewer", "store_manager", "rule_author"])
+    ua.add_argument("--department", action="append", default=[], help="a reviewer's department (repeat)")
+    ua.add_argument("--store", action="append", default=[], help="a store manager's store (repeat)")
+    ua.add_argument("--language", default="zh", choices=["zh", "en"])
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    usub.add_parser("list", help="list users")
+    ut = usub.add_parser("token", help="create an API token for a user (printed once)")
+    ut.add_argument("name")
+    ut.add_argument("--label")
+    u.set_defaults(func=cmd_users)
     return p
 
 

@@ -124,8 +124,11 @@ class Config:
         return list(self.raw.get("ingest", {}).get("strict_fields", []))
 
     @property
-    def departments(self) -> dict[str, dict[str, str]]:
+    def departments(self) -> dict[str, dict[str, Any]]:
         return {k: dict(v) for k, v in self.raw["departments"].items()}
+
+    def department_name(self, key: str, lang: str = "zh") -> str:
+        return str(self.departments.get(key, {}).get(lang) or key)
 
     @property
     def sources(self) -> list[Source]:

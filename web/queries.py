@@ -1,0 +1,245 @@
+"""Reading flags for people: filtered queues with keyset pagination, detail, dashboard figures.
+
+Keyset (seek) pagination: the next page starts after the last row's sort key, so page 1,000
+costs what page 1 costs — an OFFSET would scan every skipped row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields as dc_fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select
+
+from store.lifecycle import CLOSED
+from store.models import Flag, FlagEvent, OrderLine, utcnow
+from store.users import Principal
+from web.access import flag_scope
+
+F = Flag.__table__
+LIST_COLUMNS = [F.c.id, F.c.rule_id, F.c.kind, F.c.level, F.c.severity, F.c.department, F.c.status,
+                F.c.resolution, F.c.order_id, F.c.store_id, F.c.store_name, F.c.occurred_at, F.c.title,
+                F.c.reason, F.c.assignee, F.c.version, F.c.created_at]
+SORTS = ("new", "old", "severity", "occurred")
+
+
+class BadFilter(ValueError):
+    """A filter value that can't be understood (message names the parameter)."""
+
+
+@dataclass
+class Filters:
+    department: str | None = None
+    kind: str | None = None
+    rule_id: str | None = None
+    level: str | None = None
+    store_id: str | None = None
+    status: str | None = None       # a status, "active" (open + acknowledged) or "all"
+    assignee: str | None = None
+    order_id: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "new"
+    after: str | None = None        # the cursor: sort key of the last row seen
+
+    @classmethod
+    def from_args(cls, args: Any) -> "Filters":
+        """From request args (strings); empty values mean no filter."""
+        def get(name: str) -> str | None:
+            v = args.get(name)
+            return v.strip() if isinstance(v, str) and v.strip() else None
+        f = cls(**{k.name: get(k.name) for k in dc_fields(cls) if k.name not in ("date_from", "date_to", "sort")})
+        for name in ("date_from", "date_to"):
+            v = get(name)
+            if v:
+                try:
+                    setattr(f, name, date.fromisoformat(v))
+                except ValueError:
+                    raise BadFilter(f"{name}: expected YYYY-MM-DD, got {v!r}") from None
+        f.sort = get("sort") or "new"
+        if f.sort not in SORTS:
+            raise BadFilter(f"sort: use one of {', '.join(SORTS)}")
+        if f.status is None:
+            f.status = "active"
+        return f
+
+    def as_args(self) -> dict[str, str]:
+        out = {}
+        for k in dc_fields(self):
+            v = getattr(self, k.name)
+            if v not in (None, "") and k.name != "after":
+                out[k.name] = v.isoformat() if isinstance(v, date) else str(v)
+        return out
+
+
+def _conditions(p: Principal, f: Filters) -> list[Any]:
+    cond: list[Any] = [flag_scope(p)]
+    for col in ("department", "kind", "rule_id", "level", "store_id", "assignee"):
+        v = getattr(f, col)
+        if v:
+            cond.append(F.c[col] == v)
+    if f.order_id:
+        cond.append(F.c.order_id == f.order_id)
+    if f.status == "active":
+        cond.append(F.c.status.in_(("open", "acknowledged")))
+    elif f.status and f.status != "all":
+        cond.append(F.c.status == f.status)
+    if f.date_from:
+        cond.append(F.c.occurred_at >= datetime.combine(f.date_from, datetime.min.time()))
+    if f.date_to:
+        cond.append(F.c.occurred_at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time()))
+    return cond
+
+
+def _seek(f: Filters) -> tuple[list[Any], list[Any]]:
+    """ORDER BY and the condition for rows after the cursor."""
+    after: list[Any] = []
+    try:
+        if f.sort == "old":
+            order = [F.c.id.asc()]
+            if f.after:
+                after.append(F.c.id > int(f.after))
+        elif f.sort == "severity":
+            order = [F.c.severity.desc(), F.c.id.desc()]
+            if f.after:
+                sev, fid = (int(x) for x in f.after.split(":"))
+                after.append(or_(F.c.severity < sev, and_(F.c.severity == sev, F.c.id < fid)))
+        elif f.sort == "occurred":
+            order = [F.c.occurred_at.desc(), F.c.id.desc()]
+            if f.after:
+                at, fid = f.after.rsplit("|", 1)
+                ts = datetime.fromisoformat(at)
+                after.append(or_(F.c.occurred_at < ts, and_(F.c.occurred_at == ts, F.c.id < int(fid))))
+        else:
+            order = [F.c.id.desc()]
+            if f.after:
+                after.append(F.c.id < int(f.after))
+    except ValueError:
+        raise BadFilter(f"after: not a cursor of this sort ({f.after!r})") from None
+    return order, after
+
+
+def _cursor(f: Filters, row: dict[str, Any]) -> str:
+    if f.sort == "severity":
+        return f"{row['severity']}:{row['id']}"
+    if f.sort == "occurred":
+        return f"{row['occurred_at'].isoformat() if row['occurred_at'] else ''}|{row['id']}"
+    return str(row["id"])
+
+
+def list_flags(engine: Engine, p: Principal, f: Filters, limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of flags and the cursor of the next page (None on the last page)."""
+    order, after = _seek(f)
+    stmt = select(*LIST_COLUMNS).where(*_conditions(p, f), *after).order_by(*order).limit(limit + 1)
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (_cursor(f, rows[-1]) if more and rows else None)
+
+
+def all_flag_ids(engine: Engine, p: Principal, f: Filters, cap: int = 5000) -> list[int]:
+    """Ids of every flag the filter selects (for bulk actions), up to ``cap``."""
+    stmt = select(F.c.id).where(*_conditions(p, f)).order_by(F.c.id).limit(cap)
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(stmt)]
+
+
+def queue_counts(engine: Engine, p: Principal) -> dict[str, int]:
+    """Active (open + acknowledged) flags per department within ``p``'s scope."""
+    stmt = (select(F.c.department, func.count()).where(flag_scope(p), F.c.status.in_(("open", "acknowledged")))
+            .group_by(F.c.department))
+    with engine.connect() as conn:
+        return {d: n for d, n in conn.execute(stmt)}
+
+
+def get_flag(engine: Engine, flag_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(F).where(F.c.id == flag_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def flag_events(engine: Engine, flag_id: int) -> list[dict[str, Any]]:
+    e = FlagEvent.__table__
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(e).where(e.c.flag_id == flag_id).order_by(e.c.id)).mappings()]
+
+
+def order_lines(engine: Engine, store_id: str | None, order_id: str | None) -> list[dict[str, Any]]:
+    if not order_id:
+        return []
+    t = OrderLine.__table__
+    stmt = select(t).where(t.c.order_id == order_id)
+    if store_id:
+        stmt = stmt.where(t.c.store_id == store_id)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt.order_by(t.c.line_no)).mappings()]
+
+
+def related_flags(engine: Engine, p: Principal, flag: dict[str, Any], limit: int = 20) -> list[dict[str, Any]]:
+    """Other flags on the same order, then the same store's most recent ones."""
+    cond = [flag_scope(p), F.c.id != flag["id"]]
+    same = []
+    if flag.get("order_id"):
+        same.append(and_(F.c.order_id == flag["order_id"], F.c.store_id == flag["store_id"]))
+    if flag.get("store_id"):
+        same.append(F.c.store_id == flag["store_id"])
+    if not same:
+        return []
+    stmt = select(*LIST_COLUMNS).where(*cond, or_(*same)).order_by(F.c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+# -- dashboard ------------------------------------------------------------------------------
+def flags_per_day(engine: Engine, p: Principal, days: int = 30) -> list[tuple[date, str, int]]:
+    since = utcnow() - timedelta(days=days)
+    day = func.date(F.c.created_at)
+    stmt = (select(day, F.c.kind, func.count()).where(flag_scope(p), F.c.created_at >= since)
+            .group_by(day, F.c.kind).order_by(day))
+    with engine.connect() as conn:
+        out = []
+        for d, kind, n in conn.execute(stmt):
+            out.append((d if isinstance(d, date) else date.fromisoformat(str(d)), kind, n))
+        return out
+
+
+def backlog(engine: Engine, p: Principal, ack_minutes: dict[str, int]) -> list[dict[str, Any]]:
+    """Per department: open, acknowledged, and open past the department's acknowledgement SLA."""
+    now = utcnow()
+    with engine.connect() as conn:
+        rows = conn.execute(select(F.c.department, F.c.status, func.count(), func.min(F.c.created_at))
+                            .where(flag_scope(p), F.c.status.in_(("open", "acknowledged")))
+                            .group_by(F.c.department, F.c.status)).all()
+        out: dict[str, dict[str, Any]] = {}
+        for dept, status, n, _oldest in rows:
+            d = out.setdefault(dept, {"department": dept, "open": 0, "acknowledged": 0, "overdue": 0})
+            d[status] = n
+        for dept, d in out.items():
+            limit = now - timedelta(minutes=int(ack_minutes.get(dept, 240)))
+            d["overdue"] = conn.execute(select(func.count()).where(
+                flag_scope(p), F.c.department == dept, F.c.status == "open", F.c.created_at < limit)).scalar_one()
+    return sorted(out.values(), key=lambda d: d["department"])
+
+
+def top_stores(engine: Engine, p: Principal, limit: int = 10) -> list[tuple[str, str | None, int]]:
+    stmt = (select(F.c.store_id, func.max(F.c.store_name), func.count()).where(
+        flag_scope(p), F.c.status.in_(("open", "acknowledged"))).group_by(F.c.store_id)
+        .order_by(func.count().desc()).limit(limit))
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(stmt)]
+
+
+def rule_stats(engine: Engine, p: Principal) -> dict[str, dict[str, Any]]:
+    """Per rule: hits, resolved, false positives and the false-positive rate among resolutions."""
+    closed = F.c.status.in_(CLOSED)
+    fp = F.c.resolution == "false_positive"
+    stmt = (select(F.c.rule_id, func.count(), func.count().filter(closed & F.c.resolution.is_not(None)),
+                   func.count().filter(fp)).where(flag_scope(p)).group_by(F.c.rule_id))
+    out = {}
+    with engine.connect() as conn:
+        for rule_id, hits, resolved, fps in conn.execute(stmt):
+            out[rule_id] = {"hits": hits, "resolved": resolved, "false_positives": fps,
+                            "fp_rate": (fps / resolved) if resolved else None}
+    return out
