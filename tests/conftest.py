@@ -17,3 +17,6 @@ def site_config(tmp_path, monkeypatch):
     path.write_text(yaml.safe_dump({"instance_dir": str(tmp_path / "instance")}), encoding="utf-8")
     monkeypatch.setenv("ORDERWATCH_CONFIG", str(path))
     return load_config()
+
+
+from tests.web_fixtures import _world_template, client_for, world  # noqa: E402,F401  (web test fixtures)

@@ -1,0 +1,77 @@
+"""CSRF, HTML in order fields, login rate limiting, concurrent transitions, language."""
+
+from tests.web_fixtures import PASSWORD, XSS, csrf_of, login
+
+
+def test_forms_without_or_with_a_wrong_csrf_token_are_rejected(world, client_for):
+    c = client_for("fin")
+    fid = world.ids["fin_a"]
+    assert c.post(f"/flags/{fid}/transition", data={"to_status": "acknowledged", "version": "1"}).status_code == 400
+    assert c.post(f"/flags/{fid}/transition",
+                  data={"_csrf": "forged", "to_status": "acknowledged", "version": "1"}).status_code == 400
+    assert c.post("/logout").status_code == 400
+    page = c.get(f"/flags/{fid}").get_data(as_text=True)
+    assert 'data-status="open"' in page  # nothing changed
+
+
+def test_login_form_needs_csrf_too(world):
+    c = world.app.test_client()
+    c.get("/login")
+    assert c.post("/login", data={"username": "fin", "password": PASSWORD}).status_code == 400
+
+
+def test_html_in_order_fields_is_inert(world, client_for):
+    c = client_for("admin")
+    for path in (f"/flags/{world.ids['fin_a']}", "/queue/finance", f"/flags/{world.ids['cs_a']}"):
+        page = c.get(path).get_data(as_text=True)
+        assert XSS not in page, path
+        assert "&lt;script&gt;" in page, path
+    resp = c.get("/queue/finance")
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+
+
+def _client_from(world, address: str):
+    c = world.app.test_client()
+    c.environ_base["REMOTE_ADDR"] = address  # the WSGI environ's client address, nothing on the network
+    return c
+
+
+def test_login_attempts_are_rate_limited(world):
+    c = world.app.test_client()
+    for _ in range(5):
+        assert login(c, "fin", "wrong password").status_code == 401
+    assert login(c, "fin", PASSWORD).status_code == 429  # even the right password, until the window passes
+    same_address = world.app.test_client()
+    assert login(same_address, "cs").status_code == 429  # the address is refused for any name
+    elsewhere = _client_from(world, "10.9.9.9")
+    assert login(elsewhere, "cs").status_code == 302      # another user from another address is not
+    assert login(_client_from(world, "10.9.9.8"), "fin").status_code == 429  # the name stays refused
+
+
+def test_second_reviewer_gets_a_conflict_and_nothing_is_lost(world, client_for):
+    a, b = client_for("fin"), client_for("admin")
+    fid = world.ids["fin_b"]
+    page_a = a.get(f"/flags/{fid}").get_data(as_text=True)
+    page_b = b.get(f"/flags/{fid}").get_data(as_text=True)
+    assert 'name="version" value="1"' in page_a and 'name="version" value="1"' in page_b
+    first = a.post(f"/flags/{fid}/transition", data={"_csrf": csrf_of(page_a), "to_status": "resolved",
+                                                     "resolution": "confirmed", "version": "1", "note": "A"})
+    second = b.post(f"/flags/{fid}/transition", data={"_csrf": csrf_of(page_b), "to_status": "dismissed",
+                                                      "version": "1", "note": "B"})
+    assert first.status_code == 302 and second.status_code == 302
+    shown = b.get(second.headers["Location"]).get_data(as_text=True)
+    assert 'class="error conflict"' in shown and "fin" in shown       # who changed it
+    assert 'data-status="resolved"' in shown                           # the first decision stands
+    events = world.store.flag_events(fid)
+    assert [e["to_status"] for e in events if e["action"] == "transition"] == ["resolved"]
+
+
+def test_language_per_user(world, client_for):
+    c = client_for("fin")
+    page = c.get("/queue/finance").get_data(as_text=True)
+    assert "财务部" in page
+    c.post("/language", data={"_csrf": csrf_of(page), "language": "en", "next": "/queue/finance"})
+    page = c.get("/queue/finance").get_data(as_text=True)
+    assert "Finance" in page and "Log out" in page and "财务部" not in page
+    other = client_for("cs")  # another user keeps Chinese
+    assert "退出" in other.get("/queue/customer_service").get_data(as_text=True)
