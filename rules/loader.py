@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import string
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from orderwatch.config import Config
 from rules.condition import ConditionError, fields as condition_fields, parse
 from rules.model import LEVEL_ORDER, Rule
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it
 RULE_KEYS = {"id", "title", "description", "detector", "params", "levels", "department",
              "notify_store", "enabled", "reason"}
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
@@ -199,7 +201,7 @@ def read_rule_files(directory: Path, config: Config) -> tuple[list[Rule], list[R
     for path in files:
         name = str(path)
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
@@ -231,3 +233,26 @@ def load_rules(config: Config, directory: Path | None = None, include_disabled: 
     if problems:
         raise RulesInvalid(problems)
     return [r for r in rules if include_disabled or r.enabled]
+
+
+_CACHE: dict[str, tuple[tuple, list[Rule]]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _fingerprint(directory: Path) -> tuple:
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+
+
+def load_rules_cached(config: Config, include_disabled: bool = False) -> list[Rule]:
+    """:func:`load_rules`, parsed again only when a file of the directory changed.
+
+    For long-running processes (the web app reads rule titles on every page)."""
+    directory = Path(config.rules_dir)
+    key = str(directory.resolve())
+    fp = _fingerprint(directory) if directory.is_dir() else ()
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is None or hit[0] != fp:
+            _CACHE[key] = hit = (fp, load_rules(config, directory, include_disabled=True))
+    return [r for r in hit[1] if include_disabled or r.enabled]

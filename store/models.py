@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -152,6 +153,11 @@ class Flag(Base):
         Index("ix_flags_rule_id", "rule_id"),
         Index("ix_flags_dept_id", "department", "id"),
         Index("ix_flags_order_id", "order_id"),
+        Index("ix_flags_dept_sev_id", "department", "severity", "id"),
+        # only open/acknowledged flags: the navigation counts read this small index
+        Index("ix_flags_active_dept_id", "department", "id",
+              postgresql_where=text("status IN ('open', 'acknowledged')"),
+              sqlite_where=text("status IN ('open', 'acknowledged')")),
     )
 
 

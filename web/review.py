@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from rules import load_rules
+from rules.loader import load_rules_cached
 from store import lifecycle
 from web import access, charts, context, queries
 from web.security import login_required
@@ -18,7 +18,7 @@ bp = Blueprint("review", __name__)
 
 def _rules_by_id() -> dict[str, Any]:
     try:
-        return {r.id: r for r in load_rules(context.config(), include_disabled=True)}
+        return {r.id: r for r in load_rules_cached(context.config(), include_disabled=True)}
     except Exception:  # a broken rules directory must not take the queues down
         return {}
 
