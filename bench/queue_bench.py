@@ -1,7 +1,7 @@
 """Benchmark: the department review queue (HTML and API) over HTTP on a large PostgreSQL store.
 
 Creates a throwaway database on the local PostgreSQL, fills ``flags`` with N realistic flags
-(COPY), serves the real Flask app with waitress in a background thread, logs in over HTTP and
+(COPY), runs the real `orderwatch serve` (gunicorn) as a child process, logs in over HTTP and
 fires a bounded number of queue requests from C client threads, reporting client-side latency
 (p50/p95/p99/max overall and per variant) and requests/s.  The database is dropped at the end,
 also on error.  Run from the project root:
@@ -20,6 +20,7 @@ not compete with the server's threads for the GIL and distort the latencies.
 from __future__ import annotations
 
 import argparse
+import os
 import html
 import http.client
 import http.cookiejar
@@ -224,19 +225,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(app, port: int):  # -> waitress server
-    import logging
-    from waitress.server import create_server
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" is expected here
-    server = create_server(app, host="127.0.0.1", port=port, threads=8)
-    threading.Thread(target=server.run, name="waitress", daemon=True).start()
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("waitress did not start")
+class Served:
+    """`orderwatch serve` (gunicorn) as a child process: what production runs."""
+
+    def __init__(self, config_path: str, port: int, workers: int) -> None:
+        import subprocess
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "orderwatch.cli", "--config", config_path, "serve", "--port", str(port),
+             "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("orderwatch serve did not start: " + self.proc.stderr.read().decode()[-2000:])
+                time.sleep(0.2)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
 
 def login(base: str, username: str) -> str:
@@ -373,9 +382,7 @@ def main() -> int:
     ap.add_argument("--deep-hops", type=int, default=20, help="rel=next hops for the deep-page variant")
     ap.add_argument("--extra-index", nargs="?", const="all", default="",
                     help="prototype index(es) to create: all (default) or a comma list of " + ", ".join(EXTRA_INDEXES))
-    ap.add_argument("--cache-rules", action="store_true",
-                    help="prototype: patch web.review._rules_by_id in-process to parse the rule YAML once, "
-                         "not on every queue page")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes of `orderwatch serve`")
     ap.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each variant's SQL")
     ap.add_argument("--seed", type=int, default=3)
     a = ap.parse_args()
@@ -417,17 +424,16 @@ def main() -> int:
         tmp = tempfile.mkdtemp(prefix="orderwatch_bench_")
         config = load_config(overrides={"instance_dir": tmp, "database": {"url": db_url}})
         app = create_app(config)
-        if a.cache_rules:
-            import functools
-            from web import review
-            review._rules_by_id = functools.cache(review._rules_by_id)
+        cfg_path = os.path.join(tmp, "config.yaml")
+        with open(cfg_path, "w", encoding="utf-8") as fh:
+            fh.write(f"instance_dir: {tmp}\ndatabase: {{url: '{db_url}'}}\nweb: {{workers: {a.workers}, threads: 4}}\n")
         port = free_port()
-        server = serve(app, port)
+        server = Served(cfg_path, port, a.workers)
         base = f"http://127.0.0.1:{port}"
         cookie_rev = login(base, "bench_finance")
         cookie_adm = login(base, "bench_admin")
         deep, hops = follow_next(base, "/queue/finance", cookie_rev, a.deep_hops)
-        print(f"serving {base} (waitress threads=8); logged in; deep page after {hops} rel=next hops: {deep}",
+        print(f"serving {base} (orderwatch serve: gunicorn, {a.workers} workers x 4 threads); logged in; deep page after {hops} rel=next hops: {deep}",
               flush=True)
 
         rnd = random.Random(a.seed)
@@ -456,7 +462,7 @@ def main() -> int:
                 raise RuntimeError(f"warm-up got non-200 answers: {bad}")
             results, wall = pool.apply(run_load, (port, jobs, a.concurrency))
         print(f"\nflags={a.flags:,} concurrency={a.concurrency} requests={a.requests} "
-              f"extra_index={','.join(a.extra_index) or 'no'} cache_rules={'yes' if a.cache_rules else 'no'}")
+              f"extra_index={','.join(a.extra_index) or 'no'} workers={a.workers}")
         report(results, wall, order)
 
         if a.explain:

@@ -100,17 +100,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """The UI and API on waitress (a production WSGI server), on the configured database."""
-    import waitress
-
-    from web import create_app
+    """The UI and API on gunicorn (worker processes × threads), on the configured database."""
+    from store import Store
+    from web.server import serve
 
     config = load_config(args.config)
-    app = create_app(config)
+    Store.open(config.database_url).close()  # migrate once, before the workers start
     host = args.host or str(config.get("web.host", "127.0.0.1"))
     port = int(args.port or config.get("web.port", 8000))
-    err.print(f"orderwatch UI on http://{host}:{port}/  (database {config.database_url})")
-    waitress.serve(app, host=host, port=port, threads=int(config.get("web.threads", 8)), ident="orderwatch")
+    workers = int(args.workers or config.get("web.workers", 2))
+    err.print(f"orderwatch UI on http://{host}:{port}/  ({workers} workers; database {config.database_url})")
+    serve(config, host, port, workers, int(config.get("web.threads", 4)))
     return 0
 
 
@@ -180,9 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="generate a demo data set and scan it into the default database")
     d.set_defaults(func=cmd_demo)
 
-    sv = sub.add_parser("serve", help="run the review UI and API (waitress)")
+    sv = sub.add_parser("serve", help="run the review UI and API (gunicorn)")
     sv.add_argument("--host", help="address to listen on (default: config web.host)")
     sv.add_argument("--port", type=int, help="port (default: config web.port)")
+    sv.add_argument("--workers", type=int, help="worker processes (default: config web.workers)")
     sv.set_defaults(func=cmd_serve)
 
     u = sub.add_parser("users", help="manage users and API tokens")

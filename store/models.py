@@ -142,6 +142,8 @@ class Flag(Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"))
@@ -245,3 +247,67 @@ class LoginAttempt(Base):
 
     __table_args__ = (Index("ix_login_attempts_name_at", "username", "at"),
                       Index("ix_login_attempts_ip_at", "ip", "at"))
+
+
+class Notification(Base):
+    """One message to one receiver (a group of flags, a digest, a report, an escalation).
+
+    The notification log: ``dedupe_key`` is unique, so nothing is sent twice; a failed send
+    stays ``pending`` with ``attempts``, ``last_error`` and ``next_attempt_at`` (backoff) until
+    it goes through.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    receiver: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))          # firing, resolved, escalation, digest, report
+    group_key: Mapped[str | None] = mapped_column(String(255))
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    flag_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending")   # pending, sent, silenced, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),
+                      Index("ix_notifications_group", "receiver", "group_key", "id"))
+
+
+class Silence(Base):
+    """Matchers (label → value) and a time window in which matching flags are not sent."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matchers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobLease(Base):
+    """Who runs a scheduled job now: one row per job, taken with a conditional UPDATE/INSERT."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class JobState(Base):
+    """Small durable state of a job: a pull's watermark, when a job last ran, its last error."""
+
+    __tablename__ = "job_state"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -65,6 +65,18 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
             "departments": list(config.departments),
         }
 
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(config.timezone)
+
+    @app.template_filter("local")
+    def local(value):  # type: ignore[no-untyped-def]
+        """Audit times are kept in UTC; people read them in the configured timezone."""
+        if value is None:
+            return ""
+        return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
     @app.after_request
     def headers(resp):  # type: ignore[no-untyped-def]
         resp.headers.setdefault("Content-Security-Policy",

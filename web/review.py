@@ -10,7 +10,9 @@ from markupsafe import Markup
 
 from rules.loader import load_rules_cached
 from store import lifecycle
+from store.models import LEVELS
 from web import access, charts, context, queries
+from web.i18n import translate
 from web.security import login_required
 
 bp = Blueprint("review", __name__)
@@ -45,10 +47,18 @@ def home():  # type: ignore[no-untyped-def]
 def _page(filters: queries.Filters, title: str, endpoint: str, **route: Any):  # type: ignore[no-untyped-def]
     rows, nxt = queries.list_flags(context.engine(), g.user, filters, current_page_size())
     rules = _rules_by_id()
+    lang = g.user.language
+    labels = {k: translate(k, lang) for k in (*LEVELS, *lifecycle.STATUSES, *lifecycle.RESOLUTIONS)}
+    for r in rows:  # resolved once here: the template's per-row work is the page's main cost
+        rule = rules.get(r["rule_id"])
+        r["title_label"] = (rule.title.get(lang) if rule else None) or r["title"] or r["rule_id"]
+        r["level_label"] = labels.get(r["level"], r["level"])
+        r["status_label"] = labels[r["status"]] + (f" · {labels[r['resolution']]}" if r["resolution"] else "")
     args = {**{k: v for k, v in filters.as_args().items() if k not in route}, **route}
     return render_template("queue.html", rows=rows, filters=filters, title=title,
                            first_url=url_for(endpoint, **args),
                            next_url=url_for(endpoint, **args, after=nxt) if nxt else None,
+                           flag_base=url_for("review.flag", flag_id=0)[:-1],
                            rules=rules, bulk_args=filters.as_args(),
                            kinds=sorted({r.detector for r in rules.values()}),
                            can_act_any=g.user.role in ("admin", "reviewer"))
