@@ -158,9 +158,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             history = History(history_dir_for(url, config))
             batch = result.lines
             tick("detect", 0.0)
-            seen = history.known_keys(batch.select(*LINE_KEY, "created_at"))
-            new_lines = (batch.join(seen.select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True)
-                         if seen.height else batch)
+            new_lines, new_keys = history.new_or_changed(batch)
             lines = prepare(_combined(batch, history, config), config).collect().lazy()
             ctx = DetectContext(lines=lines, catalog=cat_df.lazy() if cat_df is not None else None,
                                 as_of=as_of, config=config)
@@ -175,9 +173,9 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             all_quarantine = pl.concat(quarantine, how="vertical_relaxed").select(
                 [pl.col(c).cast(t) for c, t in QUARANTINE.items()])
             store.add_quarantine(scan_id, all_quarantine)
-            history.append(scan_id, new_lines)
+            history.append(scan_id, new_lines, replaces=new_lines.height > new_keys)
             store.finish_scan(scan_id, lines_read=result.read, lines_accepted=result.accepted,
-                              lines_quarantined=result.quarantined, lines_new=new_lines.height,
+                              lines_quarantined=result.quarantined, lines_new=new_keys,
                               flags_new=created)
             lap("store")
         except BaseException as exc:
@@ -193,7 +191,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     tick("done", 1.0)
     return ScanResult(
         scan_id=scan_id, as_of=as_of, read=result.read, accepted=result.accepted,
-        quarantined=result.quarantined, new_lines=new_lines.height, flags=flags,
+        quarantined=result.quarantined, new_lines=new_keys, flags=flags,
         flags_created=created, flags_raised=raised, quarantine=all_quarantine,
         catalog_rows=cat_rows, catalog_quarantined=cat_q, files=list(result.files), timings=timings,
     )

@@ -63,9 +63,17 @@ LINE_KEY: tuple[str, ...] = ("source", "store_id", "order_id", "line_no")
 #: what detectors' baselines read back from history (the rest of a line is only needed for
 #: flagged orders, whose lines the database keeps); writing fewer columns keeps scans fast
 BASELINE_FIELDS: tuple[str, ...] = (
-    *LINE_KEY, "store_name", "created_at", "status", "sku", "quantity", "unit_price",
-    "line_amount", "order_amount", "payment_method", "goods",
+    *LINE_KEY, "store_name", "created_at", "confirmed_at", "paid_at", "picked_at", "shipped_at",
+    "delivered_at", "status", "sku", "quantity", "unit_price", "line_amount", "order_amount",
+    "payment_method", "goods",
 )
+
+
+def row_hash(df: pl.DataFrame) -> pl.Series:
+    """A hash of a line's business content: a re-exported line whose status or times changed
+    hashes differently, so history can keep its newest version."""
+    cols = [c for c in CANONICAL if c in df.columns and c != "source"]
+    return df.select(pl.struct(cols).hash().alias("_row_hash")).to_series()
 
 #: the catalog (SKU master)
 CATALOG: dict[str, pl.DataType] = {

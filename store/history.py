@@ -14,9 +14,10 @@ from pathlib import Path
 
 import polars as pl
 
-from orderwatch.schema import BASELINE_FIELDS, CANONICAL, LINE_KEY, PROVENANCE, conform
+from orderwatch.schema import BASELINE_FIELDS, CANONICAL, LINE_KEY, PROVENANCE, conform, row_hash
 
-HISTORY_SCHEMA: dict[str, pl.DataType] = {**CANONICAL, **PROVENANCE}
+HISTORY_SCHEMA: dict[str, pl.DataType] = {**CANONICAL, **PROVENANCE, "_row_hash": pl.UInt64()}
+UPDATES_MARKER = "has_updates"
 
 
 class History:
@@ -30,39 +31,49 @@ class History:
         return self.lines_dir / f"scan_id={int(scan_id)}" / "part.parquet"
 
     def _files(self) -> list[Path]:
-        return sorted(self.lines_dir.glob("scan_id=*/part.parquet"))
+        """Partitions oldest scan first (numeric order: a later version of a line wins)."""
+        return sorted(self.lines_dir.glob("scan_id=*/part.parquet"),
+                      key=lambda p: int(p.parent.name.split("=", 1)[1]))
 
     @property
     def empty(self) -> bool:
         """True before the first partition is written."""
         return not self._files()
 
-    def append(self, scan_id: int, df: pl.DataFrame) -> Path | None:
+    def append(self, scan_id: int, df: pl.DataFrame, replaces: bool = False) -> Path | None:
         """Write a scan's lines atomically (temp file + rename); None when ``df`` is empty.
 
         Readers never see a half-written file; re-appending a scan replaces its partition.
         Only ``schema.BASELINE_FIELDS`` are kept; ``scan`` returns the others as nulls.
+        ``replaces``: some lines are new versions of stored ones (status or times changed);
+        from then on ``scan`` keeps only each line's newest version.
         """
         if df.is_empty():
             return None
+        if replaces:
+            self.lines_dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / UPDATES_MARKER).touch()
         target = self._partition(scan_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         # a leading dot keeps the temp file out of the reader's glob
         tmp = target.parent / f".part.{uuid.uuid4().hex}.tmp"
         try:
-            conform(df).select(BASELINE_FIELDS).write_parquet(tmp, compression="zstd", statistics=True)
+            frame = conform(df)
+            frame.select(BASELINE_FIELDS).with_columns(row_hash(frame)).write_parquet(
+                tmp, compression="zstd", statistics=True)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
         return target
 
-    def scan(self, since: datetime | None = None) -> pl.LazyFrame:
+    def scan(self, since: datetime | None = None, with_hash: bool = False) -> pl.LazyFrame:
         """All history lazily (canonical + provenance columns), optionally created_at >= since."""
-        if not self._files():
+        files = self._files()
+        if not files:
             lf = pl.LazyFrame(schema=HISTORY_SCHEMA)
         else:
             lf = pl.scan_parquet(
-                str(self.lines_dir / "scan_id=*" / "part.parquet"),
+                [str(f) for f in files],
                 hive_partitioning=False,
                 schema=HISTORY_SCHEMA,
                 missing_columns="insert",  # older partitions may predate a new column
@@ -70,7 +81,25 @@ class History:
             )
         if since is not None:
             lf = lf.filter(pl.col("created_at") >= since)
-        return lf
+        if files and (self.dir / UPDATES_MARKER).exists():
+            lf = lf.unique(subset=list(LINE_KEY), keep="last", maintain_order=True)
+        return lf if with_hash else lf.drop("_row_hash")
+
+    def new_or_changed(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+        """The batch lines history doesn't hold in this exact content, and how many of them are
+        new keys (the rest are new versions of stored lines)."""
+        key_cols = list(LINE_KEY)
+        if batch.is_empty() or not self._files():
+            return batch, batch.height
+        hashed = batch.with_columns(row_hash(batch))
+        lo, hi = batch.select(pl.col("created_at").min().alias("lo"), pl.col("created_at").max().alias("hi")).row(0)
+        lf = self.scan(with_hash=True)
+        if lo is not None:
+            lf = lf.filter(pl.col("created_at").is_between(lo, hi))
+        stored = lf.select(*key_cols, "_row_hash").collect()
+        fresh = hashed.join(stored, on=[*key_cols, "_row_hash"], how="anti", nulls_equal=True)
+        new_keys = fresh.join(stored.select(key_cols).unique(), on=key_cols, how="anti", nulls_equal=True).height
+        return fresh.drop("_row_hash"), new_keys
 
     def known_keys(self, keys: pl.DataFrame) -> pl.DataFrame:
         """The rows of ``keys`` whose LINE_KEY is already in history (a semi-join).
