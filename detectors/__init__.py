@@ -6,6 +6,7 @@ Each module defines ``DETECTOR`` (see :mod:`detectors.base`).  Rules name a dete
 
 from detectors import (
     amount_spike,
+    delivery_overdue,
     duplicate_order,
     missing_address,
     payment_mismatch,
@@ -19,7 +20,7 @@ from detectors.base import SUBJECT_COLUMNS, DetectContext, Detector
 REGISTRY: dict[str, Detector] = {
     m.DETECTOR.name: m.DETECTOR
     for m in (volume_surge, amount_spike, step_mismatch, stale_picking, missing_address,
-              duplicate_order, price_deviation, payment_mismatch)
+              duplicate_order, price_deviation, payment_mismatch, delivery_overdue)
 }
 
 __all__ = ["REGISTRY", "SUBJECT_COLUMNS", "DetectContext", "Detector"]

@@ -48,6 +48,7 @@ class Detector:
     compute: Callable[[DetectContext, dict[str, Any]], pl.LazyFrame]
     reason_zh: Callable[[dict[str, Any]], str]               # params -> default reason template
     choices: dict[str, tuple[Any, ...]] | None = None        # params with a closed set of values
+    time_based: bool = False   # judged against as_of: re-evaluated as time passes, without new data
 
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**self.params, **params}

@@ -58,4 +58,5 @@ DETECTOR = Detector(
     compute=_compute,
     reason_zh=lambda p: ("订单{order_id}确认后已等待{hours_waiting:.1f}小时（时限{sla_hours:g}小时，"
                          "超出{overdue_hours:.1f}小时），已拣货={picked}，生鲜={fresh}"),
+    time_based=True,
 )

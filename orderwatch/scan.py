@@ -174,6 +174,8 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 [pl.col(c).cast(t) for c, t in QUARANTINE.items()])
             store.add_quarantine(scan_id, all_quarantine)
             history.append(scan_id, new_lines, replaces=new_lines.height > new_keys)
+            if cat_df is not None and cat_df.height:
+                history.save_catalog(cat_df)
             store.finish_scan(scan_id, lines_read=result.read, lines_accepted=result.accepted,
                               lines_quarantined=result.quarantined, lines_new=new_keys,
                               flags_new=created)

@@ -85,6 +85,17 @@ class History:
             lf = lf.unique(subset=list(LINE_KEY), keep="last", maintain_order=True)
         return lf if with_hash else lf.drop("_row_hash")
 
+    def save_catalog(self, catalog: pl.DataFrame) -> None:
+        """Keep the latest catalog, for jobs that judge without a file (re-evaluation)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / f".catalog.{uuid.uuid4().hex}.tmp"
+        catalog.write_parquet(tmp)
+        os.replace(tmp, self.dir / "catalog.parquet")
+
+    def catalog(self) -> pl.DataFrame | None:
+        path = self.dir / "catalog.parquet"
+        return pl.read_parquet(path) if path.exists() else None
+
     def new_or_changed(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, int]:
         """The batch lines history doesn't hold in this exact content, and how many of them are
         new keys (the rest are new versions of stored lines)."""

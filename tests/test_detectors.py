@@ -214,3 +214,16 @@ def test_payment_mismatch_only_for_online_payments():
              line("O4", quantity=1, unit_price=100.0, payment_method="微信支付")]
     out = run("payment_mismatch", context(batch)).sort("order_id")
     assert out.select("order_id", "paid_gap", "gap_pct").rows() == [("O1", -10.0, 10.0), ("O3", 0.0, 0.0)]
+
+
+# -- delivery_overdue -----------------------------------------------------------------------
+def test_delivery_overdue_judged_against_as_of():
+    shipped = T0 + timedelta(hours=2)
+    batch = [line("O1", shipped_at=shipped),
+             line("O2", shipped_at=shipped, delivered_at=shipped + timedelta(hours=100)),
+             line("O3", shipped_at=shipped, delivered_at=shipped + timedelta(hours=10)),
+             line("O4")]
+    out = run("delivery_overdue", context(batch, as_of=shipped + timedelta(hours=80))).sort("order_id")
+    got = {r["order_id"]: (round(r["hours_in_transit"]), r["overdue_hours"] > 0, r["delivered"])
+           for r in out.iter_rows(named=True)}
+    assert got == {"O1": (80, True, 0), "O2": (100, True, 1), "O3": (10, False, 1)}
