@@ -6,6 +6,8 @@ Each module defines ``DETECTOR`` (see :mod:`detectors.base`).  Rules name a dete
 
 from detectors import (
     amount_spike,
+    cancel_reorder,
+    flag_cluster,
     delivery_overdue,
     duplicate_order,
     missing_address,
@@ -20,7 +22,8 @@ from detectors.base import SUBJECT_COLUMNS, DetectContext, Detector
 REGISTRY: dict[str, Detector] = {
     m.DETECTOR.name: m.DETECTOR
     for m in (volume_surge, amount_spike, step_mismatch, stale_picking, missing_address,
-              duplicate_order, price_deviation, payment_mismatch, delivery_overdue)
+              duplicate_order, price_deviation, payment_mismatch, delivery_overdue, cancel_reorder,
+              flag_cluster)
 }
 
 __all__ = ["REGISTRY", "SUBJECT_COLUMNS", "DetectContext", "Detector"]

@@ -31,6 +31,7 @@ class DetectContext:
     as_of: datetime                 # "now" for time-based detectors (naive, config timezone)
     config: Config
     orders: pl.LazyFrame | None = None  # detectors.common.orders_of(lines), one row per order
+    flags: pl.LazyFrame | None = None   # recent flags, for correlation detectors (input="flags")
 
     def __post_init__(self) -> None:
         if self.orders is None:
@@ -49,6 +50,7 @@ class Detector:
     reason_zh: Callable[[dict[str, Any]], str]               # params -> default reason template
     choices: dict[str, tuple[Any, ...]] | None = None        # params with a closed set of values
     time_based: bool = False   # judged against as_of: re-evaluated as time passes, without new data
+    input: str = "lines"       # "flags": a correlation over the flags already raised
 
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**self.params, **params}

@@ -107,6 +107,22 @@ def decide(ctx: DetectContext, rules: Sequence[Rule]) -> pl.DataFrame:
     return pl.concat(out) if out else pl.DataFrame(schema=FLAG_SCHEMA)
 
 
+def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl.DataFrame) -> pl.DataFrame:
+    """Second pass: rules over the flags just stored and their stores' recent ones."""
+    flag_rules = [r for r in rules if REGISTRY[r.detector].input == "flags"]
+    if not flag_rules or flags.height == 0:
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    stores = flags.get_column("store_id").drop_nulls().unique().to_list()
+    first = flags.get_column("occurred_at").min()
+    if not stores or first is None:
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    window = max(int(r.params.get("window_hours", 24)) for r in flag_rules)
+    recent = store.recent_flags(stores, first - timedelta(hours=window))
+    ctx2 = DetectContext(lines=ctx.lines, catalog=None, as_of=ctx.as_of, config=ctx.config,
+                         orders=pl.LazyFrame(), flags=recent.lazy())
+    return decide(ctx2, flag_rules)
+
+
 def _combined(batch: pl.DataFrame, history: History, config: Config) -> pl.LazyFrame:
     """The batch plus the history its baselines need (batch rows replace their stored copies)."""
     if history.empty:
@@ -163,10 +179,14 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             ctx = DetectContext(lines=lines, catalog=cat_df.lazy() if cat_df is not None else None,
                                 as_of=as_of, config=config)
             lap("features")
-            flags = decide(ctx, rules)
+            flags = decide(ctx, [r for r in rules if REGISTRY[r.detector].input == "lines"])
             lap("rules")
             tick("store", 0.0)
             created, raised = store.upsert_flags(scan_id, flags)
+            correlated = correlate(store, ctx, rules, flags)
+            if correlated.height:
+                c2, r2 = store.upsert_flags(scan_id, correlated)
+                created, raised, flags = created + c2, raised + r2, pl.concat([flags, correlated])
             flagged = flags.select(pl.col("store_id"), pl.col("order_id")).drop_nulls().unique()
             flagged_lines = batch.join(flagged, on=["store_id", "order_id"], how="semi")
             store.add_order_lines(scan_id, flagged_lines)

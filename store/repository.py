@@ -31,6 +31,7 @@ from store.frames import (
 from store.models import LEVEL_RANK, Flag, FlagEvent, OrderLine, QuarantinedRow, Scan, utcnow
 
 INSERT_CHUNK = 5_000  # rows per executemany call
+LOOKUP_CHUNK = 1_000  # values per IN (...) list
 
 _LINE_COLS = [*CANONICAL, *PROVENANCE]
 _KEY_SCHEMA = {k: CANONICAL[k] for k in LINE_KEY}
@@ -244,6 +245,19 @@ class Store:
                 for r in conn.execute(stmt)
             ]
         return rows_frame(rows, FLAG_FRAME)
+
+    def recent_flags(self, store_ids: list[str], since: datetime) -> pl.DataFrame:
+        """Flags of these stores that occurred since ``since`` (input of correlation rules)."""
+        t = Flag.__table__
+        cols = ["id", "rule_id", "kind", "level", "store_id", "store_name", "order_id", "occurred_at"]
+        rows: list[tuple] = []
+        with self.engine.connect() as conn:
+            for part in chunks(sorted(set(store_ids)), LOOKUP_CHUNK):
+                rows.extend(conn.execute(select(*[t.c[c] for c in cols])
+                                         .where(t.c.store_id.in_(part), t.c.occurred_at >= since)))
+        return pl.DataFrame(rows, schema={"id": pl.Int64, "rule_id": pl.String, "kind": pl.String,
+                                          "level": pl.String, "store_id": pl.String, "store_name": pl.String,
+                                          "order_id": pl.String, "occurred_at": pl.Datetime("us")}, orient="row")
 
     def flag_ids(self, keys: pl.DataFrame) -> pl.DataFrame:
         """``(rule_id, subject)`` rows in, the same with their stored ``flag_id`` (and level) out."""
