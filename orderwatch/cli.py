@@ -201,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     ut.add_argument("name")
     ut.add_argument("--label")
     u.set_defaults(func=cmd_users)
+
+    # scheduled jobs: `worker` and `jobs list|run NAME` (jobs/cli.py)
+    from jobs.cli import add_parsers as add_job_parsers
+    add_job_parsers(sub)
+
+    # alerts: `silences add|list|expire` and `notifications list` (alerts/cli.py)
+    from alerts.cli import add_subcommands as add_alerts_subcommands
+    add_alerts_subcommands(sub)
     return p
 
 

@@ -1,0 +1,148 @@
+"""``orderwatch silences add|list|expire`` and ``orderwatch notifications list``.
+
+Wired into ``orderwatch/cli.py`` by :func:`add_subcommands`.  Times typed or shown here are
+wall-clock times in the configured timezone; the database keeps naive UTC.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from orderwatch.config import ConfigError, load_config
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _to_utc(local: datetime, tz: str) -> datetime:
+    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _to_local(utc: datetime | None, tz: str) -> str:
+    if utc is None:
+        return "—"
+    return f"{utc.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}"
+
+
+def _parse_until(text: str) -> datetime:
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise ConfigError(f"--until: expected 'YYYY-MM-DD HH:MM', got {text!r}")
+
+
+def _matchers(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--match: expected label=value, got {item!r}")
+        if key.strip() in out:
+            raise ConfigError(f"--match: label {key.strip()!r} given twice")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _matchers_text(m: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(m.items()))
+
+
+def cmd_silences(args: argparse.Namespace) -> int:
+    from alerts import silences
+    from store import Store
+
+    config = load_config(args.config)
+    tz = config.timezone
+    now = _utcnow()
+    store = Store.open(args.db or config.database_url)
+    try:
+        if args.silences_command == "add":
+            if args.hours is not None:
+                if args.hours <= 0:
+                    raise ConfigError("--hours must be > 0")
+                ends = now + timedelta(hours=args.hours)
+            else:
+                ends = _to_utc(_parse_until(args.until), tz)
+            try:
+                sid = silences.add(store.engine, _matchers(args.match), now, ends, args.by, args.comment, now=now)
+            except silences.SilenceError as exc:
+                raise ConfigError(str(exc)) from None
+            print(f"silence {sid}: {_matchers_text(_matchers(args.match))} until {_to_local(ends, tz)} ({tz})")
+        elif args.silences_command == "list":
+            rows = (silences.list_all(store.engine, now, include_expired=True) if args.all
+                    else silences.list_active(store.engine, now))
+            if not rows:
+                print("no silences" if args.all else "no active silences")
+            for s in rows:
+                state = ("active" if s["starts_at"] <= now < s["ends_at"]
+                         else "pending" if s["starts_at"] > now else "expired")
+                print(f"{s['id']:>5}  {state:<8} {_to_local(s['starts_at'], tz)} → {_to_local(s['ends_at'], tz)}  "
+                      f"{_matchers_text(s['matchers'])}  by {s['created_by']}: {s['comment']}")
+        elif args.silences_command == "expire":
+            try:
+                changed = silences.expire(store.engine, args.id, now)
+            except silences.SilenceError as exc:
+                raise ConfigError(str(exc)) from None
+            print(f"silence {args.id} expired" if changed else f"silence {args.id} had already ended")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_notifications(args: argparse.Namespace) -> int:
+    from alerts.notify import list_notifications
+    from store import Store
+
+    config = load_config(args.config)
+    tz = config.timezone
+    store = Store.open(args.db or config.database_url)
+    try:
+        rows = list_notifications(store.engine, args.status, args.limit)
+    finally:
+        store.close()
+    if not rows:
+        print("no notifications" + (f" with status {args.status}" if args.status else ""))
+    for n in rows:
+        when = _to_local(n["sent_at"] or n["created_at"], tz)
+        nxt = f" next {_to_local(n['next_attempt_at'], tz)}" if n["status"] == "pending" and n["next_attempt_at"] else ""
+        print(f"{n['id']:>6}  {n['status']:<8} {when}  {n['kind']:<10} {n['receiver']:<20} "
+              f"attempts={n['attempts']}{nxt}  {n['subject'] or ''}")
+        if n["last_error"]:
+            print(f"        last error: {n['last_error']}")
+    return 0
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> None:
+    """Add ``silences`` and ``notifications`` to the ``orderwatch`` sub-command parser."""
+    from alerts.labels import LABEL_NAMES
+    from alerts.notify import NOTIFICATION_STATUSES
+
+    s = sub.add_parser("silences", help="silence matching flags for a while (they are kept, just not sent)")
+    s.add_argument("--db", help="SQLAlchemy URL (default: config database.url)")
+    ssub = s.add_subparsers(dest="silences_command", required=True)
+    sa = ssub.add_parser("add", help="add a silence from now on")
+    sa.add_argument("--match", action="append", required=True, metavar="LABEL=VALUE",
+                    help=f"label matcher, repeat for several (labels: {', '.join(LABEL_NAMES)})")
+    until = sa.add_mutually_exclusive_group(required=True)
+    until.add_argument("--hours", type=float, help="silence for this many hours")
+    until.add_argument("--until", help='silence until "YYYY-MM-DD HH:MM" (config timezone)')
+    sa.add_argument("--comment", required=True, help="why (required)")
+    sa.add_argument("--by", required=True, help="who (required)")
+    sl = ssub.add_parser("list", help="list active silences")
+    sl.add_argument("--all", action="store_true", help="also expired and future ones")
+    se = ssub.add_parser("expire", help="end a silence now")
+    se.add_argument("id", type=int)
+    s.set_defaults(func=cmd_silences)
+
+    n = sub.add_parser("notifications", help="the notification log")
+    n.add_argument("--db", help="SQLAlchemy URL (default: config database.url)")
+    nsub = n.add_subparsers(dest="notifications_command", required=True)
+    nl = nsub.add_parser("list", help="list notifications, newest first (attempts, last error)")
+    nl.add_argument("--status", choices=list(NOTIFICATION_STATUSES))
+    nl.add_argument("--limit", type=int, default=100)
+    n.set_defaults(func=cmd_notifications)

@@ -1,0 +1,441 @@
+"""Plan notifications from flags, enqueue them, deliver them with retries.
+
+``plan`` turns flag changes into rows of the notification log (one per receiver and group,
+never one per flag); ``deliver`` sends what is due.  Both take ``now`` (naive UTC) so jobs and
+tests control the clock.
+
+Planning, per run:
+
+* **firing** – an active flag (open/acknowledged) that was created, raised or reopened since
+  ``flags.notified_at`` (or was never notified) is routed by its labels; silenced flags are
+  skipped (and picked up once the silence ends).  Flags are grouped per (receiver, group key of
+  the route's ``group_by``); a group with a changed flag gets one message listing its new flags
+  and the others still open.  A group without changes is re-sent when it still has an
+  unacknowledged flag and its last message is older than the route's ``repeat_interval``.
+* **resolved** – a closed flag that had been announced and changed since (``updated_at >
+  notified_at``) goes to its routes with ``send_resolved``, grouped the same way.
+* **store managers** – CRITICAL flags of rules with ``notify_store: true`` go at once to
+  ``alerts.store_contacts[store_id]`` (receiver ``store:<store_id>``), one message per store.
+
+The messages are inserted with ``ON CONFLICT (dedupe_key) DO NOTHING`` in the same transaction
+that stamps ``notified_at`` on the planned flags, so two planners never insert a message twice.
+The firing key holds the receiver, group key, the sorted flag ids and levels and the group's
+*repeat generation* (the id of its previous firing message), so a repeat is a new key and a
+replan of the same state is not.
+
+Delivery claims a row with ``UPDATE ... SET status='sending' WHERE id=? AND status='pending'``
+before sending, so concurrent deliverers never send the same row; success → ``sent``; failure →
+``attempts+1``, ``last_error`` and exponential backoff, ``dead`` after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from alerts.labels import labels_of
+from alerts.receivers import DeliveryError
+from alerts.receivers import send as default_send
+from alerts.routing import Route
+from alerts.settings import STORE_PREFIX, AlertSettings, Receiver, load_settings
+from alerts.silences import is_silenced, list_active
+from orderwatch.config import Config
+from store.models import Flag, FlagEvent, Notification, utcnow
+
+log = logging.getLogger("orderwatch.alerts")
+
+ACTIVE: tuple[str, ...] = ("open", "acknowledged")
+CLOSED: tuple[str, ...] = ("resolved", "dismissed")
+NOTIFICATION_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "silenced", "dead")
+LEVEL_ZH = {"info": "提示", "warn": "警告", "critical": "严重"}
+STATUS_ZH = {"resolved": "已解决", "dismissed": "已驳回", "open": "待处理", "acknowledged": "已确认"}
+RESOLUTION_ZH = {"confirmed": "确认异常", "false_positive": "误报", "corrected": "已更正"}
+LABEL_ZH = {"department": "部门", "store_id": "门店", "level": "级别", "kind": "类型", "rule_id": "规则"}
+MAX_LINES = 50                     # flags listed in one message; the rest as a count
+SENDING_LEASE = timedelta(minutes=10)   # a 'sending' claim older than this was interrupted
+Sender = Callable[[Receiver, dict[str, Any]], "str | None"]
+
+_FLAG_COLS = ("id", "rule_id", "kind", "level", "department", "subject", "order_id", "store_id",
+              "store_name", "occurred_at", "title", "reason", "status", "resolution", "version",
+              "updated_at", "notified_at")
+
+
+# -- the log ----------------------------------------------------------------------------------
+def _clip_key(key: str) -> str:
+    """Keys fit the 255-character column: long ones keep a readable head and a digest."""
+    if len(key) <= 255:
+        return key
+    return key[:190] + "#" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:64]
+
+
+def _insert_ignore(conn: Connection):
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(Notification.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+def _enqueue(conn: Connection, *, receiver: str, kind: str, group_key: str | None, dedupe_key: str,
+             subject: str | None, body: str | None, payload: dict | None, flag_ids: Iterable[int],
+             now: datetime) -> int | None:
+    t = Notification.__table__
+    row = conn.execute(_insert_ignore(conn).returning(t.c.id), {
+        "receiver": receiver, "kind": kind, "group_key": (group_key or "")[:255] or None,
+        "dedupe_key": _clip_key(dedupe_key), "subject": subject, "body": body, "payload": payload,
+        "flag_ids": [int(i) for i in flag_ids], "status": "pending", "attempts": 0,
+        "next_attempt_at": None, "last_error": None, "created_at": now, "sent_at": None,
+    }).first()
+    return int(row[0]) if row else None
+
+
+def enqueue(engine: Engine, *, receiver: str, kind: str, group_key: str | None, dedupe_key: str,
+            subject: str | None, body: str | None, payload: dict | None = None,
+            flag_ids: Iterable[int] = (), now: datetime | None = None) -> int | None:
+    """Add one message to the log (escalations, digests, reports); None if ``dedupe_key`` exists.
+
+    ``receiver`` is a configured receiver name or ``store:<store_id>``; ``deliver`` sends it."""
+    from store.models import utcnow
+    with engine.begin() as conn:
+        return _enqueue(conn, receiver=receiver, kind=kind, group_key=group_key, dedupe_key=dedupe_key,
+                        subject=subject, body=body, payload=payload, flag_ids=flag_ids, now=now or utcnow())
+
+
+def list_notifications(engine: Engine, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The log, newest first (optionally one status)."""
+    t = Notification.__table__
+    stmt = select(t).order_by(t.c.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(t.c.status == status)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+# -- messages ---------------------------------------------------------------------------------
+def _local(dt: datetime | None, tz: str, utc: bool = False) -> str:
+    if dt is None:
+        return "—"
+    if utc:
+        dt = dt.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    return f"{dt:%Y-%m-%d %H:%M}"
+
+
+def _flag_line(f: Mapping[str, Any], config: Config, closed: bool = False) -> str:
+    store = " ".join(x for x in (f.get("store_id"), f.get("store_name")) if x) or "—"
+    parts = [f"[{LEVEL_ZH.get(f['level'], f['level'])}] {f.get('title') or f['rule_id']}",
+             f"门店 {store}", f"订单 {f.get('order_id') or '—'}"]
+    if f.get("occurred_at"):
+        parts.append(f"发生 {_local(f['occurred_at'], config.timezone)}")
+    if closed:
+        st = STATUS_ZH.get(f["status"], f["status"])
+        res = RESOLUTION_ZH.get(f.get("resolution") or "", "")
+        parts.append(f"{st}{'（' + res + '）' if res else ''}")
+    parts.append(f"原因：{f.get('reason') or '—'}")
+    return "- " + " ｜ ".join(parts) + f" （#{f['id']}）"
+
+
+def _lines(flags: Sequence[Mapping[str, Any]], config: Config, closed: bool = False) -> list[str]:
+    out = [_flag_line(f, config, closed) for f in flags[:MAX_LINES]]
+    if len(flags) > MAX_LINES:
+        out.append(f"- ……另有 {len(flags) - MAX_LINES} 条，请在系统中查看")
+    return out
+
+
+def _head(labels: Mapping[str, str], flags: Sequence[Mapping[str, Any]], config: Config) -> str:
+    parts = []
+    for k, v in labels.items():
+        if k == "department":
+            parts.append(config.department_name(v, "zh"))
+        elif k == "store_id":
+            name = next((f.get("store_name") for f in flags if f.get("store_name")), None)
+            parts.append(f"门店 {v or '—'}" + (f" {name}" if name else ""))
+        elif k == "level":
+            parts.append(f"{LEVEL_ZH.get(v, v)}级")
+        else:
+            parts.append(f"{LABEL_ZH[k]} {v}")
+    return " · ".join(parts) or "全部"
+
+
+def _sort(flags: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    rank = {"critical": 0, "warn": 1, "info": 2}
+    return sorted(flags, key=lambda f: (rank.get(f["level"], 3), f["id"]))
+
+
+def _flag_payload(f: Mapping[str, Any], config: Config) -> dict[str, Any]:
+    return {"id": f["id"], "rule_id": f["rule_id"], "title": f.get("title"), "kind": f["kind"],
+            "level": f["level"], "department": f["department"],
+            "department_name": config.department_name(f["department"], "zh"),
+            "store_id": f.get("store_id"), "store_name": f.get("store_name"), "order_id": f.get("order_id"),
+            "subject": f["subject"], "reason": f.get("reason"), "status": f["status"],
+            "resolution": f.get("resolution"),
+            "occurred_at": f["occurred_at"].isoformat(sep=" ") if f.get("occurred_at") else None}
+
+
+def _footer(now: datetime, config: Config) -> list[str]:
+    return ["", f"—— orderwatch · {_local(now, config.timezone, utc=True)}"]
+
+
+def firing_message(labels: Mapping[str, str], new: Sequence[Mapping], others: Sequence[Mapping],
+                   config: Config, now: datetime, repeat: bool) -> tuple[str, str]:
+    """Subject and body (Chinese) of a firing group: its new/raised flags, then those still open."""
+    allf = [*new, *others]
+    head = _head(labels, allf, config)
+    crit = sum(1 for f in allf if f["level"] == "critical")
+    tag = "【重复提醒】" if repeat else "【异常订单】"
+    count = (f"{len(allf)} 条异常未处理" if repeat or not others
+             else f"新增 {len(new)} 条，共 {len(allf)} 条未处理")
+    subject = f"{tag}{head}：{count}" + (f"（严重 {crit}）" if crit else "")
+    body = [head, ""]
+    if new:
+        body += [f"新增或升级 {len(new)} 条：", *_lines(_sort(new), config)]
+    if others:
+        if new:
+            body.append("")
+        body += [f"{'仍未处理' if new else '未处理'} {len(others)} 条：", *_lines(_sort(others), config)]
+    return subject, "\n".join(body + _footer(now, config))
+
+
+def resolved_message(labels: Mapping[str, str], flags: Sequence[Mapping], config: Config,
+                     now: datetime) -> tuple[str, str]:
+    head = _head(labels, flags, config)
+    subject = f"【已处理】{head}：{len(flags)} 条异常已关闭"
+    body = [head, "", f"已关闭 {len(flags)} 条：", *_lines(_sort(flags), config, closed=True)]
+    return subject, "\n".join(body + _footer(now, config))
+
+
+def store_message(store_id: str, flags: Sequence[Mapping], config: Config, now: datetime) -> tuple[str, str]:
+    name = next((f.get("store_name") for f in flags if f.get("store_name")), "") or ""
+    head = f"门店 {store_id}" + (f" {name}" if name else "")
+    subject = f"【严重异常】{head}：{len(flags)} 条严重异常，请立即处理"
+    body = [f"{head} 店长您好：", "", f"贵店有 {len(flags)} 条严重异常订单，请立即核查：",
+            *_lines(_sort(flags), config)]
+    return subject, "\n".join(body + _footer(now, config))
+
+
+# -- planning ---------------------------------------------------------------------------------
+@dataclass
+class _Group:
+    route: Route
+    labels: dict[str, str]
+    flags: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    changed: set[int] = field(default_factory=set)
+
+
+def _digest(items: Iterable[str]) -> str:
+    return hashlib.sha256(",".join(items).encode("utf-8")).hexdigest()[:32]
+
+
+def _notify_store_rules(config: Config, rules: Iterable[Any] | None) -> set[str]:
+    if rules is None:
+        from rules.loader import load_rules_cached
+        try:
+            rules = load_rules_cached(config, include_disabled=True)
+        except Exception as exc:  # a broken rule file must not stop the department notices
+            log.warning("alerts: store notices skipped, rules could not be read: %s", exc)
+            return set()
+    return {r.id for r in rules if getattr(r, "notify_store", False)}
+
+
+def _read(conn: Connection) -> tuple[list[dict], set[int], list[dict]]:
+    f, e = Flag.__table__, FlagEvent.__table__
+    cols = [f.c[c] for c in _FLAG_COLS]
+    active = [dict(r) for r in conn.execute(select(*cols).where(f.c.status.in_(ACTIVE)).order_by(f.c.id)).mappings()]
+    # created / level raised / reopened since the last notice (acknowledging or assigning is no news)
+    news = exists().where(e.c.flag_id == f.c.id, e.c.at > f.c.notified_at, or_(
+        e.c.action.in_(("created", "level_raised")), and_(e.c.action == "transition", e.c.to_status == "open")))
+    changed = set(conn.execute(select(f.c.id).where(
+        f.c.status.in_(ACTIVE), or_(f.c.notified_at.is_(None), and_(f.c.updated_at > f.c.notified_at, news))
+    )).scalars())
+    closed = [dict(r) for r in conn.execute(select(*cols).where(
+        f.c.status.in_(CLOSED), f.c.notified_at.is_not(None), f.c.updated_at > f.c.notified_at
+    ).order_by(f.c.id)).mappings()]
+    return active, changed, closed
+
+
+def _last_firing(conn: Connection) -> dict[tuple[str, str], dict[str, Any]]:
+    """(receiver, group_key) -> the group's latest firing message (id, created/sent time, status)."""
+    t = Notification.__table__
+    latest = (select(func.max(t.c.id).label("id")).where(t.c.kind == "firing")
+              .group_by(t.c.receiver, t.c.group_key).subquery())
+    rows = conn.execute(select(t.c.id, t.c.receiver, t.c.group_key, t.c.created_at, t.c.sent_at, t.c.status)
+                        .join(latest, latest.c.id == t.c.id)).mappings()
+    return {(r["receiver"], r["group_key"] or ""): dict(r) for r in rows}
+
+
+def plan(engine: Engine, config: Config, now: datetime, *, rules: Iterable[Any] | None = None,
+         settings: AlertSettings | None = None) -> int:
+    """Insert the notifications that flag changes call for; returns how many were inserted.
+
+    ``rules`` (for ``notify_store``) default to the configured rule pack."""
+    settings = settings or load_settings(config)
+    root: Route = settings.route
+    silences = list_active(engine, now)
+    store_rules = _notify_store_rules(config, rules)
+    with engine.connect() as conn:
+        active, changed, closed = _read(conn)
+        last = _last_firing(conn)
+
+    groups: dict[tuple[str, str], _Group] = {}
+    stores: dict[str, list[dict]] = {}
+    mark: list[dict] = []
+    for f in active:
+        labels = labels_of(f)
+        if is_silenced(labels, silences, now):
+            continue                          # left un-stamped: sent once the silence ends
+        for r in root.route(labels):
+            key = (r.receiver, r.group_key(labels))
+            g = groups.setdefault(key, _Group(r, {k: labels[k] for k in r.group_by}))
+            g.flags[f["id"]] = f
+            if f["id"] in changed:
+                g.changed.add(f["id"])
+        if f["id"] in changed:
+            mark.append(f)
+            sid = f.get("store_id")
+            if (f["level"] == "critical" and f["rule_id"] in store_rules and sid
+                    and sid in settings.store_contacts):
+                stores.setdefault(sid, []).append(f)
+
+    resolved: dict[tuple[str, str], _Group] = {}
+    for f in closed:
+        labels = labels_of(f)
+        if is_silenced(labels, silences, now):
+            continue
+        for r in root.route(labels):
+            if r.send_resolved:
+                key = (r.receiver, r.group_key(labels))
+                resolved.setdefault(key, _Group(r, {k: labels[k] for k in r.group_by})).flags[f["id"]] = f
+        mark.append(f)
+
+    inserted = 0
+    with engine.begin() as conn:
+        for (receiver, gkey), g in groups.items():
+            prev = last.get((receiver, gkey))
+            repeat = False
+            if not g.changed:
+                if prev is None or prev["status"] in ("pending", "sending"):
+                    if prev is not None:
+                        continue              # the last one isn't out yet: no repeat on top
+                elif max(prev["created_at"], prev["sent_at"] or prev["created_at"]) + g.route.repeat_interval > now:
+                    continue
+                if not any(f["status"] == "open" for f in g.flags.values()):
+                    continue                  # everything acknowledged: people are on it
+                repeat = True
+            new = [g.flags[i] for i in sorted(g.changed)]
+            others = [f for i, f in sorted(g.flags.items()) if i not in g.changed]
+            subject, body = firing_message(g.labels, new, others, config, now, repeat)
+            ids = sorted(g.flags)
+            dedupe = (f"firing|{receiver}|{gkey}|g{prev['id'] if prev else 0}|"
+                      + _digest(f"{i}:{g.flags[i]['level']}" for i in ids))
+            payload = {"labels": g.labels, "route": g.route.path, "repeat": repeat,
+                       "new_flag_ids": sorted(g.changed),
+                       "flags": [_flag_payload(f, config) for f in _sort(g.flags.values())]}
+            if _enqueue(conn, receiver=receiver, kind="firing", group_key=gkey, dedupe_key=dedupe,
+                        subject=subject, body=body, payload=payload, flag_ids=ids, now=now) is not None:
+                inserted += 1
+
+        for (receiver, gkey), g in resolved.items():
+            flags = _sort(g.flags.values())
+            subject, body = resolved_message(g.labels, flags, config, now)
+            dedupe = f"resolved|{receiver}|{gkey}|" + _digest(f"{f['id']}:{f['version']}" for f in
+                                                              sorted(flags, key=lambda f: f["id"]))
+            payload = {"labels": g.labels, "route": g.route.path,
+                       "flags": [_flag_payload(f, config) for f in flags]}
+            if _enqueue(conn, receiver=receiver, kind="resolved", group_key=gkey, dedupe_key=dedupe,
+                        subject=subject, body=body, payload=payload, flag_ids=sorted(g.flags), now=now) is not None:
+                inserted += 1
+
+        for sid, flags in stores.items():
+            flags = _sort(flags)
+            subject, body = store_message(sid, flags, config, now)
+            gkey = f"store_id={sid}"
+            dedupe = f"store|{sid}|" + _digest(f"{f['id']}:{f['version']}" for f in sorted(flags, key=lambda f: f["id"]))
+            payload = {"labels": {"store_id": sid}, "route": "alerts.store_contacts",
+                       "flags": [_flag_payload(f, config) for f in flags]}
+            if _enqueue(conn, receiver=f"{STORE_PREFIX}{sid}", kind="firing", group_key=gkey, dedupe_key=dedupe,
+                        subject=subject, body=body, payload=payload, flag_ids=[f["id"] for f in flags],
+                        now=now) is not None:
+                inserted += 1
+
+        if mark:
+            t = Flag.__table__
+            # notified_at: when (``now``), but never after the real clock that stamps flag changes
+            # (a later change must compare newer) and never before the change it announces
+            stamp = min(now, utcnow())
+            # only if the flag is as we read it: a change meanwhile is picked up by the next run
+            conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.updated_at == bindparam("b_seen"))
+                         .values(notified_at=bindparam("b_mark")),
+                         [{"b_id": f["id"], "b_seen": f["updated_at"], "b_mark": max(stamp, f["updated_at"])}
+                          for f in mark])
+    return inserted
+
+
+# -- delivery ---------------------------------------------------------------------------------
+def backoff(settings: AlertSettings, attempts: int) -> timedelta:
+    """Wait after the ``attempts``-th failure: backoff_seconds doubling, capped."""
+    r = settings.retry
+    return timedelta(seconds=min(r.backoff_seconds * 2 ** max(attempts - 1, 0), r.backoff_max_seconds))
+
+
+def deliver(engine: Engine, config: Config, now: datetime, sender: Sender | None = None, *,
+            limit: int = 500, settings: AlertSettings | None = None) -> dict[str, int]:
+    """Send every pending notification that is due; returns ``{sent, failed, dead}``.
+
+    ``sender(receiver, row)`` sends one row (default: SMTP or webhook per the receiver) and
+    raises on failure.  After one failure for a receiver, its other due rows wait for the next
+    run (a down server is tried once per run, not once per message)."""
+    settings = settings or load_settings(config)
+    send = sender or (lambda receiver, row: default_send(settings, receiver, row))
+    t = Notification.__table__
+    out = {"sent": 0, "failed": 0, "dead": 0}
+    with engine.begin() as conn:   # claims a crashed deliverer left behind: back to the queue
+        conn.execute(update(t).where(t.c.status == "sending", t.c.next_attempt_at < now).values(
+            status="pending", attempts=t.c.attempts + 1, next_attempt_at=now,
+            last_error="interrupted while sending (the message may have gone out)"))
+    with engine.connect() as conn:
+        due = conn.execute(select(t.c.id, t.c.next_attempt_at).where(
+            t.c.status == "pending", or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now)
+        ).order_by(t.c.id).limit(limit)).all()
+    down: set[str] = set()
+    for nid, was_due in due:
+        with engine.begin() as conn:
+            claimed = conn.execute(update(t).where(
+                t.c.id == nid, t.c.status == "pending",
+                or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now)
+            ).values(status="sending", next_attempt_at=now + SENDING_LEASE)).rowcount == 1
+            row = dict(conn.execute(select(t).where(t.c.id == nid)).mappings().one()) if claimed else None
+        if row is None:
+            continue                          # another deliverer has it
+        if row["receiver"] in down:
+            with engine.begin() as conn:      # not an attempt: the receiver just failed this run
+                conn.execute(update(t).where(t.c.id == nid, t.c.status == "sending")
+                             .values(status="pending", next_attempt_at=was_due))
+            continue
+        receiver = settings.receiver(row["receiver"])
+        try:
+            if receiver is None:
+                raise DeliveryError(f"unknown receiver {row['receiver']!r} (not in alerts.receivers"
+                                    f"{' or alerts.store_contacts' if row['receiver'].startswith(STORE_PREFIX) else ''})")
+            note = send(receiver, row)
+        except Exception as exc:   # noqa: BLE001 - any sender failure is recorded, never lost
+            down.add(row["receiver"])
+            attempts = row["attempts"] + 1
+            error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+            dead = attempts >= settings.retry.max_attempts
+            with engine.begin() as conn:
+                conn.execute(update(t).where(t.c.id == nid, t.c.status == "sending").values(
+                    status="dead" if dead else "pending", attempts=attempts, last_error=error[:2000],
+                    next_attempt_at=None if dead else now + backoff(settings, attempts)))
+            out["dead" if dead else "failed"] += 1
+            log.warning("alerts: notification %s to %s failed (attempt %s): %s", nid, row["receiver"], attempts, error)
+            continue
+        with engine.begin() as conn:
+            conn.execute(update(t).where(t.c.id == nid, t.c.status == "sending").values(
+                status="sent", sent_at=now, attempts=row["attempts"] + 1, next_attempt_at=None,
+                last_error=note if note else t.c.last_error))   # keep the history of a late success
+        out["sent"] += 1
+    return out

@@ -1,0 +1,11 @@
+"""Job ``reevaluate``: stale picking and delivery overdue re-judged against the clock."""
+
+from __future__ import annotations
+
+from orderwatch.reevaluate import reevaluate
+
+
+def run(ctx) -> str:  # type: ignore[no-untyped-def]
+    r = reevaluate(ctx.config, ctx.now, db_url=ctx.engine.url.render_as_string(hide_password=False))
+    return (f"judged {r.orders_judged} orders: {r.flags_found} flags, {r.flags_created} new, "
+            f"{r.flags_raised} raised")
