@@ -103,6 +103,11 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     for code, key in ((400, "bad_request"), (403, "forbidden"), (404, "not_found"), (409, "conflict"),
                       (413, "too_large"), (429, "too_many")):
         app.register_error_handler(code, _error(code, key))
+
+    # scheduled jobs in this process too (every gunicorn worker may: leases keep one runner per job)
+    if config.get("jobs.in_serve", False) and not app.config.get("TESTING"):
+        from jobs.scheduler import start_background
+        app.extensions["orderwatch.scheduler"] = start_background(config, app.extensions["orderwatch.store"].engine)
     return app
 
 

@@ -16,10 +16,16 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _ours(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    """Autogenerate leaves alone the table APScheduler's job store keeps in the same database."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def _configure(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_ours,
         # SQLite cannot ALTER most things; batch mode copies the table instead
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
