@@ -422,11 +422,13 @@ def main() -> int:
         from orderwatch.config import load_config
         from web import create_app
         tmp = tempfile.mkdtemp(prefix="orderwatch_bench_")
-        config = load_config(overrides={"instance_dir": tmp, "database": {"url": db_url}})
+        config = load_config(overrides={"instance_dir": tmp, "database": {"url": db_url}, "jobs": {"in_serve": False}})
         app = create_app(config)
         cfg_path = os.path.join(tmp, "config.yaml")
         with open(cfg_path, "w", encoding="utf-8") as fh:
-            fh.write(f"instance_dir: {tmp}\ndatabase: {{url: '{db_url}'}}\nweb: {{workers: {a.workers}, threads: 4}}\n")
+            # the page's own cost: no scheduled jobs in the measured server
+            fh.write(f"instance_dir: {tmp}\ndatabase: {{url: '{db_url}'}}\nweb: {{workers: {a.workers}, threads: 4}}\n"
+                     "jobs: {in_serve: false}\n")
         port = free_port()
         server = Served(cfg_path, port, a.workers)
         base = f"http://127.0.0.1:{port}"

@@ -51,7 +51,9 @@ def site(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("web_browser")
     cfg_path = tmp / "config.yaml"
-    cfg_path.write_text(yaml.safe_dump({"instance_dir": str(tmp / "instance")}), encoding="utf-8")
+    # no scheduler in the app under test: jobs would change the queues while the browser looks
+    cfg_path.write_text(yaml.safe_dump({"instance_dir": str(tmp / "instance"), "jobs": {"in_serve": False}}),
+                        encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ORDERWATCH_CONFIG", str(cfg_path))
         config = load_config()
