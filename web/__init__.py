@@ -47,13 +47,13 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.extensions["orderwatch.config"] = config
     app.extensions["orderwatch.store"] = Store.open(app.config["DATABASE_URL"])
 
-    from web import admin, api, auth, dashboard, review, rules_pages, upload
+    from web import admin, api, auth, dashboard, review, rules_pages, silences, upload
     from web.security import check_csrf, csrf_token, load_user
     from web.i18n import translate
 
     app.before_request(load_user)
     app.before_request(check_csrf)
-    for bp in (auth.bp, review.bp, dashboard.bp, rules_pages.bp, upload.bp, admin.bp, api.bp):
+    for bp in (auth.bp, review.bp, dashboard.bp, rules_pages.bp, upload.bp, admin.bp, silences.bp, api.bp):
         app.register_blueprint(bp)
 
     @app.context_processor
