@@ -14,7 +14,7 @@ import pytest
 from jobs.lease import Lease, holder
 from jobs.registry import register, run_job, unregister
 from store import Store
-from tests.test_jobs_fixtures import any_db_url, jobs_config, pg_database  # noqa: F401  (fixtures)
+from tests.test_jobs_fixtures import any_db_url, jobs_config  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 11, 30, 8, 0, 0)
 

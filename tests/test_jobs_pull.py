@@ -17,7 +17,7 @@ from jobs.state import get_state
 from orderwatch.scan import history_dir_for
 from orderwatch.schema import LINE_KEY
 from store import History, OrderLine, Scan, Store
-from tests.test_jobs_fixtures import jobs_config, pg_database  # noqa: F401  (fixture)
+from tests.test_jobs_fixtures import jobs_config
 
 T0 = datetime(2026, 11, 20, 9, 0)
 QUERY = ("SELECT order_id, line_no, store_id, sku, quantity, unit_price, created_at, updated_at "

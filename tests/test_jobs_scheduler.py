@@ -22,7 +22,7 @@ from jobs.scheduler import (EXECUTE_REF, JOBSTORE_TABLE, build_scheduler, build_
 from jobs.state import get_state
 from orderwatch.config import ConfigError
 from store import Store, make_engine
-from tests.test_jobs_fixtures import any_db_url, jobs_config, pg_database  # noqa: F401  (fixtures)
+from tests.test_jobs_fixtures import any_db_url, jobs_config  # noqa: F401  (fixtures)
 
 TZ = ZoneInfo("Asia/Shanghai")
 SHIPPED = ("inbox", "reevaluate", "escalate", "notify", "store_digest", "weekly_report", "monthly_report")

@@ -6,9 +6,7 @@ tests never see each other's data.  PostgreSQL being down is a failure, not a sk
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -16,49 +14,19 @@ import polars as pl
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from orderwatch.schema import CANONICAL, PROVENANCE, QUARANTINE
 from store import Base, Store, current_revision
 
-PG_ADMIN_URL = os.environ.get(
-    "ORDERWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 T0 = datetime(2026, 11, 1, 9, 30)
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(pg_database) -> str:
     """A fresh PostgreSQL database, dropped afterwards (connections terminated first)."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.fail(
-            f"PostgreSQL is required by the store tests and {PG_ADMIN_URL} is unreachable "
-            f"(start it, or point ORDERWATCH_TEST_PG at one): {exc}",
-            pytrace=False,
-        )
-    name = f"orderwatch_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    return pg_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
