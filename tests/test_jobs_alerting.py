@@ -2,7 +2,7 @@
 server: notify (routed and grouped), escalate, store digests, reports (workbook attached),
 re-evaluation."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import polars as pl
 import pytest
@@ -37,7 +37,7 @@ def setup(tmp_path):
     })
     rows = [f"A{i},MD1,2026-09-01 13:0{i},2026-09-01 13:1{i},SP{i},6,10,微信支付,{50 if i < 2 else 60},{ADDR}"
             for i in range(3)]                                        # 2 paid-amount mismatches at MD1
-    rows.append(f"B1,MD2,2026-09-01 13:00,2026-09-01 13:05,SP1,6,10,微信支付,60,,1381234567,浙江省,杭州市,,路")
+    rows.append("B1,MD2,2026-09-01 13:00,2026-09-01 13:05,SP1,6,10,微信支付,60,,1381234567,浙江省,杭州市,,路")
     path = tmp_path / "o.csv"
     path.write_text(HEAD + "\n".join(rows) + "\n", encoding="utf-8")
     run_scan([path], cfg, as_of=datetime(2026, 9, 1, 14))
