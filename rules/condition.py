@@ -282,3 +282,30 @@ def to_durable(node: Node) -> dict:
         return {_DR_OP[node.op]: {name: value}}
     key = "$and" if isinstance(node, And) else "$or"
     return {key: [to_durable(n) for n in node.items]}
+
+
+# -- explanation ----------------------------------------------------------------------------
+_WORDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
+
+
+def _holds(op: str, a: object, b: object) -> bool | None:
+    if a is None or b is None:
+        return None
+    try:
+        return {">=": a >= b, ">": a > b, "<=": a <= b, "<": a < b, "==": a == b, "!=": a != b}[op]  # type: ignore[operator]
+    except TypeError:
+        return None
+
+
+def explain(node: Node, values: dict[str, object]) -> list[tuple[str, bool | None]]:
+    """Each comparison of a condition in plain words with the actual value, and whether it holds
+    (None: the value is missing), e.g. ``("qty_ratio = 100.0 ≥ 30", True)``."""
+    if isinstance(node, Compare):
+        assert isinstance(node.left, Field)
+        left = values.get(node.left.name)
+        right = values.get(node.right.name) if isinstance(node.right, Field) else node.right.value
+        shown = "—" if left is None else (f"{left:g}" if isinstance(left, float) else str(left))
+        target = node.right.name if isinstance(node.right, Field) else repr(node.right.value) \
+            if isinstance(node.right.value, str) else f"{node.right.value:g}"
+        return [(f"{node.left.name} = {shown} {_WORDS[node.op]} {target}", _holds(node.op, left, right))]
+    return [part for item in node.items for part in explain(item, values)]

@@ -50,3 +50,11 @@ def test_durable_json_shapes():
     assert to_durable(parse("kind == 'x'")) == {"kind": "x"}
     assert to_durable(parse("a > b")) == {"$gt": {"a": {"$m": "b"}}}
     assert to_durable(parse("a != 1")) == {"$and": [{"$ex": {"a": 1}}, {"$neq": {"a": 1}}]}
+
+
+def test_explain_in_plain_words():
+    from rules.condition import explain
+    got = explain(parse("qty_ratio >= 30 and quantity >= 200 or baseline == 'store_sku'"),
+                  {"qty_ratio": 100.0, "quantity": 120.0})
+    assert got == [("qty_ratio = 100 ≥ 30", True), ("quantity = 120 ≥ 200", False),
+                   ("baseline = — = 'store_sku'", None)]

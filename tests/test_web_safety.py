@@ -75,3 +75,9 @@ def test_language_per_user(world, client_for):
     assert "Finance" in page and "Log out" in page and "财务部" not in page
     other = client_for("cs")  # another user keeps Chinese
     assert "退出" in other.get("/queue/customer_service").get_data(as_text=True)
+
+
+def test_flag_detail_explains_each_threshold(world, client_for):
+    page = client_for("fin").get(f"/flags/{world.ids['fin_a']}").get_data(as_text=True)
+    section = page.split('id="reasoning"', 1)[1].split("</ul>", 1)[0]
+    assert "amount_ratio = 30.5 ≥ 20 ✓" in section and "amount_ratio = 30.5 ≥ 5 ✓" in section

@@ -10,6 +10,8 @@ from markupsafe import Markup
 
 from rules.loader import load_rules_cached
 from store import lifecycle
+from rules.condition import explain
+from rules.model import LEVEL_ORDER
 from store.models import LEVELS
 from web import access, charts, context, queries
 from web.i18n import translate
@@ -120,8 +122,12 @@ def flag(flag_id: int):  # type: ignore[no-untyped-def]
         mark = f["occurred_at"].date() if f.get("occurred_at") else None
         chart = Markup(charts.line_chart(daily, mark))
     features = {k: v for k, v in evidence.items() if k not in ("conditions", "level_condition")}
+    reasoning = []  # per level: each comparison with the actual value, held or not
+    if rule is not None:
+        for level in sorted(rule.levels, key=lambda lv: -LEVEL_ORDER[lv]):
+            reasoning.append((level, rule.level_text[level], explain(rule.levels[level], features)))
     return render_template(
-        "flag.html", f=f, evidence=evidence, features=features, rule=rule, chart=chart,
+        "flag.html", f=f, evidence=evidence, features=features, rule=rule, chart=chart, reasoning=reasoning,
         lines=queries.order_lines(engine, f.get("store_id"), f.get("order_id")),
         related=queries.related_flags(engine, g.user, f), events=queries.flag_events(engine, flag_id),
         can_act=access.can_act(g.user, f), can_comment=access.can_comment(g.user, f),
