@@ -52,7 +52,7 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         .then(pl.concat_str([store_part, platform_part], separator="，"))
         .otherwise(pl.concat_str([pl.lit("门店历史不足"), platform_part], separator="，"))
     )
-    cod = pl.when(pl.col("is_cod") & (pl.col("order_amount") > cap)).then(pl.format("；货到付款，超过上限{}", pl.lit(cap)))
+    cod = pl.when(pl.col("is_cod") & (pl.col("order_amount") > cap)).then(pl.lit(f"；货到付款，超过上限{cap:,g}"))
     return orders.filter(pl.col("_in_batch")).select(
         order_subject().alias("subject"), "store_id", "store_name", "order_id",
         pl.col("created_at").alias("occurred_at"),
