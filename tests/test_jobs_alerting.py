@@ -11,7 +11,7 @@ from jobs.registry import run_job
 from orderwatch.config import load_config
 from orderwatch.scan import run_scan
 from store import Store
-from tests.test_alerts_notify import SmtpServer
+from tests.alerts_support import SmtpServer
 
 HEAD = "订单号,门店编号,下单时间,确认时间,商品编码,数量,单价,支付方式,实付金额,收货人,联系电话,省份,城市,区县,详细地址\n"
 ADDR = "张三,13812345678,浙江省,杭州市,西湖区,文三路90号"
