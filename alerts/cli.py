@@ -10,7 +10,7 @@ import argparse
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from orderwatch.config import ConfigError, load_config
+from contracts.config import ConfigError, load_config
 
 
 def _utcnow() -> datetime:

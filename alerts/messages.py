@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from orderwatch.config import Config
+from contracts.config import Config
 
 LEVEL_ZH = {"info": "提示", "warn": "警告", "critical": "严重"}
 STATUS_ZH = {"resolved": "已解决", "dismissed": "已驳回", "open": "待处理", "acknowledged": "已确认"}

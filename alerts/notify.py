@@ -37,17 +37,33 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alerts.labels import labels_of
-from alerts.messages import _flag_payload, _sort, firing_message, resolved_message, store_message
+from alerts.messages import (
+    _flag_payload,
+    _sort,
+    firing_message,
+    resolved_message,
+    store_message,
+)
 from alerts.receivers import DeliveryError
 from alerts.receivers import send as default_send
 from alerts.routing import Route
 from alerts.settings import STORE_PREFIX, AlertSettings, Receiver, load_settings
 from alerts.silences import is_silenced, list_active
-from orderwatch.config import Config
+from contracts.config import Config
 from store.models import Flag, FlagEvent, Notification, utcnow
 
 log = logging.getLogger("orderwatch.alerts")

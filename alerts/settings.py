@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orderwatch.config import Config, ConfigError
+from contracts.config import Config, ConfigError
 
 WEBHOOK_FORMATS: tuple[str, ...] = ("json", "dingtalk", "wecom")
 #: receiver names of store managers are "store:<store_id>" (from ``alerts.store_contacts``)

@@ -3,7 +3,7 @@
 
     python bench/make_orders.py 10000000 /tmp/owbench/orders_10000000.csv [--stores 2000] [--seed 1]
 
-* UTF-8 CSV, headers = the canonical field names of ``orderwatch.schema`` (all but ``source``,
+* UTF-8 CSV, headers = the canonical field names of ``contracts.schema`` (all but ``source``,
   which the reader assigns), times ``YYYY-MM-DD HH:MM:SS`` (naive, Asia/Shanghai wall clock).
 * ~10 lines per order (5–15), orders spread over ``--days`` days ending at ``--end``, mostly
   created 13:00–15:00, in chronological order.
@@ -30,8 +30,8 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from contracts.schema import CANONICAL  # noqa: E402
 from orderwatch.demo import _catalog, _stores  # noqa: E402  (shared realistic masters)
-from orderwatch.schema import CANONICAL  # noqa: E402
 
 COLUMNS = [c for c in CANONICAL if c != "source"]
 PAY = np.array(["货到付款", "微信支付", "支付宝", "银行转账"])

@@ -19,11 +19,11 @@ not compete with the server's threads for the GIL and distort the latencies.
 from __future__ import annotations
 
 import argparse
-import os
 import html
 import http.client
 import http.cookiejar
 import multiprocessing as mp
+import os
 import random
 import re
 import socket
@@ -165,9 +165,10 @@ def report(results: list, wall: float, order: list[str]) -> float:
 # -- EXPLAIN ------------------------------------------------------------------------------------
 def explain(engine, principals: dict, store_id: str, deep_after: str | None) -> None:
     from sqlalchemy import select, text
+
+    from store.models import Flag
     from web import queries
     from web.queries import LIST_COLUMNS, Filters, _conditions, _seek
-    from store.models import Flag
     F = Flag.__table__
 
     def list_sql(p, **kw):
@@ -177,6 +178,7 @@ def explain(engine, principals: dict, store_id: str, deep_after: str | None) -> 
 
     rev = principals["reviewer"]
     from sqlalchemy import func
+
     from web.access import flag_scope
     counts = lambda p: (select(F.c.department, func.count())  # noqa: E731  same as queries.queue_counts
                         .where(flag_scope(p), F.c.status.in_(("open", "acknowledged"))).group_by(F.c.department))
@@ -239,7 +241,7 @@ def main() -> int:
         finally:
             st.close()
 
-        from orderwatch.config import load_config
+        from contracts.config import load_config
         from web import create_app
         tmp = tempfile.mkdtemp(prefix="orderwatch_bench_")
         config = load_config(overrides={"instance_dir": tmp, "database": {"url": db_url}, "jobs": {"in_serve": False}})

@@ -7,9 +7,9 @@ Each module defines ``DETECTOR`` (see :mod:`detectors.base`).  Rules name a dete
 from detectors import (
     amount_spike,
     cancel_reorder,
-    flag_cluster,
     delivery_overdue,
     duplicate_order,
+    flag_cluster,
     missing_address,
     payment_mismatch,
     price_deviation,

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from orderwatch.config import Config
+from contracts.config import Config
 
 #: columns every detector output carries (besides its features)
 SUBJECT_COLUMNS: tuple[str, ...] = ("subject", "store_id", "store_name", "order_id", "occurred_at")

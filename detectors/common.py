@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from orderwatch.config import Config
+from contracts.config import Config
 
 ORDER_KEY = ["source", "store_id", "order_id"]
 #: the same identity as one u64 hash: grouping on it is several times faster than on 3 strings

@@ -1,5 +1,5 @@
 """ingest: any order export (CSV/TSV, Excel, JSON, JSON lines, Parquet; UTF-8, GBK, GB18030)
--> the canonical polars frame of ``orderwatch.schema`` plus a quarantine of rejected rows.
+-> the canonical polars frame of ``contracts.schema`` plus a quarantine of rejected rows.
 
 Nothing is dropped silently: for every file ``read == accepted + quarantined`` and every
 record's line number appears exactly once, in ``lines.source_line`` or ``quarantine.line``.
@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 
 import polars as pl
 
-from orderwatch import schema
-from orderwatch.config import Config
+from contracts import schema
+from contracts.config import Config
 
 from .catalog import read_catalog
 from .errors import IngestError

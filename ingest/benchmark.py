@@ -56,7 +56,7 @@ def generate(path: Path, rows: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from orderwatch.config import load_config
+    from contracts.config import load_config
 
     from . import read_orders
 

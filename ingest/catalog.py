@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from orderwatch import schema
-from orderwatch.config import Config
+from contracts import schema
+from contracts.config import Config
 
 from .headers import CATALOG_INDEX, map_headers
 from .labels import LABELS, label

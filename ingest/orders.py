@@ -8,8 +8,8 @@ from typing import Callable
 
 import polars as pl
 
-from orderwatch import schema
-from orderwatch.config import Config, Source
+from contracts import schema
+from contracts.config import Config, Source
 
 from .headers import ORDER_INDEX, map_headers
 from .labels import LABELS, label

@@ -24,7 +24,15 @@ import polars as pl
 from .csv_reader import python_csv, read_csv
 from .encoding import decode_all, detect
 from .errors import IngestError
-from .table import LINE, RawTable, _bad_frame, _drop_blank_rows, _with_line, empty_bad, stringify
+from .table import (
+    LINE,
+    RawTable,
+    _bad_frame,
+    _drop_blank_rows,
+    _with_line,
+    empty_bad,
+    stringify,
+)
 
 __all__ = ["LINE", "RawTable", "python_csv", "read_csv", "read_table"]
 

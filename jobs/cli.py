@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from orderwatch.config import Config, load_config
+from contracts.config import Config, load_config
 
 
 def _setup_logging(verbose: bool = False) -> None:

@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from contracts.config import ConfigError
 from jobs.registry import JobContext
-from orderwatch.config import ConfigError
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".filepart")
 STATE_KEY = "observed"

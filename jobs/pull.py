@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from contracts.config import Config, ConfigError
 from jobs.registry import PULL_PREFIX, JobContext
-from orderwatch.config import Config, ConfigError
 
 FETCH_ROWS = 10_000
 DEFAULT_INITIAL = "1970-01-01 00:00:00"

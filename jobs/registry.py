@@ -32,9 +32,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from contracts.config import Config, ConfigError
 from jobs.lease import Lease, new_owner
 from jobs.state import get_state, iso, parse_iso, update_state
-from orderwatch.config import Config, ConfigError
 
 log = logging.getLogger("orderwatch.jobs")
 
@@ -221,7 +221,7 @@ def run_job(name: str, now: datetime | None = None, *, config: Config | None = N
     the same fire time due; the second one then finds it already served.
     Never raises for a job's own failure (status "error"); raises UnknownJob for a bad name.
     """
-    from orderwatch.config import load_config
+    from contracts.config import load_config
 
     config = config or load_config()
     own_engine = engine is None

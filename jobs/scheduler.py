@@ -39,9 +39,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
+from contracts.config import Config, ConfigError
 from jobs.lease import Lease
 from jobs.registry import UnknownJob, run_job, schedules
-from orderwatch.config import Config, ConfigError
 
 log = logging.getLogger("orderwatch.jobs")
 
@@ -123,7 +123,7 @@ def describe(spec: dict[str, Any]) -> str:
 # -- what the job store calls --------------------------------------------------------------------
 def _runtime_config_engine() -> tuple[Config, Engine]:
     if "config" not in _runtime:
-        from orderwatch.config import load_config
+        from contracts.config import load_config
 
         _runtime["config"] = load_config()
     if "engine" not in _runtime:
@@ -262,8 +262,9 @@ def _stop(sched: BaseScheduler) -> None:
 
 def next_run_times(engine: Engine) -> dict[str, datetime | None]:
     """Each stored job's next run time (aware, UTC) straight from the job store's table."""
-    from sqlalchemy import inspect, text
     from datetime import timezone
+
+    from sqlalchemy import inspect, text
 
     if JOBSTORE_TABLE not in inspect(engine).get_table_names():
         return {}

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orderwatch.config import ConfigError, load_config
+from contracts.config import ConfigError, load_config
 
 err = Console(stderr=True, soft_wrap=True)
 

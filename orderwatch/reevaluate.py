@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from contracts.config import Config, history_dir_for
 from detectors import REGISTRY, DetectContext
 from detectors.common import prepare
-from orderwatch.config import Config
-from orderwatch.scan import decide, history_dir_for
+from orderwatch.scan import decide
 from rules.loader import load_rules_cached
 from store import History, Store
 

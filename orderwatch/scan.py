@@ -9,25 +9,23 @@ flagged orders' lines, quarantined rows and the batch's new lines are stored.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 import polars.selectors as cs
 
 import ingest
+from contracts.config import Config, history_dir_for, now_local
+from contracts.schema import LINE_KEY, QUARANTINE
 from detectors import REGISTRY, DetectContext
 from detectors.common import prepare
-from orderwatch.config import Config
-from orderwatch.flags import FLAG_SCHEMA, build_flags
-from orderwatch.schema import LINE_KEY, QUARANTINE
 from rules import Rule, load_rules
 from rules.engine import RuleEngine
+from rules.flags import FLAG_SCHEMA, build_flags
 from rules.prefilter import candidates
 from store import History, Store
 
@@ -54,23 +52,6 @@ class ScanResult:
     @property
     def reconciled(self) -> bool:
         return self.read == self.accepted + self.quarantined
-
-
-def now_local(config: Config) -> datetime:
-    """Now as a naive wall-clock time in the configured timezone (how all times are kept)."""
-    return datetime.now(ZoneInfo(config.timezone)).replace(tzinfo=None, microsecond=0)
-
-
-def history_dir_for(url: str, config: Config) -> Path:
-    """History lives beside the database: ``<file>.history`` for SQLite, else per database."""
-    explicit = config.get("history.dir")
-    if explicit:
-        return config.history_dir
-    m = re.match(r"^sqlite(?:\+\w+)?:///(.+)$", url)
-    if m and m.group(1) != ":memory:":
-        return Path(m.group(1)).with_suffix(".history")
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", url.split("@")[-1])
-    return config.instance_dir / "history" / safe
 
 
 def _feature_frames(ctx: DetectContext, rules: Sequence[Rule]) -> dict[str, pl.DataFrame]:
@@ -219,4 +200,4 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     )
 
 
-__all__ = ["ScanResult", "decide", "history_dir_for", "now_local", "run_scan"]
+__all__ = ["ScanResult", "decide", "run_scan"]

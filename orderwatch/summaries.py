@@ -15,8 +15,7 @@ import polars as pl
 import xlsxwriter
 from sqlalchemy import select
 
-from orderwatch.config import Config
-from orderwatch.scan import history_dir_for
+from contracts.config import Config, history_dir_for
 from store import History, Store
 from store.models import Flag
 

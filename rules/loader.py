@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
+from contracts.config import Config
 from detectors import REGISTRY, SUBJECT_COLUMNS
-from orderwatch.config import Config
-from rules.condition import ConditionError, fields as condition_fields, parse
+from rules.condition import ConditionError, parse
+from rules.condition import fields as condition_fields
 from rules.model import LEVEL_ORDER, Rule
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rules.condition import Node, fields as condition_fields
+from rules.condition import Node
+from rules.condition import fields as condition_fields
 
 #: severities, least to most severe
 LEVEL_ORDER: dict[str, int] = {"info": 1, "warn": 2, "critical": 3}

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from orderwatch.schema import CANONICAL, DATETIME, PROVENANCE
+from contracts.schema import CANONICAL, DATETIME, PROVENANCE
 
 T = TypeVar("T")
 

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import polars as pl
 
-from orderwatch.schema import BASELINE_FIELDS, CANONICAL, LINE_KEY, PROVENANCE, conform, row_hash
+from contracts.schema import (
+    BASELINE_FIELDS,
+    CANONICAL,
+    LINE_KEY,
+    PROVENANCE,
+    conform,
+    row_hash,
+)
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {**CANONICAL, **PROVENANCE, "_row_hash": pl.UInt64()}
 UPDATES_MARKER = "has_updates"

@@ -19,7 +19,7 @@ def _default_url() -> str:
     env = os.environ.get("ORDERWATCH_DATABASE_URL")
     if env:
         return env
-    from orderwatch.config import load_config
+    from contracts.config import load_config
 
     return load_config().database_url
 

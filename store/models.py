@@ -24,12 +24,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy import text
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from orderwatch.schema import LINE_KEY
+from contracts.schema import LINE_KEY
 
 #: flag levels from least to most severe; a flag only ever moves up this list by itself
 LEVELS: tuple[str, ...] = ("info", "warn", "critical")

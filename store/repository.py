@@ -14,7 +14,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, Insert, Table, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from orderwatch.schema import CANONICAL, LINE_KEY, PROVENANCE, QUARANTINE, conform
+from contracts.schema import CANONICAL, LINE_KEY, PROVENANCE, QUARANTINE, conform
 from store.bulk import fetch_matching, insert_lines
 from store.db import make_engine, upgrade
 from store.frames import (
@@ -28,7 +28,15 @@ from store.frames import (
     rows_frame,
     select_as,
 )
-from store.models import LEVEL_RANK, Flag, FlagEvent, OrderLine, QuarantinedRow, Scan, utcnow
+from store.models import (
+    LEVEL_RANK,
+    Flag,
+    FlagEvent,
+    OrderLine,
+    QuarantinedRow,
+    Scan,
+    utcnow,
+)
 
 INSERT_CHUNK = 5_000  # rows per executemany call
 LOOKUP_CHUNK = 1_000  # values per IN (...) list

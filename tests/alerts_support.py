@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from alerts.notify import list_notifications
-from orderwatch.config import load_config
+from contracts.config import load_config
 from store import Store
 from store.models import Flag
 from tests.test_store import pg_url  # noqa: F401  (fixture, re-exported: a throwaway PostgreSQL database)

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from orderwatch.config import load_config
+from contracts.config import load_config
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import polars as pl
 
+from contracts.config import Config, load_config
+from contracts.schema import CATALOG, conform
 from detectors import DetectContext
 from detectors.common import prepare
-from orderwatch.config import Config, load_config
-from orderwatch.schema import CATALOG, conform
 
 T0 = datetime(2026, 9, 1, 13, 0)
 

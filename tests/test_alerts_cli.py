@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from alerts import silences
 from alerts.notify import deliver, enqueue
+from contracts.config import load_config
 from orderwatch.cli import main
-from orderwatch.config import load_config
 from store import Store
 
 

@@ -3,19 +3,28 @@ webhook formats, store-manager notices, concurrent deliverers sending once."""
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import timedelta
 from types import SimpleNamespace
 
-import pytest
 from sqlalchemy import update
 
 from alerts import notify
 from alerts.notify import deliver, enqueue, list_notifications, plan
 from store.models import Notification
-from tests.alerts_support import NO_RULES, add_flags, flag_id, free_port, make_config, notes, utcnow
-from tests.alerts_support import hook, pg_url, smtp, store  # noqa: F401,F811  (fixtures)
+from tests.alerts_support import (  # noqa: F401,F811  (fixtures)
+    NO_RULES,
+    add_flags,
+    flag_id,
+    free_port,
+    hook,
+    make_config,
+    notes,
+    pg_url,
+    smtp,
+    store,
+    utcnow,
+)
 
 
 def test_smtp_down_then_back_delivers_exactly_once(store, smtp):

@@ -11,8 +11,18 @@ from alerts import silences
 from alerts.notify import deliver, plan
 from store.lifecycle import transition
 from store.models import Flag
-from tests.alerts_support import NO_RULES, add_flags, flag_id, free_port, make_config, notes, utcnow
-from tests.alerts_support import pg_url, smtp, store  # noqa: F401,F811  (fixtures)
+from tests.alerts_support import (  # noqa: F401,F811  (fixtures)
+    NO_RULES,
+    add_flags,
+    flag_id,
+    free_port,
+    make_config,
+    notes,
+    pg_url,
+    smtp,
+    store,
+    utcnow,
+)
 
 
 def test_three_flags_of_one_store_make_one_email(store, smtp):

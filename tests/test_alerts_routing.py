@@ -10,7 +10,7 @@ from alerts.labels import labels_of
 from alerts.routing import parse_route
 from alerts.settings import AlertsConfigError, parse_alerts
 from alerts.silences import is_silenced
-from orderwatch.config import ConfigError, load_config
+from contracts.config import ConfigError, load_config
 
 RECEIVERS = {"ops", "finance", "robot", "logistics", "night"}
 DEPTS = ["customer_service", "finance", "logistics", "purchasing", "store_development", "operations"]

@@ -13,7 +13,7 @@ EXACT_KINDS = ("step_mismatch", "stale_picking", "missing_address", "duplicate_o
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory):
-    from orderwatch.config import load_config
+    from contracts.config import load_config
     tmp = tmp_path_factory.mktemp("demo")
     cfg = load_config(overrides={"instance_dir": str(tmp / "instance")})
     demo = generate(tmp / "data", stores=60, days=28, seed=7)

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from contracts import schema
+from contracts.config import load_config
 from ingest import IngestError, read_orders
-from orderwatch import schema
-from orderwatch.config import load_config
 
 ZH_HEADER = ["订单号", "门店编号", "门店名称", "下单时间", "商品编码", "商品名称", "数量", "单价", "金额"]
 ZH_ROWS = [

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from contracts.config import load_config
 from ingest import read_orders
-from orderwatch.config import load_config
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 XLSX = SHARED / "data/online_retail/online_retail_first49999.xlsx"

@@ -10,8 +10,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contracts.config import load_config
 from ingest import read_orders
-from orderwatch.config import load_config
 
 HEADER = ["order_id", "store_id", "created_at", "sku", "quantity", "备注"]
 CFG = load_config()

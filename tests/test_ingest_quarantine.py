@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from contracts import schema
+from contracts.config import load_config
 from ingest import read_catalog, read_orders
-from orderwatch import schema
-from orderwatch.config import load_config
 
 HEADER = "订单号,门店编号,下单时间,商品编码,数量,单价,备注"
 

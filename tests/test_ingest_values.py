@@ -7,9 +7,9 @@ from datetime import datetime
 import polars as pl
 import pytest
 
+from contracts.config import load_config
 from ingest import read_orders
 from ingest.values import parse_bool, parse_datetime, parse_number
-from orderwatch.config import load_config
 
 TZ = "Asia/Shanghai"
 T = datetime(2026, 9, 1, 13, 5)

@@ -7,8 +7,8 @@ from datetime import datetime
 import polars as pl
 import pytest
 
+from contracts.config import load_config
 from jobs.registry import run_job
-from orderwatch.config import load_config
 from orderwatch.scan import run_scan
 from store import Store
 from tests.alerts_support import SmtpServer

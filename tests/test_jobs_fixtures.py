@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from orderwatch.config import Config, load_config
+from contracts.config import Config, load_config
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:

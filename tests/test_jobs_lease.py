@@ -74,7 +74,7 @@ def _contender(db_url: str, instance_dir: str, log_path: str, seconds: float, go
     """A separate process: its own engine and registry, trying to run the job for ``seconds``."""
     import functools
 
-    from orderwatch.config import load_config
+    from contracts.config import load_config
 
     config = load_config(overrides={"instance_dir": instance_dir, "database": {"url": db_url},
                                     "jobs": {"lease_seconds": 30}})

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 import jobs.pull as pull
+from contracts.config import history_dir_for
+from contracts.schema import LINE_KEY
 from jobs.registry import run_job
 from jobs.state import get_state
-from orderwatch.scan import history_dir_for
-from orderwatch.schema import LINE_KEY
 from store import History, OrderLine, Scan, Store
 from tests.test_jobs_fixtures import jobs_config
 

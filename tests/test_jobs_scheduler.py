@@ -15,12 +15,21 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect
 
+from contracts.config import ConfigError
 from jobs import registry
 from jobs.registry import register, run_job, unregister
-from jobs.scheduler import (EXECUTE_REF, JOBSTORE_TABLE, build_scheduler, build_trigger, execute,
-                            min_gap_seconds, next_run_times, store_only, sync_jobs)
+from jobs.scheduler import (
+    EXECUTE_REF,
+    JOBSTORE_TABLE,
+    build_scheduler,
+    build_trigger,
+    execute,
+    min_gap_seconds,
+    next_run_times,
+    store_only,
+    sync_jobs,
+)
 from jobs.state import get_state
-from orderwatch.config import ConfigError
 from store import Store, make_engine
 from tests.test_jobs_fixtures import any_db_url, jobs_config  # noqa: F401  (fixtures)
 

@@ -3,7 +3,18 @@
 import polars as pl
 import pytest
 
-from rules.condition import And, Compare, ConditionError, Field, Literal, Or, fields, parse, to_durable, to_polars
+from rules.condition import (
+    And,
+    Compare,
+    ConditionError,
+    Field,
+    Literal,
+    Or,
+    fields,
+    parse,
+    to_durable,
+    to_polars,
+)
 
 
 def test_precedence_and_binds_tighter_than_or():

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from contracts.config import load_config
 from orderwatch.cli import main
-from orderwatch.config import load_config
 from rules.loader import RulesInvalid, load_rules, read_rule_files
 
 GOOD = """

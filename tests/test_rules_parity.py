@@ -7,10 +7,11 @@ direct evaluation of each level's polars condition.
 """
 
 import polars as pl
-from hypothesis import Phase, given, settings, strategies as st
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
 
+from contracts.config import load_config
 from detectors import REGISTRY
-from orderwatch.config import load_config
 from rules import LEVEL_ORDER, load_rules
 from rules.condition import Compare, Literal, to_polars
 from rules.engine import RuleEngine

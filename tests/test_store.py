@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from orderwatch.schema import CANONICAL, PROVENANCE, QUARANTINE
+from contracts.schema import CANONICAL, PROVENANCE, QUARANTINE
 from store import Base, Store, current_revision
 
 T0 = datetime(2026, 11, 1, 9, 30)

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from orderwatch.schema import CANONICAL, LINE_KEY, PROVENANCE
+from contracts.schema import CANONICAL, LINE_KEY, PROVENANCE
 from store import History, Store, current_revision
 from store.migrate import main as migrate_main
 

@@ -43,7 +43,7 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A scanned demo set in a temp instance, four users, and the app served by waitress."""
-    from orderwatch.config import load_config
+    from contracts.config import load_config
     from orderwatch.demo import generate
     from orderwatch.scan import run_scan
     from store import Store
@@ -78,6 +78,7 @@ def site(tmp_path_factory):
         engine.dispose()
 
         import waitress
+
         from web import create_app
 
         app = create_app()

@@ -11,8 +11,8 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from orderwatch.config import load_config
-from orderwatch.schema import conform
+from contracts.config import load_config
+from contracts.schema import conform
 from store.users import add_user, create_token
 from web import create_app
 

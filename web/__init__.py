@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request
 
-from orderwatch.config import Config, load_config
+from contracts.config import Config, load_config
 from store import Store
 
 
@@ -48,8 +48,8 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.extensions["orderwatch.store"] = Store.open(app.config["DATABASE_URL"])
 
     from web import admin, api, auth, dashboard, review, rules_pages, silences, upload
-    from web.security import check_csrf, csrf_token, load_user
     from web.i18n import translate
+    from web.security import check_csrf, csrf_token, load_user
 
     app.before_request(load_user)
     app.before_request(check_csrf)

@@ -3,7 +3,17 @@ window are refused (429) until the window passes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from store.users import authenticate, recent_failures, record_attempt
 from web import context

@@ -7,8 +7,7 @@ from html import escape
 
 import polars as pl
 
-from orderwatch.config import Config
-from orderwatch.scan import history_dir_for
+from contracts.config import Config, history_dir_for
 from store import History
 
 PALETTE = ["#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899", "#14b8a6", "#64748b", "#a3e635"]

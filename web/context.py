@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import Engine
 
-from orderwatch.config import Config
+from contracts.config import Config
 from store import Store
 
 

@@ -6,7 +6,8 @@ costs what page 1 costs — an OFFSET would scan every skipped row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields as dc_fields
+from dataclasses import dataclass
+from dataclasses import fields as dc_fields
 from datetime import date, datetime, timedelta
 from typing import Any
 

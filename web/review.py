@@ -8,10 +8,10 @@ from typing import Any
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from rules.loader import load_rules_cached
-from store import lifecycle
 from rules.condition import explain
+from rules.loader import load_rules_cached
 from rules.model import LEVEL_ORDER
+from store import lifecycle
 from store.models import LEVELS
 from web import access, charts, context, queries
 from web.i18n import translate

@@ -11,7 +11,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from orderwatch.config import Config
+from contracts.config import Config
 
 
 class OrderwatchServer(BaseApplication):

@@ -51,7 +51,9 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from store.repository import make_engine  # late: avoid a cycle when imported by Store
+    from store.repository import (
+        make_engine,  # late: avoid a cycle when imported by Store
+    )
 
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     try:

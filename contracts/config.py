@@ -9,9 +9,12 @@ from __future__ import annotations
 import copy
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -178,3 +181,20 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
     if overrides:
         raw = _merge(raw, overrides)
     return Config(raw=raw, base_dir=base_dir)
+
+
+def now_local(config: Config) -> datetime:
+    """Now as a naive wall-clock time in the configured timezone (how all times are kept)."""
+    return datetime.now(ZoneInfo(config.timezone)).replace(tzinfo=None, microsecond=0)
+
+
+def history_dir_for(url: str, config: Config) -> Path:
+    """History lives beside the database: ``<file>.history`` for SQLite, else per database."""
+    explicit = config.get("history.dir")
+    if explicit:
+        return config.history_dir
+    m = re.match(r"^sqlite(?:\+\w+)?:///(.+)$", url)
+    if m and m.group(1) != ":memory:":
+        return Path(m.group(1)).with_suffix(".history")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", url.split("@")[-1])
+    return config.instance_dir / "history" / safe

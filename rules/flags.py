@@ -16,13 +16,9 @@ from typing import Any
 
 import polars as pl
 
+from contracts.schema import FLAG_SCHEMA
 from rules.model import LEVEL_ORDER, Rule
 
-FLAG_SCHEMA: dict[str, pl.DataType] = {
-    "rule_id": pl.String(), "kind": pl.String(), "level": pl.String(), "department": pl.String(),
-    "subject": pl.String(), "order_id": pl.String(), "store_id": pl.String(), "store_name": pl.String(),
-    "occurred_at": pl.Datetime("us"), "title": pl.String(), "reason": pl.String(), "evidence": pl.String(),
-}
 MISSING = "—"
 
 

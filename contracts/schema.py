@@ -86,6 +86,13 @@ CATALOG: dict[str, pl.DataType] = {
     "stock": pl.Float64(),
 }
 
+#: a flag as the rules layer hands it to the store (one per rule and subject)
+FLAG_SCHEMA: dict[str, pl.DataType] = {
+    "rule_id": pl.String(), "kind": pl.String(), "level": pl.String(), "department": pl.String(),
+    "subject": pl.String(), "order_id": pl.String(), "store_id": pl.String(), "store_name": pl.String(),
+    "occurred_at": pl.Datetime("us"), "title": pl.String(), "reason": pl.String(), "evidence": pl.String(),
+}
+
 QUARANTINE: dict[str, pl.DataType] = {
     "source_file": pl.String(),
     "line": pl.Int64(),
