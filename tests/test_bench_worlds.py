@@ -108,7 +108,8 @@ def test_every_full_size_world_seeds_what_it_claims():
 
 def test_seeded_anomalies_stand_apart_from_normal_days():
     """An extra zero is >= 5x the store's usual line and a high-value order >= 8x the store's
-    median, while no normal line or order comes near: the truth is not a matter of taste."""
+    median and above its largest normal order, while no normal line comes near: the truth is
+    not a matter of taste."""
     s, _ = generate(small("erp_cases"), 2)
     truth = s.truth_frame()
     seeded = set(truth.filter(pl.col("role") != "decoy").get_column("order_id").to_list())
@@ -123,10 +124,11 @@ def test_seeded_anomalies_stand_apart_from_normal_days():
     assert normal.get_column("r").max() < 5.0
     spikes = truth.filter((pl.col("kind") == "amount_spike") & (pl.col("role") == "anomaly"))
     orders = s.orders.filter(pl.col("doc_type") == "order")
-    median = (orders.filter(~pl.col("order_id").is_in(list(seeded))).group_by("store_id")
-              .agg(pl.col("order_amount").median().alias("m")))
-    ratio = spikes.join(orders.select("order_id", "order_amount"), on="order_id").join(median, on="store_id")
+    normal_orders = (orders.filter(~pl.col("order_id").is_in(list(seeded))).group_by("store_id")
+                     .agg(pl.col("order_amount").median().alias("m"), pl.col("order_amount").max().alias("most")))
+    ratio = spikes.join(orders.select("order_id", "order_amount"), on="order_id").join(normal_orders, on="store_id")
     assert (ratio["order_amount"] / ratio["m"]).min() >= 8.0
+    assert (ratio["order_amount"] / ratio["most"]).min() >= 1.2
 
 
 def _flag(rule: str, kind: str, subject: str, order_id: str | None, store: str, day: str) -> dict:

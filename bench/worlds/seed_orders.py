@@ -31,18 +31,19 @@ def new_ids(s: Seeder, days: list, tag: int) -> list[str]:
 
 
 def amount_spike(s: Seeder, n: int) -> None:
-    """An order worth at least 10 times the store's median and 3 times its 95th percentile
-    order, built of high-value goods the store does not usually buy (not one mistyped line,
-    not a cash-on-delivery cap artefact)."""
+    """An order worth at least 10 times the store's median order, 3 times its 95th percentile
+    and 1.5 times the largest it ever placed, built of high-value goods the store does not
+    usually buy (not one mistyped line, not a cash-on-delivery cap artefact)."""
     value = s.lines.group_by("order_id").agg((pl.col("quantity").fill_null(0) * pl.col("unit_price")).sum().alias("v"))
     med = (s.orders.filter(pl.col("doc_type") == "order").join(value, on="order_id").filter(pl.col("v") > 0)
-           .group_by("store_id").agg(pl.col("v").median().alias("median"), pl.col("v").quantile(0.95).alias("p95")))
+           .group_by("store_id").agg(pl.col("v").median().alias("median"), pl.col("v").quantile(0.95).alias("p95"),
+                                     pl.col("v").max().alias("most")))
     picked = s.sample(s.eligible().join(med, on="store_id"), n)
     premium = s.catalog.filter(pl.col("premium"))
     for r in picked.iter_rows(named=True):
         goods = premium.filter(pl.col("shop") == r["store_id"]) if "shop" in premium.columns else premium
         goods = goods.sample(n=min(goods.height, int(s.rng.integers(2, 5))), seed=int(s.rng.integers(0, 2**31)))
-        target = max(10.0 * r["median"], 3.0 * r["p95"]) * float(s.rng.uniform(1.0, 1.5))
+        target = max(10.0 * r["median"], 3.0 * r["p95"], 1.5 * r["most"]) * float(s.rng.uniform(1.0, 1.3))
         have = s.lines.filter(pl.col("order_id") == r["order_id"])
         total = float((have["quantity"].fill_null(0) * have["unit_price"]).sum())
         share = (target - total) / goods.height
@@ -56,7 +57,7 @@ def amount_spike(s: Seeder, n: int) -> None:
             total += q * g["list_price"]
         s.lines = pl.concat([s.lines, pl.DataFrame(adds, schema=s.lines.schema, orient="row")])
         s.record("amount_spike", r, f"{len(adds)} high-value lines added: {total:,.0f} = {total / r['median']:.1f}x "
-                 f"the store's median order, {total / r['p95']:.1f}x its 95th percentile")
+                 f"the store's median order, {total / r['most']:.1f}x its largest")
         s.consequences(("store_day_surge", "line_qty_outlier"), r, "a high-value order")
 
 
