@@ -1,7 +1,8 @@
 """Score a scan's flags against a world's truth: per kind TP, FP, FN, recall, precision.
 
-A flag is matched to the truth by its benchmark kind (``bench_kind``: the rule or detector
-that raised it, mapped to the truth vocabulary of ``bench.worlds.spec.KINDS``) and its
+A flag is matched to the truth by its benchmark kind (``bench_kind``: the rule that raised it
+— by ``KIND_BY_RULE``, or its own id when that names a truth kind — else its detector, mapped
+to the truth vocabulary of ``bench.worlds.spec.KINDS``) and its
 subject-level key: the order id for order and line kinds, ``store|YYYY-MM-DD`` for store-day
 kinds (the store given by id or by name, whichever the truth knows).  Several flags of one
 kind on one key count once.  Per kind:
@@ -13,8 +14,8 @@ kind on one key count once.  Per kind:
 
 Correlation kinds (``flag_cluster``, ``cancel_reorder``) are scored the same way but reported
 apart and kept out of the per-kind targets.  When rules or detectors are renamed, extend
-``KIND_BY_RULE`` / ``KIND_BY_DETECTOR``; an unknown kind is scored under its own name (a kind
-no world seeds: all its flags are false alarms).
+``KIND_BY_RULE`` / ``KIND_BY_DETECTOR``; anything else is scored under its rule id (a kind no
+world seeds: all its flags are false alarms, shown on their own line).
 """
 
 from __future__ import annotations
@@ -41,12 +42,15 @@ TARGET_RECALL, TARGET_PRECISION, TARGET_CLEAN_PER_1000 = 0.95, 0.90, 2.0
 
 def bench_kinds(flags: pl.DataFrame) -> pl.Series:
     """The truth kind each flag speaks to."""
+    named = set(KINDS) | set(CORRELATION_KINDS)
     out = []
     for rule, kind, subject in flags.select("rule_id", "kind", "subject").iter_rows():
-        if kind == "volume_surge" and rule not in KIND_BY_RULE:
+        if rule in KIND_BY_RULE or rule in named:      # a rule named after what it finds
+            out.append(KIND_BY_RULE.get(rule, rule))
+        elif kind == "volume_surge":
             out.append("store_day_surge" if str(subject).startswith("store_day:") else "line_qty_outlier")
         else:
-            out.append(KIND_BY_RULE.get(rule) or KIND_BY_DETECTOR.get(kind) or str(kind))
+            out.append(KIND_BY_DETECTOR.get(kind) or str(rule or kind))
     return pl.Series("bench_kind", out, dtype=pl.String)
 
 

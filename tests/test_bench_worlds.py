@@ -165,3 +165,14 @@ def test_scoring_counts_true_false_missed_accepted_and_decoys():
     assert by["store_day_surge"].tp == 1          # matched by store name, as the truth knows it
     assert score.unseeded_false_alarms == 1        # the duplicate: a kind this world does not seed
     assert not all(ok for _, ok in score.checks())
+
+
+def test_flags_of_renamed_or_new_rules_find_their_kind():
+    flags = pl.DataFrame([
+        _flag("picking_overdue", "stage_overdue", "order:x:S1:O1", "O1", "S1", "2026-09-01"),
+        _flag("delivery_overdue", "stage_overdue", "order:x:S1:O2", "O2", "S1", "2026-09-01"),
+        _flag("handover_overdue", "stage_overdue", "order:x:S1:O3", "O3", "S1", "2026-09-01"),
+        _flag("picking_overdue", "stale_picking", "order:x:S1:O4", "O4", "S1", "2026-09-01"),
+    ])
+    assert bench_kinds(flags).to_list() == ["picking_overdue", "delivery_overdue", "handover_overdue",
+                                            "picking_overdue"]
