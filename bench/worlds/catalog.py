@@ -33,6 +33,15 @@ _FAMILIES: dict[str, list[tuple[str, tuple[str, ...], list[tuple[str, float, int
         ("数码", ("", ), [("蓝牙耳机", 169.0, 1), ("充电宝", 99.0, 1), ("数据线", 19.9, 1), ("机械键盘", 329.0, 1)]),
         ("美妆", ("", ), [("面膜10片", 79.0, 1), ("防晒霜", 119.0, 1), ("口红", 189.0, 1)]),
     ],
+    "wholesale": [
+        ("Coffee", ("Blue Ridge", "Harbor Roast", "Summit"),
+         [("Arabica Beans 1kg", 18.5, 6), ("Espresso Blend 500g", 11.0, 12), ("Cold Brew 12oz", 3.2, 12)]),
+        ("Tea", ("Prairie Leaf", "Coastal"), [("Green Tea 100ct", 8.9, 12), ("Chai Concentrate 1L", 6.4, 6)]),
+        ("Pantry", ("Juniper Farms", "Copper Kettle"),
+         [("Granola Bars 12ct", 7.2, 12), ("Maple Syrup 500ml", 9.8, 12), ("Sea Salt Chips 150g", 2.9, 24)]),
+        ("Dairy-free", ("Oatly Farms", "Willow"), [("Oat Milk 1L", 2.6, 6), ("Almond Milk 1L", 2.9, 6)]),
+        ("Household", ("Granite", "Meadow"), [("Dish Soap 750ml", 3.1, 12), ("Paper Towels 6 rolls", 8.5, 4)]),
+    ],
     "grocery": [
         ("粮油", ("金健", "香满园", "长寿花", "西王"),
          [("长粒香米 10kg", 59.0, 1), ("玉米油 5L", 72.0, 4), ("挂面 1kg", 8.5, 10), ("面粉 5kg", 29.0, 4)]),
@@ -60,7 +69,7 @@ def make_catalog(spec: WorldSpec, rng: np.random.Generator, prefix: str = "") ->
                 rows.append((cat, brand, item, piece_price * rng.uniform(0.85, 1.2), pack))
     out = []
     for i, (cat, brand, item, piece_price, pack) in enumerate(rows):
-        name = f"{brand}{item}".strip()
+        name = (" " if spec.locale == "en" else "").join(x for x in (brand, item) if x)
         if pack == 0:                                   # fresh, by weight
             unit, step, minq, price, base, fresh = "kg", 0.5, 1.0, piece_price, rng.choice([2.0, 3.0, 5.0, 8.0]), True
         elif spec.goods == "consumer":

@@ -33,6 +33,7 @@ class Dialect:
     payments: dict[str, str]
     doc_types: dict[str, str]
     newest_first: bool = False
+    first_line_only: tuple[str, ...] = ()   # headers printed on an order's first row only
     catalog_file: str | None = None
     catalog_columns: tuple[Col, ...] = ()
 
@@ -108,6 +109,35 @@ DIALECTS: dict[str, Dialect] = {d.key: d for d in (
                 "delivered": "已签收", "cancelled": "已作废", "returned": "已退货"},
         payments={"prepaid": "预付款", "credit": "月结", "cod": "货到付款"},
         doc_types={"order": "要货单", "return": "退货单"},
+    ),
+    Dialect(
+        key="shopify_orders", file_name="orders_export_1.csv", fmt="csv", encoding="utf-8",
+        time_format="%Y-%m-%d %H:%M:%S +0800",
+        columns=(
+            _C("Name", "order_id", "order_id"), _C("Email", "store_id", "store_id"),
+            _C("Financial Status", "financial_status"), _C("Paid at", "paid_at", "paid_at"),
+            _C("Fulfillment Status", "fulfillment_status", "status"), _C("Fulfilled at", "shipped_at", "shipped_at"),
+            _C("Currency", "currency"), _C("Subtotal", "goods_amount"), _C("Shipping", "postage"),
+            _C("Taxes", "taxes"), _C("Total", "order_amount", "order_amount"), _C("Discount Code", "discount_code"),
+            _C("Discount Amount", "discount"), _C("Shipping Method", "shipping_method"),
+            _C("Created at", "created_at", "created_at"), _C("Lineitem quantity", "quantity", "quantity"),
+            _C("Lineitem name", "product_name", "product_name"), _C("Lineitem price", "unit_price", "unit_price"),
+            _C("Lineitem sku", "sku", "sku"), _C("Lineitem fulfillment status", "line_fulfillment"),
+            _C("Billing Name", "consignee"), _C("Billing Company", "store_name", "store_name"),
+            _C("Shipping Name", "consignee", "consignee"), _C("Shipping Street", "address", "address"),
+            _C("Shipping City", "city", "city"), _C("Shipping Zip", "postcode", "postcode"),
+            _C("Shipping Province", "province", "province"), _C("Shipping Country", "country", "country"),
+            _C("Shipping Phone", "phone", "phone"), _C("Cancelled at", "cancelled_at"),
+            _C("Payment Method", "payment_method", "payment_method"), _C("Refunded Amount", "refund_amount"),
+            _C("Outstanding Balance", "outstanding"), _C("Location", "warehouse_en"), _C("Id", "shop_order_id"),
+        ),
+        states={}, payments={"card": "Shopify Payments", "transfer": "Bank Deposit", "cod": "Cash on Delivery (COD)"},
+        doc_types={"order": ""},
+        first_line_only=("Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at", "Currency", "Subtotal",
+                         "Shipping", "Taxes", "Total", "Discount Code", "Discount Amount", "Shipping Method",
+                         "Billing Name", "Billing Company", "Shipping Name", "Shipping Street", "Shipping City",
+                         "Shipping Zip", "Shipping Province", "Shipping Country", "Shipping Phone", "Cancelled at",
+                         "Payment Method", "Refunded Amount", "Outstanding Balance", "Location", "Id"),
     ),
     Dialect(
         key="jst_lines", file_name="订单明细_导出.csv", fmt="csv", encoding="utf-8",

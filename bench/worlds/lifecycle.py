@@ -20,7 +20,7 @@ from .catalog import round_to_step
 from .spec import WorldSpec
 
 H = 3_600_000_000  # one hour in microseconds
-ONLINE = ("transfer", "wechat", "prepaid", "alipay")
+ONLINE = ("transfer", "wechat", "prepaid", "alipay", "card")
 
 
 def _hours(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
@@ -29,7 +29,7 @@ def _hours(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray
 
 def _contacts(spec: WorldSpec, orders: pl.DataFrame, stores: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Who receives the goods: the store itself, or (marketplace) the buyer's own address."""
-    cols = ["consignee", "phone", "province", "city", "district", "address"]
+    cols = ["consignee", "phone", "province", "city", "district", "address", "postcode", "country"]
     base = orders.join(stores.select("store_id", "store_name", "payment", *cols), on="store_id", how="left",
                        maintain_order="left")
     if not spec.buyers:
@@ -39,6 +39,7 @@ def _contacts(spec: WorldSpec, orders: pl.DataFrame, stores: pl.DataFrame, rng: 
     book = pl.DataFrame({"buyer_id": buyers, "consignee": places.person_names(rng, buyers.len()),
                          "phone": places.mobiles(rng, buyers.len()),
                          **{k: geo[k] for k in ("province", "city", "district", "address")}})
+    book = book.with_columns(pl.lit(None, dtype=pl.String).alias("postcode"), pl.lit(None, dtype=pl.String).alias("country"))
     return (base.drop(cols).join(book, on="buyer_id", how="left", maintain_order="left")
             .rename({"payment": "payment_method"}))
 

@@ -31,6 +31,8 @@ def _order_ids(spec: WorldSpec, plan: pl.DataFrame, rng: np.random.Generator) ->
         return [f"3{d:%y%m%d}{b:07d}{rng.integers(100, 999)}" for d, b in zip(plan["day"], base)]
     if spec.dialect == "requisition_xlsx":
         return [f"YH{4300000000000 + 7919 * i + int(rng.integers(0, 7000))}" for i in range(n)]
+    if spec.dialect == "shopify_orders":
+        return [f"#{1001 + i}" for i in range(n)]
     if spec.dialect == "jst_lines":
         return [str(1850000 + 3 * i + int(rng.integers(0, 3))) for i in range(n)]
     seq: dict = {}

@@ -26,6 +26,7 @@ def new_ids(s: Seeder, days: list, tag: int) -> list[str]:
         out.append({"taobao_lines": f"3{d:%y%m%d}{8000000 + r:07d}{tag}{k % 10}",
                     "requisition_xlsx": f"YH{4390000000000 + tag * 10**6 + r}",
                     "jst_lines": f"{3000000 + tag * 10**5 + k}",
+                    "shopify_orders": f"#{90000 + tag * 1000 + k}",
                     }.get(s.spec.dialect, f"XSD-{d:%Y%m%d}-{7000 + tag * 100 + k}"))
     return out
 
@@ -78,11 +79,13 @@ def paid_off(s: Seeder, n: int) -> None:
 def bad_address(s: Seeder, n: int) -> None:
     """An address that cannot be delivered to: a part left blank or an invalid phone."""
     picked = s.sample(s.eligible(min_prior=0, min_age=0), n)
-    faults = ("district", "consignee", "address", "phone_short", "phone_blank", "city+district")
+    overseas = s.spec.locale != "zh"
+    faults = (("postcode", "consignee", "address", "phone_short", "phone_blank", "city+postcode") if overseas
+              else ("district", "consignee", "address", "phone_short", "phone_blank", "city+district"))
     for i, r in enumerate(picked.iter_rows(named=True)):
         fault = faults[i % len(faults)]
         if fault == "phone_short":
-            s.set_orders([r["order_id"]], phone=pl.col("phone").str.replace_all("-", "").str.slice(0, 8))
+            s.set_orders([r["order_id"]], phone=pl.col("phone").str.replace_all("-", "").str.slice(0, 5 if overseas else 8))
         elif fault == "phone_blank":
             s.set_orders([r["order_id"]], phone=pl.lit(None, dtype=pl.String))
         else:

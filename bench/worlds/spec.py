@@ -24,6 +24,7 @@ WEEKLY: dict[str, tuple[float, ...]] = {
     "weekend": (0.85, 0.65, 0.65, 0.75, 1.0, 1.75, 1.6),   # consumers buy at the weekend
     "week": (1.35, 0.85, 0.8, 0.85, 1.0, 1.4, 1.3),        # stores restock Sat/Sun/Mon
     "mild": (1.1, 1.0, 0.95, 1.0, 1.05, 0.9, 0.8),
+    "weekdays": (1.3, 1.1, 1.0, 1.0, 1.15, 0.35, 0.15),     # shops order on working days
 }
 
 
@@ -39,12 +40,13 @@ class WorldSpec:
     end: date                       # the last business day; as_of is that day at as_of_hour
     as_of_hour: float
     rhythm: str                     # "route" (ordering weekdays per store) or a key of WEEKLY
-    orders_per_day: float           # mean orders of an average store on an ordering day
     lines: tuple[int, int]          # lines per order of a small and of a large store
-    goods: str                      # catalog family: drinks, consumer, grocery
+    goods: str                      # catalog family: drinks, consumer, grocery, wholesale
+    orders_per_day: float = 1.0     # consumer worlds: mean orders of an average shop a day
     case_share: float = 0.0         # share of SKUs sold by the case (the rest by the piece)
     line_value: float = 700.0       # what a typical line of an average store is worth at most
     store_size: float = 1.0         # median store size (scales lines per order and quantities)
+    locale: str = "zh"              # zh: Chinese addresses and names; en: US ones
     growth: tuple[float, float] = (0.0, 0.1)   # total growth over the period (growing stores)
     growth_share: float = 0.0
     promo_days: tuple[int, ...] = ()           # days before the end with a platform promotion
@@ -73,7 +75,7 @@ SPECS: dict[str, WorldSpec] = {s.name: s for s in (
               "stores on delivery-route weekdays, beer and water by the case, spirits by the bottle, "
               "a SKU master in its own header dialect, cash on delivery with large orders",
         dialect="grasp_sales", stores=320, openings=20, late_openings=6, weeks=9,
-        end=date(2026, 8, 28), as_of_hour=20.0, rhythm="route", orders_per_day=1.0,
+        end=date(2026, 8, 28), as_of_hour=20.0, rhythm="route",
         lines=(3, 9), goods="drinks", case_share=0.55, growth=(0.1, 0.4), growth_share=0.3,
         catalog=True, picking=True, delivery=False,
         payments=(("cod", 0.55), ("credit", 0.25), ("transfer", 0.12), ("wechat", 0.08)),
@@ -101,7 +103,7 @@ SPECS: dict[str, WorldSpec] = {s.name: s for s in (
               "return documents with negative quantities, cancelled lines with a blank quantity, "
               "picking, shipping and delivery times, no catalog",
         dialect="requisition_xlsx", stores=260, openings=60, late_openings=20, weeks=8,
-        end=date(2026, 10, 20), as_of_hour=19.0, rhythm="mild", orders_per_day=0.9,
+        end=date(2026, 10, 20), as_of_hour=19.0, rhythm="mild",
         lines=(3, 10), goods="grocery", case_share=0.4, growth=(0.5, 1.0), growth_share=0.75,
         picking=True, delivery=True,
         payments=(("prepaid", 0.45), ("credit", 0.35), ("cod", 0.2)),
@@ -112,12 +114,26 @@ SPECS: dict[str, WorldSpec] = {s.name: s for s in (
                "cancel_reorder": 20},
     ),
     WorldSpec(
+        name="shopify_wholesale",
+        about="a US wholesaler's Shopify orders export (English headers, UTF-8 CSV): one row per "
+              "line item with the order's fields (status, totals, address) only on its first row, "
+              "times with their UTC offset, shops ordering on working days, cases and single units, "
+              "card, bank deposit or cash on delivery; no picking or delivery column",
+        dialect="shopify_orders", stores=260, openings=20, late_openings=6, weeks=8,
+        end=date(2026, 7, 31), as_of_hour=18.0, rhythm="weekdays",
+        lines=(2, 7), goods="wholesale", case_share=0.5, line_value=400.0, growth=(0.2, 0.6),
+        growth_share=0.4, promo_days=(17,), promo_factor=2.0, picking=False, delivery=False,
+        payments=(("card", 0.5), ("transfer", 0.2), ("cod", 0.3)), cancel_rate=0.02, locale="en",
+        seeds={"line_qty_outlier": 30, "store_day_surge": 30, "amount_spike": 30, "price_deviation": 30,
+               "picking_overdue": 30, "missing_address": 30, "duplicate_order": 30},
+    ),
+    WorldSpec(
         name="clean",
         about="an ERP line export (聚水潭-style headers, UTF-8 CSV) with a catalog: Sat/Sun/Mon "
               "restocking peaks, a promotion day, growth, openings, returns, cash on delivery "
               "around an 8,000 median order; nothing seeded, so every flag is a false alarm",
         dialect="jst_lines", stores=300, openings=30, late_openings=8, weeks=9,
-        end=date(2026, 11, 24), as_of_hour=20.5, rhythm="week", orders_per_day=0.85,
+        end=date(2026, 11, 24), as_of_hour=20.5, rhythm="week",
         lines=(4, 10), goods="grocery", case_share=0.5, line_value=2400.0, store_size=4.0, growth=(0.3, 0.8), growth_share=0.5,
         promo_days=(16,), promo_factor=2.2, catalog=True, picking=False, delivery=True,
         payments=(("cod", 0.6), ("wechat", 0.25), ("credit", 0.15)), return_rate=0.02,

@@ -17,7 +17,7 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 
-from . import places
+from . import places, places_en
 from .spec import WEEKLY, WorldSpec
 
 _SHOP_WORDS = ("云朵", "拾光", "木子", "北岸", "初见", "橙意", "山野", "暖居", "极客", "素白", "青禾", "鹿角")
@@ -34,6 +34,9 @@ ROUTES: dict[int, tuple[tuple[int, ...], ...]] = {
 def _ids_and_names(spec: WorldSpec, n: int, rng: np.random.Generator,
                    district: np.ndarray, city: np.ndarray) -> tuple[list[str], list[str]]:
     """Store codes and names the way each kind of system writes them."""
+    if spec.locale == "en":
+        names = places_en.shop_names(n)
+        return [f"orders@{x.lower().replace(' ', '')}.com" for x in names], names
     if spec.dialect == "taobao_lines":
         names = [f"{_SHOP_WORDS[i % 12]}{['', '家', '优品', '严选'][i // 12 % 4]}{_SHOP_KINDS[i * 7 % 5]}"
                  + (str(i // 48 + 1) if i >= 48 else "") for i in range(n)]
@@ -53,7 +56,7 @@ def _ids_and_names(spec: WorldSpec, n: int, rng: np.random.Generator,
 def make_stores(spec: WorldSpec, rng: np.random.Generator) -> pl.DataFrame:
     """One row per store: identity, contact and address, size, opening day, growth, route."""
     n, days = spec.stores, spec.days
-    geo = places.addresses(rng, n)
+    geo = (places_en if spec.locale == "en" else places).addresses(rng, n)
     ids, names = _ids_and_names(spec, n, rng, geo["district"], geo["city"])
     open_day = np.zeros(n, dtype=np.int64)
     opening = rng.choice(n, spec.openings, replace=False)
@@ -66,11 +69,13 @@ def make_stores(spec: WorldSpec, rng: np.random.Generator) -> pl.DataFrame:
     route = [list(ROUTES[k][rng.integers(0, len(ROUTES[k]))]) for k in n_route]
     landline = rng.random(n) < 0.15
     phone = np.where(landline, places.landlines(rng, geo["area_code"]), places.mobiles(rng, n))
+    if spec.locale == "en":
+        phone = places_en.phones(rng, geo["area_code"])
     return pl.DataFrame({
         "store_id": ids, "store_name": names,
-        "consignee": places.person_names(rng, n), "phone": phone,
-        "province": geo["province"], "city": geo["city"], "district": geo["district"],
-        "address": geo["address"],
+        "consignee": (places_en if spec.locale == "en" else places).person_names(rng, n), "phone": phone,
+        **{k: pl.Series(list(geo.get(k, [None] * n)), dtype=pl.String)
+           for k in ("province", "city", "district", "address", "postcode", "country")},
         "size": spec.store_size * rng.lognormal(0.0, 0.5, n), "open_day": open_day, "growth": growth,
         "route": route, "hour": rng.normal(14.0, 0.45, n).clip(12.5, 15.5),
         "payment": rng.choice([p for p, _ in spec.payments], n, p=[w for _, w in spec.payments]),

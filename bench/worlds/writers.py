@@ -42,18 +42,41 @@ def _derived(df: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         pl.when(shipped).then(pl.lit(list(_CARRIERS)).list.get((h % len(_CARRIERS)).cast(pl.Int64))).alias("carrier"),
         pl.concat_str([pl.lit("TB"), (h % 10**15).cast(pl.String).str.zfill(15)]).alias("online_id"),
         pl.when(pl.col("refunded")).then(pl.col("order_amount")).otherwise(0.0).alias("refund_amount"),
+        *_shopify_fields(),
     )
+
+
+def _shopify_fields() -> list[pl.Expr]:
+    """A Shopify export's own columns: financial and fulfillment status, balances, cancellation."""
+    c = pl.col
+    cancelled = c("state").is_in(["cancelled", "closed"])
+    paid = c("paid_at").is_not_null()
+    return [
+        pl.when(cancelled & paid).then(pl.lit("refunded")).when(cancelled).then(pl.lit("voided"))
+        .when(paid).then(pl.lit("paid")).otherwise(pl.lit("pending")).alias("financial_status"),
+        pl.when(c("shipped_at").is_not_null()).then(pl.lit("fulfilled")).otherwise(pl.lit("unfulfilled"))
+        .alias("fulfillment_status"),
+        pl.when(c("shipped_at").is_not_null()).then(pl.lit("fulfilled")).otherwise(pl.lit("pending"))
+        .alias("line_fulfillment"),
+        pl.when(cancelled).then(c("created_at") + pl.duration(minutes=40)).alias("cancelled_at"),
+        pl.when(paid | cancelled).then(0.0).otherwise(c("order_amount")).alias("outstanding"),
+        pl.lit("USD").alias("currency"), pl.lit(0.0).alias("taxes"), pl.lit(0.0).alias("discount"),
+        pl.lit(None, dtype=pl.String).alias("discount_code"), pl.lit("Standard Shipping").alias("shipping_method"),
+        pl.lit("Main Warehouse").alias("warehouse_en"),
+        (c("order_id").hash(11) % 10**13).cast(pl.String).alias("shop_order_id"),
+    ]
 
 
 def render(dialect: Dialect, orders: pl.DataFrame, lines: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """The export as a frame: the dialect's headers, words and date form."""
     df = _derived(joined(orders, lines), rng)
     df = df.sort(["created_at", "order_id", "line_no"], descending=[dialect.newest_first, False, False])
+    first = pl.col("order_id").is_first_distinct()
     out = []
     for col in dialect.columns:
         e = pl.col(col.field)
         dtype = df.schema[col.field]
-        if col.field == "state":
+        if col.field == "state" and dialect.states:
             e = e.replace_strict(dialect.states, default=None)
         elif col.field == "payment_method":
             e = e.replace_strict(dialect.payments, default=None)
@@ -61,6 +84,8 @@ def render(dialect: Dialect, orders: pl.DataFrame, lines: pl.DataFrame, rng: np.
             e = e.replace_strict(dialect.doc_types, default=None)
         elif dtype == pl.Datetime("us"):
             e = e.dt.to_string(dialect.time_format)
+        if col.header in dialect.first_line_only:
+            e = pl.when(first).then(e)
         out.append(e.alias(col.header))
     return df.select(out)
 
