@@ -27,7 +27,7 @@ with ``order_id, store_id, store_name, day, role, detail``; ``key`` is the order
 and line kinds, ``store_id|YYYY-MM-DD`` for ``store_day_surge``; ``role`` is ``anomaly``
 (seeded), ``consequence`` (a flag the anomaly may legitimately cause besides its own: neither
 TP nor FP) or ``decoy`` (normal, but looks like an anomaly: a flag on it is an FP, counted
-apart).  ``--score FLAGS`` scores an ``orderwatch scan --out`` file against the world(s)
+apart).  ``--score FLAGS --worlds W`` scores an ``orderwatch scan --out`` file against world W
 regenerated with the same seed instead of scanning.  DIR defaults to a temporary directory
 (kept, its path printed).  Exit status: 0 targets met, 1 not met, 2 a scan failed.
 """
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in SPECS]
     if unknown:
         ap.error(f"unknown world(s) {', '.join(unknown)}; known: {', '.join(SPECS)}")
+    if args.score and len(names) != 1:
+        ap.error("--score scores one scan's flags: name its world with --worlds")
     out = Path(args.out or tempfile.mkdtemp(prefix="detect_bench_"))
     mode = "with the generator's mapping" if args.with_mapping else "without a site config"
     print(f"detect_bench: seed {args.seed}, {mode}" + (f", site config {args.site_config}" if args.site_config else "")

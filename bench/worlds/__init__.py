@@ -101,7 +101,7 @@ def build_world(name: str, seed: int, out_dir: str | Path, spec: WorldSpec | Non
     out.mkdir(parents=True, exist_ok=True)
     dialect = DIALECTS[spec.dialect]
     wrng = np.random.default_rng([seed, 7])
-    path = writers.write_orders(dialect, s.orders, s.lines, out, wrng)
+    path = writers.write_orders(dialect, s.orders, s.lines, out)
     cat = writers.write_catalog(dialect, s.catalog, out, wrng) if spec.catalog else None
     truth = truth_frame(name, s, landline_apart=any(c.field == "landline" for c in dialect.columns))
     truth.write_parquet(out / "truth.parquet")

@@ -1,10 +1,10 @@
 """Stores and their rhythms: who orders, since when, how much, on which days.
 
-Three rhythms, none of them the demo's "every store, every day, 13:00-15:00":
+Rhythms, none of them the demo's "every store, every day, 13:00-15:00":
 - ``route``: a distributor delivers each store on its route weekdays (two to six a week);
   the order before a long gap is bigger;
-- a weekly profile (``WEEKLY`` in spec): consumer weekend peaks, or stores restocking on
-  Saturday, Sunday and Monday;
+- a weekly profile (``WEEKLY`` in spec): consumer weekend peaks, stores restocking on
+  Saturday, Sunday and Monday, or shops ordering on working days only;
 - on top: steady growth of some stores over the period, stores opening mid-way (their
   first order stocks the shelves: about 2.5 times a normal one) and platform promotion days
   on which every store orders more.

@@ -24,7 +24,7 @@ def joined(orders: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     return lines.join(orders, on="order_id", how="inner")
 
 
-def _derived(df: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+def _derived(df: pl.DataFrame) -> pl.DataFrame:
     """Columns some systems print that the generator doesn't keep (derived, deterministic)."""
     h = pl.col("order_id").hash(7)
     land = pl.col("phone").str.contains(r"^0\d{2,3}-")
@@ -67,9 +67,9 @@ def _shopify_fields() -> list[pl.Expr]:
     ]
 
 
-def render(dialect: Dialect, orders: pl.DataFrame, lines: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+def render(dialect: Dialect, orders: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     """The export as a frame: the dialect's headers, words and date form."""
-    df = _derived(joined(orders, lines), rng)
+    df = _derived(joined(orders, lines))
     df = df.sort(["created_at", "order_id", "line_no"], descending=[dialect.newest_first, False, False])
     first = pl.col("order_id").is_first_distinct()
     out = []
@@ -103,10 +103,9 @@ def write_table(frame: pl.DataFrame, path: Path, fmt: str, encoding: str) -> Non
     path.write_bytes(data)
 
 
-def write_orders(dialect: Dialect, orders: pl.DataFrame, lines: pl.DataFrame, out: Path,
-                 rng: np.random.Generator) -> Path:
+def write_orders(dialect: Dialect, orders: pl.DataFrame, lines: pl.DataFrame, out: Path) -> Path:
     path = out / dialect.file_name
-    write_table(render(dialect, orders, lines, rng), path, dialect.fmt, dialect.encoding)
+    write_table(render(dialect, orders, lines), path, dialect.fmt, dialect.encoding)
     return path
 
 
