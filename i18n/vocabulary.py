@@ -47,7 +47,8 @@ EVENTS = {"created": N_("raised the flag"), "level_raised": N_("raised the level
 NOTIFICATION_KINDS = {"firing": N_("Alert"), "resolved": N_("Resolved notice"), "escalation": N_("Escalation"),
                       "digest": N_("Store digest"), "report": N_("Report"), "test": N_("Test message")}
 
-NOTIFICATION_STATUSES = {"pending": N_("Waiting to be sent"), "sent": N_("Sent"), "silenced": N_("Silenced"),
+NOTIFICATION_STATUSES = {"pending": N_("Waiting to be sent"), "sending": N_("Being sent"), "sent": N_("Sent"),
+                         "silenced": N_("Silenced"),
                          "dead": N_("Given up")}
 
 #: routing and silence labels

@@ -11,7 +11,7 @@ from rich.table import Table
 from orderwatch.scan import ScanResult
 
 FLAG_OUT_COLUMNS = ["flag_id", "rule_id", "kind", "level", "department", "order_id", "store_id",
-                    "store_name", "occurred_at", "title", "reason", "subject", "evidence"]
+                    "store_name", "occurred_at", "title", "reason", "subject", "evidence", "reason_id", "reason_args"]
 QUARANTINE_OUT_COLUMNS = ["source_file", "line", "reason", "raw"]
 
 

@@ -10,7 +10,7 @@ template id and figures in the reader's language (rules/reasons).
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,8 +68,22 @@ def init_app(app: Flask) -> None:
         day=lambda v: fmt.day(v, lang()),
         local=local, reason_of=reason_of, value_of=value_of,
         listing=lambda items: fmt.listing(items, lang()),
+        duration_of=lambda minutes: fmt.duration(timedelta(minutes=minutes), lang()),
+        age=lambda td: fmt.duration(td, lang()),
+        calendar=lambda: calendar_words(lang()),
     )
     app.jinja_env.filters["local"] = local
+
+
+def calendar_words(lang: str) -> dict[str, Any]:
+    """Month and weekday names (Monday first) for the date picker in app.js, from babel."""
+    from babel.dates import get_day_names, get_month_names
+
+    months = get_month_names("wide" if lang == "en" else "abbreviated", locale=lang)
+    days = get_day_names("short" if lang == "en" else "narrow", locale=lang)
+    return {"months": [months[i] for i in range(1, 13)], "weekdays": [days[i] for i in range(7)],
+            "title": "{month} {year}" if lang == "en" else "{year}年{month}", "today": gettext("Today"),
+            "clear": gettext("Clear")}
 
 
 def date_from_input(text: str | None) -> date | None:

@@ -31,7 +31,9 @@ class BadFilter(ValueError):
     """A filter value that can't be understood: ``(parameter, value)``."""
 
     def __init__(self, name: str, value: str) -> None:
-        super().__init__(f"{name}: can't use {value!r}")
+        messages = {"sort": f"sort: use one of {', '.join(SORTS)}",
+                    "after": f"after: not a cursor of this sort ({value!r})"}
+        super().__init__(messages.get(name, f"{name}: expected YYYY-MM-DD, got {value!r}"))  # the API's wording
         self.name, self.value = name, value
 
 
@@ -249,3 +251,14 @@ def related_flags(engine: Engine, p: Principal, flag: dict[str, Any], limit: int
     stmt = select(*LIST_COLUMNS).where(*cond, or_(*same)).order_by(F.c.id.desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def assignees(engine: Engine, department: str) -> list[str]:
+    """Who may take a flag of ``department``: active admins and the department's reviewers."""
+    from store.models import User
+
+    u = User.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(u.c.name, u.c.role, u.c.departments).where(u.c.active.is_(True))
+                            .order_by(u.c.name)).all()
+    return [name for name, role, depts in rows if role == "admin" or (role == "reviewer" and department in (depts or []))]

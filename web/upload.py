@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
 from ingest import IngestError
@@ -27,7 +28,8 @@ def _save(field: str, folder: Path) -> Path | None:
     name = Path(f.filename).name
     ext = Path(name).suffix.lower()
     if ext not in ALLOWED:
-        abort(400, description=f"{name}: unsupported file type {ext or '(none)'}")
+        abort(400, description=_("%(name)s: orderwatch reads CSV, Excel (.xlsx), JSON, JSON lines and Parquet, "
+                                 "not %(ext)s files.", name=name, ext=ext or _("extension-less")))
     # keep a readable (possibly Chinese) name: only path separators are dangerous here
     safe = name.replace("/", "_").replace("\\", "_") or secure_filename(name) or f"upload{ext}"
     path = folder / safe
@@ -44,14 +46,16 @@ def index():  # type: ignore[no-untyped-def]
     folder.mkdir(parents=True)
     orders = _save("file", folder)
     if orders is None:
-        abort(400, description="no file")
+        abort(400, description=_("Choose an orders file first."))
     catalog = _save("catalog", folder)
     try:
         result = run_scan([orders], context.config(), catalog=catalog, db_url=current_app.config["DATABASE_URL"])
     except (IngestError, RulesInvalid) as exc:
-        return render_template("upload.html", error=str(exc)), 400
-    by_kind = result.flags.group_by("kind").len().sort("len", descending=True).rows() if result.flags.height else []
-    return render_template("scan_result.html", r=result, by_kind=by_kind, filename=orders.name)
+        from web.scan_report import translate_reason
+        from web.review import lang
+        return render_template("upload.html", error=translate_reason(str(exc), lang())), 400
+    from web.scan_report import context as report
+    return render_template("scan_result.html", **report(result, orders.name))
 
 
 @bp.get("/scans/<int:scan_id>/quarantine.csv")
