@@ -27,7 +27,7 @@ METHODS = [
     ("rules/reasons/**.py", "python"),
 ]
 OPTIONS = {"web/templates/**.html": {"newstyle_gettext": "true"}}
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "_l": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "_l": None, "said": None}
 TRANSLATED = ("zh",)
 
 

@@ -99,7 +99,9 @@ def serve_site(tmp: Path):  # type: ignore[no-untyped-def]
                                                                                        descending=[True, False])
         manager_store = counts["store_id"][0]
 
-        engine = Store.open(db_url).engine
+        store = Store.open(db_url)
+        _formula_flag(store, result)
+        engine = store.engine
         known = list(config.departments)
         add_user(engine, "admin", PASSWORD, "admin", known_departments=known)
         add_user(engine, "admin_en", PASSWORD, "admin", known_departments=known, language="en")
@@ -129,6 +131,33 @@ def serve_site(tmp: Path):  # type: ignore[no-untyped-def]
             server.task_dispatcher.shutdown()
             thread.join(timeout=10)
             app.extensions["orderwatch.store"].engine.dispose()
+
+
+FORMULA_ORDER = "=1+2"
+FORMULA_STORE_NAME = '=HYPERLINK("http://evil.example","x")'
+
+
+def _formula_flag(store, result) -> None:  # type: ignore[no-untyped-def]
+    """A finance flag whose order id and store name look like spreadsheet formulas (the export
+    must keep them as text)."""
+    from datetime import timedelta
+
+    import polars as pl
+
+    from contracts.schema import conform
+
+    at = result.as_of - timedelta(hours=3)
+    flag = pl.DataFrame({
+        "rule_id": ["order_amount_spike"], "kind": ["amount_spike"], "level": ["warn"], "department": ["finance"],
+        "subject": [f"order:x:MDX:{FORMULA_ORDER}"], "order_id": [FORMULA_ORDER], "store_id": ["MDX"],
+        "store_name": [FORMULA_STORE_NAME], "occurred_at": [at], "title": ["t"], "reason": ["原因"],
+        "evidence": ['{"order_amount": 9000.0, "amount_ratio": 6.0}'],
+    })
+    scan = store.begin_scan(["formula.csv"], result.as_of)
+    store.upsert_flags(scan, flag)
+    store.add_order_lines(scan, conform(pl.DataFrame({
+        "order_id": [FORMULA_ORDER], "line_no": [1], "source": ["x"], "store_id": ["MDX"], "created_at": [at],
+        "sku": ["=SUM(A1:A9)"], "quantity": [3.0], "product_name": ["@cmd"]})))
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from store.models import ROLES
 from store.users import UserError, add_user, list_users, update_user
 from web import access, context, stores
+from web.i18n import data, said
 from web.security import require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -27,7 +28,7 @@ def _values(prefix: str = "") -> dict[str, Any]:
             "confirm_stores": request.form.get(f"{prefix}confirm_stores") == "on"}
 
 
-def problems(v: dict[str, Any], *, new: bool, password: str = "") -> tuple[str | None, list[str]]:
+def problems(v: dict[str, Any], *, new: bool, password: str = "") -> tuple[Any, list[str]]:
     """(an error in the admin's words or None, store codes never seen that need confirming)."""
     if new and not v["name"]:
         return _("Give the user a name."), []
@@ -41,8 +42,8 @@ def problems(v: dict[str, Any], *, new: bool, password: str = "") -> tuple[str |
         return _("A store manager needs at least one store code, e.g. MD0001."), []
     unknown = stores.unknown(v["stores"]) if v["role"] == "store_manager" else []
     if unknown and not v["confirm_stores"]:
-        return _("No order of store %(stores)s has been seen yet. Check the code; if the store is new, tick "
-                 "“the store is new” and save again.", stores=", ".join(unknown)), unknown
+        return said("No order of store %(stores)s has been seen yet. Check the code; if the store is new, tick "
+                    "“the store is new” and save again.", stores=data(", ".join(unknown))), unknown
     return None, []
 
 
@@ -70,7 +71,7 @@ def add():  # type: ignore[no-untyped-def]
                      known_departments=list(context.config().departments))
             return redirect(url_for("admin.users"))
         except UserError as exc:
-            error = (_("A user named %(name)s already exists.", name=v["name"]) if "already exists" in str(exc)
+            error = (said("A user named %(name)s already exists.", name=data(v["name"])) if "already exists" in str(exc)
                      else str(exc))
     return _page(error, v, unknown, status=400)
 

@@ -29,7 +29,7 @@ STYLE = Style(background="#ffffff", plot_background="#ffffff", foreground="#1f29
               major_label_font_family=FONT, legend_font_family=FONT, title_font_family=FONT,
               value_font_family=FONT, tooltip_font_family=FONT, no_data_font_family=FONT,
               label_font_size=12, major_label_font_size=12, legend_font_size=13, no_data_font_size=16)
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+_SCRIPT = re.compile(r"<script\b.*?</script>|<title>Pygal</title>", re.S)
 
 
 def _svg(chart: pygal.graph.graph.Graph) -> Markup:
@@ -115,12 +115,12 @@ def line_chart(df: pl.DataFrame, mark: date | None, lang: str, width: int = 640,
 
     band_up = [(x(i), y(v)) for i, v in enumerate(df["upper"]) if v is not None]
     band_lo = [(x(i), y(v)) for i, v in enumerate(df["lower"]) if v is not None]
+    name, band, highest = _("Store daily quantity"), _("Usual range"), _("highest: %(n)s", n=fmt.number(top, lang))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(_("Store daily quantity"))}">']
+             f'aria-label="{escape(name)}">']
     if band_up:
         pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in band_up + band_lo[::-1])
-        parts.append(f'<polygon points="{pts}" fill="#dbeafe" stroke="none"><title>'
-                     f'{escape(_("Usual range"))}</title></polygon>')
+        parts.append(f'<polygon points="{pts}" fill="#dbeafe" stroke="none"><title>{escape(band)}</title></polygon>')
     base = [(x(i), y(v)) for i, v in enumerate(df["baseline"]) if v is not None]
     if base:
         parts.append('<polyline fill="none" stroke="#60a5fa" stroke-dasharray="4 3" points="'
@@ -132,8 +132,7 @@ def line_chart(df: pl.DataFrame, mark: date | None, lang: str, width: int = 640,
         parts.append(f'<circle cx="{x(i):.1f}" cy="{y(q):.1f}" r="{5 if hit else 2.5}" '
                      f'fill="{"#dc2626" if hit else "#1e3a8a"}"><title>{escape(fmt.day(d, lang))}: '
                      f'{escape(fmt.number(q, lang))}</title></circle>')
-    parts.append(f'<text x="{pad}" y="{pad - 10}" font-size="11">'
-                 f'{escape(_("highest: %(n)s", n=fmt.number(top, lang)))}</text>')
+    parts.append(f'<text x="{pad}" y="{pad - 10}" font-size="11">{escape(highest)}</text>')
     parts.append(f'<text x="{pad}" y="{height - 8}" font-size="11">{escape(fmt.day(df["day"][0], lang))}</text>')
     parts.append(f'<text x="{width - pad}" y="{height - 8}" font-size="11" text-anchor="end">'
                  f'{escape(fmt.day(df["day"][-1], lang))}</text></svg>')

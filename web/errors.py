@@ -7,6 +7,7 @@ gave (already translated where it was raised); the title and the hint come from 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -36,7 +37,7 @@ def _hint(code: int) -> str:
     }.get(code, "")
 
 
-def _detail(exc: HTTPException) -> str:
+def _detail(exc: HTTPException) -> Any:
     """Only a description our code set (a class's default description is Werkzeug's English)."""
     desc = exc.description or ""
     if desc == type(exc).description:
@@ -45,7 +46,7 @@ def _detail(exc: HTTPException) -> str:
         return _("The form expired; reload the page and try again.")
     if desc == "too_many":
         return _("Too many failed logins; try again later.")
-    return str(desc)
+    return desc
 
 
 def render_error(code: int, detail: str = "") -> tuple[str, int]:

@@ -13,8 +13,9 @@ from flask_babel import gettext as _
 
 from i18n import formats as fmt
 from i18n import gettext_for
-from i18n.vocabulary import feature_value, label
+from i18n.vocabulary import YES_NO_FEATURES, feature_value, label
 from rules.condition import And, Compare, Field, Or
+from rules.reasons import IDENTIFIERS
 from rules.model import LEVEL_ORDER
 
 SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
@@ -48,8 +49,12 @@ def _tokens(node: Any, values: dict[str, Any], lang: str, top: bool = True) -> l
             right, target = values.get(node.right.name), label("feature", node.right.name, gt)
         else:
             right, target = node.right.value, _shown(name, node.right.value, lang)
-        return [{"t": "cmp", "feature": label("feature", name, gt) if name else "", "value": _shown(name, left, lang),
-                 "op": SYMBOLS[node.op], "target": target, "holds": _holds(node.op, left, right)}]
+        token = {"t": "cmp", "feature": label("feature", name, gt) if name else "", "value": _shown(name, left, lang),
+                 "op": SYMBOLS[node.op], "target": target, "holds": _holds(node.op, left, right), "yesno": False}
+        if name in YES_NO_FEATURES and node.op in ("==", "!=") and node.right.__class__.__name__ == "Literal":
+            wanted = node.right.value if node.op == "==" else 1 - int(node.right.value)
+            token.update(yesno=True, target=_shown(name, wanted, lang))   # "above the limit: yes"
+        return [token]
     word = _("and") if isinstance(node, And) else _("or")
     out: list[dict[str, Any]] = [] if top else [{"t": "open"}]
     for i, item in enumerate(node.items):
@@ -91,7 +96,7 @@ def feature_rows(rule: Any, values: dict[str, Any], lang: str) -> list[dict[str,
     for name, value in values.items():
         levels = [lv for lv, text in (rule.level_text.items() if rule else []) if name in _fields(rule, lv)]
         rows.append({"key": name, "name": label("feature", name, gt), "value": _shown(name, value, lang),
-                     "levels": levels})
+                     "levels": levels, "data": name in IDENTIFIERS})
     return rows
 
 

@@ -71,7 +71,7 @@ def workbook(rows: list[dict[str, Any]], lines: dict[tuple[str | None, str | Non
         ws.set_column(c, c, width)
     for i, r in enumerate(rows, start=1):
         values = [i, r["id"], r["level_label"], r["title_label"], r["kind_label"], r["store_id"], r["store_name"],
-                  r["order_id"], r["occurred_at"], r["reason_text"], _figures(r, gt), r["status_label"],
+                  r["order_id"], r["occurred_at"], r["reason_text"].striptags(), _figures(r, gt), r["status_label"],
                   r["assignee"], r["sla"]["text"], None, None]
         for c, v in enumerate(values):
             _text(ws, 3 + i, c, v, wrap if c in (9, 10) else None)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
 from flask_babel import Babel, get_locale, gettext
+from markupsafe import Markup
 
 from i18n import DIRECTORY, normalise
 from i18n import formats as fmt
@@ -53,7 +54,8 @@ def init_app(app: Flask) -> None:
         args = flag.get("reason_args")
         if isinstance(args, str):
             args = json.loads(args)
-        text = reasons.render(flag.get("reason_id"), args, lang(), rule.reason if rule is not None else None)
+        text = reasons.render(flag.get("reason_id"), args, lang(), rule.reason if rule is not None else None,
+                              markup=True)
         return text if text is not None else (flag.get("reason") or "")
 
     def value_of(name: str, value: Any) -> Any:
@@ -65,6 +67,7 @@ def init_app(app: Flask) -> None:
         num=lambda v, decimals=None: fmt.number(v, lang(), decimals),
         pct=lambda v, decimals=1: fmt.percent(v, lang(), decimals, fraction=True),
         when=lambda v, seconds=False: fmt.moment(v, lang(), seconds),
+        when_short=lambda v: f"{fmt.short_day(v, lang())} {v:%H:%M}" if v else "",
         day=lambda v: fmt.day(v, lang()),
         local=local, reason_of=reason_of, value_of=value_of,
         listing=lambda items: fmt.listing(items, lang()),
@@ -73,6 +76,17 @@ def init_app(app: Flask) -> None:
         calendar=lambda: calendar_words(lang()),
     )
     app.jinja_env.filters["local"] = local
+
+
+def data(value: Any) -> Markup:
+    """A value from the data or typed by a user, inside a sentence: shown as written."""
+    return Markup('<span translate="no">{}</span>').format(value)
+
+
+def said(message: str, **values: Any) -> Markup:
+    """``gettext`` for a sentence with values in it: the values escaped (and those made with
+    :func:`data` marked as data), the result safe to put on a page."""
+    return Markup(gettext(message)) % values
 
 
 def calendar_words(lang: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from markupsafe import Markup, escape
 from flask_babel import gettext as _
 
 from i18n import gettext_for
@@ -71,8 +72,8 @@ def decorate(rows: list[dict[str, Any]], rules: dict[str, Any]) -> None:
             f" · {labels[('resolution', r['resolution'])]}" if r.get("resolution") else "")
         args = r.get("reason_args")
         args = json.loads(args) if isinstance(args, str) else args
-        text = reasons.render(r.get("reason_id"), args, language, rule.reason if rule else None)
-        r["reason_text"] = text if text is not None else (r.get("reason") or "")
+        text = reasons.render(r.get("reason_id"), args, language, rule.reason if rule else None, markup=True)
+        r["reason_text"] = text if text is not None else escape(r.get("reason") or "")
         r["sla"] = sla.clock(r, ack, now, language)
 
 
@@ -87,13 +88,15 @@ def filters_from(args: Any) -> queries.Filters:
         abort(400, description=bad_filter_text(exc))
 
 
-def bad_filter_text(exc: queries.BadFilter) -> str:
+def bad_filter_text(exc: queries.BadFilter) -> Markup:
+    from web.i18n import data, said
+
     names = {"date_from": _("From"), "date_to": _("To"), "sort": _("Sort"), "after": _("Next page")}
     if exc.name in ("date_from", "date_to"):
-        return _("%(field)s: “%(value)s” is not a date; write it as 2026-09-01.",
-                 field=names[exc.name], value=exc.value)
-    return _("%(field)s: “%(value)s” can't be used here; start again from the first page.",
-             field=names.get(exc.name, exc.name), value=exc.value)
+        return said("%(field)s: “%(value)s” is not a date; write it as 2026-09-01.",
+                    field=names[exc.name], value=data(exc.value))
+    return said("%(field)s: “%(value)s” can't be used here; start again from the first page.",
+                field=names.get(exc.name, exc.name), value=data(exc.value))
 
 
 def render_queue(f: queries.Filters, title: str, endpoint: str, *, form: dict[str, Any] | None = None,

@@ -14,29 +14,38 @@ import re
 from typing import Any
 
 import polars as pl
-from flask_babel import gettext as _
+from flask_babel import gettext
+from markupsafe import Markup
 
 from i18n import gettext_for
+from i18n.formats import listing
 from i18n.vocabulary import label
 from web import review
 
+DATA_ARGS = {"seen", "value", "sku", "file"}
 FIRST_ROWS = 3
 TOP_REASONS = 5
 
 
-def translate_reason(text: str | None, lang: str) -> str:
-    """A quarantine or ingest reason (written in Chinese by ingest/) in the reader's language."""
-    if not text or lang == "zh":
-        return text or ""
+def _data(text: str) -> Markup:
+    """Text from the file itself (headers, values, names): shown as it is, never translated."""
+    return Markup('<span translate="no">{}</span>').format(text)
+
+
+def translate_reason(text: str | None, lang: str) -> Markup:
+    """A quarantine or ingest reason (written in Chinese by ingest/) in the reader's language;
+    the file's own words in it (headers, values, file names) are marked as data."""
+    if not text:
+        return Markup("")
     gt = gettext_for(lang)
 
-    def field(m: re.Match) -> str:
-        return label("field", m.group(1), gt)
+    def _(msg: str, **kw: Any) -> Markup:   # the message translated, its figures escaped and marked
+        return Markup(gettext(msg, **{k: _data(v) if k in DATA_ARGS else Markup.escape(v) for k, v in kw.items()}))
 
     out = []
     for part in re.split(r"(?<!文件表头: )；(?!文件表头)", text):
         if m := re.fullmatch(r"缺少必需列: (.+?)；文件表头: (.*)", part):
-            cols = re.sub(r"[^,，、]*?\((\w+)\)", field, m.group(1))
+            cols = listing([label("field", k, gt) for k in re.findall(r"\((\w+)\)", m.group(1))], lang)
             out.append(_("required column(s) missing: %(cols)s; the file's headers: %(seen)s", cols=cols,
                          seen=m.group(2)))
         elif m := re.fullmatch(r"必填字段为空: .*?\((\w+)\)", part):
@@ -55,8 +64,8 @@ def translate_reason(text: str | None, lang: str) -> str:
         elif m := re.fullmatch(r"(.*): 文件不存在", part):
             out.append(_("%(file)s: the file does not exist", file=m.group(1)))
         else:
-            out.append(part)
-    return "; ".join(out)
+            out.append(_data(part))
+    return Markup("; ").join(out)
 
 
 def _quarantine(q: pl.DataFrame, path: str, lang: str) -> list[dict[str, Any]]:
@@ -107,5 +116,5 @@ def _reason(row: dict[str, Any], rule: Any, lang: str) -> dict[str, str]:
     from rules import reasons
 
     args = json.loads(row["reason_args"]) if row.get("reason_args") else None
-    text = reasons.render(row.get("reason_id"), args, lang, rule.reason if rule else None)
+    text = reasons.render(row.get("reason_id"), args, lang, rule.reason if rule else None, markup=True)
     return {"reason": text if text is not None else (row.get("reason") or "")}

@@ -18,6 +18,7 @@ from alerts.notify import list_notifications
 from alerts.silences import SilenceError, add, expire, list_all
 from store.models import utcnow
 from web import access, context, review, stores
+from web.i18n import data, said
 from web.security import require
 
 bp = Blueprint("silences", __name__)
@@ -57,8 +58,8 @@ def index():  # type: ignore[no-untyped-def]
         elif not form["comment"]:
             error = _("Say why, so others know what is silenced and until when.")
         elif unknown and form["confirm_store"] != "on":
-            error = _("No order of store %(store)s has been seen yet. Check the code; if it is right, tick "
-                      "“the store is new” and save again.", store=form["store_id"])
+            error = said("No order of store %(store)s has been seen yet. Check the code; if it is right, tick "
+                         "“the store is new” and save again.", store=data(form["store_id"]))
         else:
             now = utcnow()
             try:

@@ -28,8 +28,9 @@ def _save(field: str, folder: Path) -> Path | None:
     name = Path(f.filename).name
     ext = Path(name).suffix.lower()
     if ext not in ALLOWED:
-        abort(400, description=_("%(name)s: orderwatch reads CSV, Excel (.xlsx), JSON, JSON lines and Parquet, "
-                                 "not %(ext)s files.", name=name, ext=ext or _("extension-less")))
+        from web.i18n import data, said
+        abort(400, description=said("%(name)s: orderwatch reads CSV, Excel (.xlsx), JSON, JSON lines and Parquet, "
+                                    "not %(ext)s files.", name=data(name), ext=data(ext) if ext else _("extension-less")))
     # keep a readable (possibly Chinese) name: only path separators are dangerous here
     safe = name.replace("/", "_").replace("\\", "_") or secure_filename(name) or f"upload{ext}"
     path = folder / safe

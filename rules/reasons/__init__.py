@@ -31,6 +31,12 @@ from i18n.formats import day, listing, number, percent
 from i18n.vocabulary import FEATURE_VALUES, label
 
 RULE_PREFIX = "rule:"
+#: figures that are identifiers from the data: a page marks them as such (translate="no")
+IDENTIFIERS = frozenset({"order_id", "store_id", "sku", "cancelled_order_id", "previous_order_id", "phone"})
+
+
+class _Id(str):
+    """An identifier figure (kept as written, marked on a page)."""
 
 
 @dataclass(frozen=True)
@@ -86,11 +92,22 @@ def near_power_of_ten(ratio: float | None, tolerance: float = 0.2) -> bool:
 
 
 class _Formatter(string.Formatter):
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, markup: bool = False) -> None:
         self.lang = lang
         self.gettext = gettext_for(lang)
+        self.markup = markup
 
     def format_field(self, value: Any, spec: str) -> str:
+        text = self._field(value, spec)
+        if not self.markup:
+            return text
+        from markupsafe import Markup, escape
+
+        if isinstance(value, _Id):
+            return str(Markup('<span translate="no" class="id">{}</span>').format(text))
+        return str(escape(text))
+
+    def _field(self, value: Any, spec: str) -> str:
         lang = self.lang
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "—"
@@ -120,10 +137,11 @@ class _Formatter(string.Formatter):
 
 
 def render(reason_id: str | None, args: dict[str, Any] | None, lang: str,
-           rule_templates: dict[str, str] | None = None) -> str | None:
+           rule_templates: dict[str, str] | None = None, markup: bool = False) -> Any:
     """The sentence in ``lang``; None when the id is unknown (callers fall back to the stored text).
 
-    ``rule_templates``: the rule's own YAML reason by language, for ``rule:`` ids.
+    ``rule_templates``: the rule's own YAML reason by language, for ``rule:`` ids.  ``markup``:
+    HTML (a ``Markup``) with the identifiers in it marked ``translate="no"``, for pages.
     """
     if not reason_id:
         return None
@@ -138,11 +156,20 @@ def render(reason_id: str | None, args: dict[str, Any] | None, lang: str,
     msg = template(reason_id)
     if msg is None:
         return None
-    fmt = _Formatter(lang)
+    fmt = _Formatter(lang, markup)
+    args = {k: _Id(v) if k in IDENTIFIERS and isinstance(v, str) else v for k, v in args.items()}
+    text = fmt.gettext(msg)
+    if markup:
+        from markupsafe import Markup, escape
+        text = str(escape(text))
     try:
-        return fmt.format(fmt.gettext(msg), **args)
+        out = fmt.format(text, **args)
     except (KeyError, IndexError, ValueError):   # a template and its figures out of step: say so plainly
-        return fmt.format(msg, **{**{k: None for k in _names(msg)}, **args})
+        out = fmt.format(text, **{**{k: None for k in _names(msg)}, **args})
+    if markup:
+        from markupsafe import Markup
+        return Markup(out)
+    return out
 
 
 def _names(msg: str) -> list[str]:
