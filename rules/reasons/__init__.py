@@ -83,8 +83,8 @@ def choose(detector: str, level: str, row: dict[str, Any], params: dict[str, Any
     return Reason(f"{detector}.{key}", {k: plain(v) for k, v in args.items()})
 
 
-def near_power_of_ten(ratio: float | None, tolerance: float = 0.2) -> bool:
-    """10×, 100×, 1000× the usual within ±20 %: the shape of an extra zero (or two) typed."""
+def near_power_of_ten(ratio: float | None, tolerance: float = 0.15) -> bool:
+    """10×, 100×, 1000× the usual within ±15 %: the shape of an extra zero (or two) typed."""
     if ratio is None or not ratio > 0 or math.isnan(ratio) or math.isinf(ratio):
         return False
     k = round(math.log10(ratio))
