@@ -57,3 +57,4 @@ def site_config(tmp_path, monkeypatch):
 
 
 from tests.web_fixtures import _world_template, client_for, world  # noqa: E402,F401  # pyflakes: ignore (fixtures)
+from tests.browser_support import chromium_browser, new_page, site  # noqa: E402,F401  # pyflakes: ignore (fixtures)

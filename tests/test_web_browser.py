@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from tests.browser_support import expect  # noqa: F401  (None without Playwright: the fixtures skip first)
-from tests.browser_support import chromium_browser, flag_rows, login, new_page, row_ids, screenshot, site  # noqa: F401
+from tests.browser_support import expect  # None without Playwright: the fixtures skip first
+from tests.browser_support import flag_rows, login, row_ids, screenshot
 
 STORE_TEXT = "门店"  # the store column's header (users log in with the default language, zh)
 

@@ -8,17 +8,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser_support import (  # noqa: F401  (fixtures)
-    FORMULA_ORDER,
-    FORMULA_STORE_NAME,
-    chromium_browser,
-    expect,
-    flag_rows,
-    login,
-    new_page,
-    screenshot,
-    site,
-)
+from tests.browser_support import FORMULA_ORDER, FORMULA_STORE_NAME, expect, flag_rows, login, screenshot
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 

@@ -158,3 +158,30 @@ def test_server_error_page(tmp_path):
     body = r.get_data(as_text=True)
     assert r.status_code == 500 and "500 · 系统出错了" in body and "kaputt" not in body and 'class="top"' in body
     app.extensions["orderwatch.store"].close()
+
+
+def test_admins_see_that_alerts_are_not_set_up(world, client_for, tmp_path):
+    page = client_for("admin").get("/queue/finance").get_data(as_text=True)
+    banner = page.split('id="alerts-banner">', 1)[1].split("</div>", 1)[0]
+    assert "邮件和告警尚未配置" in banner and "alerts.receivers" in banner and "alerts.route.receiver" in banner
+    assert 'id="alerts-banner"' not in client_for("fin").get("/queue/finance").get_data(as_text=True)
+    cfg = world.app.extensions["orderwatch.config"]
+    cfg.raw["alerts"] = {**cfg.raw["alerts"], "receivers": [{"name": "ops", "email": {"to": ["o@x.y"]}}],
+                         "route": {**cfg.raw["alerts"]["route"], "receiver": "ops"}}
+    assert 'id="alerts-banner"' not in client_for("admin").get("/queue/finance").get_data(as_text=True)
+
+
+def test_dashboard_counts_by_occurrence_with_intervals(world, client_for):
+    from web.stats import wilson
+
+    low, high = wilson(0, 5)
+    assert low == 0 and 0.4 < high < 0.45
+    low, high = wilson(5, 5)
+    assert high == 1 and 0.55 < low < 0.6
+    assert wilson(0, 0) is None
+    c = client_for("admin")
+    # the world's flags occurred on 2026-09-01 (and were raised today): the day of occurrence counts
+    page = c.get("/dashboard?from=2026-09-01&to=2026-09-01").get_data(as_text=True)
+    assert "共 5 条异常" in page and "9月1日" in page
+    page = c.get("/dashboard?from=2026-09-02&to=2026-09-03").get_data(as_text=True)
+    assert "共 0 条异常" in page

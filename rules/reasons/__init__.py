@@ -26,6 +26,8 @@ from datetime import date, datetime
 from types import ModuleType
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from i18n import gettext_for
 from i18n.formats import day, listing, number, percent
 from i18n.vocabulary import FEATURE_VALUES, label
@@ -101,8 +103,6 @@ class _Formatter(string.Formatter):
         text = self._field(value, spec)
         if not self.markup:
             return text
-        from markupsafe import Markup, escape
-
         if isinstance(value, _Id):
             return str(Markup('<span translate="no" class="id">{}</span>').format(text))
         return str(escape(text))
@@ -160,16 +160,12 @@ def render(reason_id: str | None, args: dict[str, Any] | None, lang: str,
     args = {k: _Id(v) if k in IDENTIFIERS and isinstance(v, str) else v for k, v in args.items()}
     text = fmt.gettext(msg)
     if markup:
-        from markupsafe import Markup, escape
         text = str(escape(text))
     try:
         out = fmt.format(text, **args)
     except (KeyError, IndexError, ValueError):   # a template and its figures out of step: say so plainly
         out = fmt.format(text, **{**{k: None for k in _names(msg)}, **args})
-    if markup:
-        from markupsafe import Markup
-        return Markup(out)
-    return out
+    return Markup(out) if markup else out
 
 
 def _names(msg: str) -> list[str]:
