@@ -147,8 +147,9 @@ def test_server_error_page(tmp_path):
     from contracts.config import load_config
     from web import create_app
 
-    cfg = load_config(overrides={"instance_dir": str(tmp_path / "i"), "database": {"url": f"sqlite:///{tmp_path}/x.db"}})
-    app = create_app(cfg, {"TESTING": False})
+    cfg = load_config(overrides={"instance_dir": str(tmp_path / "i"), "database": {"url": f"sqlite:///{tmp_path}/x.db"},
+                                 "jobs": {"in_serve": False}})
+    app = create_app(cfg, {"TESTING": False})      # not TESTING: errors are handled, not raised
 
     @app.get("/boom")
     def boom():  # noqa: ANN202

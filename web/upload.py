@@ -15,6 +15,10 @@ from ingest import IngestError
 from orderwatch.scan import run_scan
 from rules.loader import RulesInvalid
 from web import access, context
+from web.i18n import data, said
+from web.review import lang
+from web.scan_report import context as report
+from web.scan_report import translate_reason
 from web.security import require
 
 bp = Blueprint("upload", __name__)
@@ -28,7 +32,6 @@ def _save(field: str, folder: Path) -> Path | None:
     name = Path(f.filename).name
     ext = Path(name).suffix.lower()
     if ext not in ALLOWED:
-        from web.i18n import data, said
         abort(400, description=said("%(name)s: orderwatch reads CSV, Excel (.xlsx), JSON, JSON lines and Parquet, "
                                     "not %(ext)s files.", name=data(name), ext=data(ext) if ext else _("extension-less")))
     # keep a readable (possibly Chinese) name: only path separators are dangerous here
@@ -52,10 +55,7 @@ def index():  # type: ignore[no-untyped-def]
     try:
         result = run_scan([orders], context.config(), catalog=catalog, db_url=current_app.config["DATABASE_URL"])
     except (IngestError, RulesInvalid) as exc:
-        from web.scan_report import translate_reason
-        from web.review import lang
         return render_template("upload.html", error=translate_reason(str(exc), lang())), 400
-    from web.scan_report import context as report
     return render_template("scan_result.html", **report(result, orders.name))
 
 
