@@ -1,4 +1,5 @@
-"""``orderwatch silences add|list|expire`` and ``orderwatch notifications list``.
+"""``orderwatch silences add|list|expire``, ``orderwatch notifications list`` and
+``orderwatch alerts test RECEIVER``.
 
 Wired into ``orderwatch/cli.py`` by :func:`add_subcommands`.  Times typed or shown here are
 wall-clock times in the configured timezone; the database keeps naive UTC.
@@ -117,6 +118,39 @@ def cmd_notifications(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts_test(args: argparse.Namespace) -> int:
+    """Send one test message to a receiver, straight (not through the log), and say what happened."""
+    from alerts.receivers import DeliveryError, send
+    from alerts.settings import SETUP_KEYS, is_configured, load_settings
+
+    config = load_config(args.config)
+    settings = load_settings(config)
+    receiver = settings.receiver(args.receiver)
+    if receiver is None:
+        known = [*settings.receivers, *(f"store:{s}" for s in settings.store_contacts)]
+        hint = (f"known: {', '.join(known)}" if known else
+                f"no receiver is configured yet: set {', '.join(SETUP_KEYS)} in the site config")
+        raise ConfigError(f"unknown receiver {args.receiver!r} ({hint})")
+    now = _to_local(_utcnow(), config.timezone)
+    message = {"receiver": receiver.name, "kind": "test", "group_key": None,
+               "subject": "orderwatch 测试消息 / test message",
+               "body": f"这是 orderwatch 发出的测试消息（{now}），收到即说明配置正确。\n"
+                       f"This is a test message from orderwatch ({now}); receiving it means the set-up works.",
+               "payload": {"flags": []}}
+    where = (f"webhook {receiver.webhook_format} {receiver.webhook_url.split('?', 1)[0]}" if receiver.webhook_url
+             else f"e-mail to {', '.join((*receiver.email_to, *receiver.email_cc))} "
+                  f"via SMTP {settings.smtp.host}:{settings.smtp.port}")
+    try:
+        note = send(settings, receiver, message)
+    except DeliveryError as exc:
+        print(f"FAILED  {receiver.name}: {where}\n        {exc}")
+        return 1
+    print(f"sent    {receiver.name}: {where}" + (f" ({note})" if note else ""))
+    if not is_configured(settings):
+        print("note: alerts.route.receiver is not set, so flags are not sent to anyone yet")
+    return 0
+
+
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """Add ``silences`` and ``notifications`` to the ``orderwatch`` sub-command parser."""
     from alerts.labels import LABEL_NAMES
@@ -146,3 +180,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     nl.add_argument("--status", choices=list(NOTIFICATION_STATUSES))
     nl.add_argument("--limit", type=int, default=100)
     n.set_defaults(func=cmd_notifications)
+
+    a = sub.add_parser("alerts", help="check the alerts set-up")
+    asub = a.add_subparsers(dest="alerts_command", required=True)
+    at = asub.add_parser("test", help="send one test message to RECEIVER and print the outcome")
+    at.add_argument("receiver", help="a name in alerts.receivers, or store:<store_id> of alerts.store_contacts")
+    at.set_defaults(func=cmd_alerts_test)

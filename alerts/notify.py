@@ -198,6 +198,8 @@ def plan(engine: Engine, config: Config, now: datetime, *, rules: Iterable[Any] 
         if is_silenced(labels, silences, now):
             continue                          # left un-stamped: sent once the silence ends
         for r in root.route(labels):
+            if r.receiver is None:            # alerts not set up: nothing to send
+                continue
             key = (r.receiver, r.group_key(labels))
             g = groups.setdefault(key, _Group(r, {k: labels[k] for k in r.group_by}))
             g.flags[f["id"]] = f
@@ -216,7 +218,7 @@ def plan(engine: Engine, config: Config, now: datetime, *, rules: Iterable[Any] 
         if is_silenced(labels, silences, now):
             continue
         for r in root.route(labels):
-            if r.send_resolved:
+            if r.send_resolved and r.receiver is not None:
                 key = (r.receiver, r.group_key(labels))
                 resolved.setdefault(key, _Group(r, {k: labels[k] for k in r.group_by})).flags[f["id"]] = f
         mark.append(f)

@@ -26,7 +26,7 @@ _KEYS = {"receiver", "group_by", "repeat_interval_minutes", "send_resolved", "ro
 @dataclass(frozen=True)
 class Route:
     path: str                                   # "alerts.route.routes[1]"
-    receiver: str
+    receiver: str | None                        # None: alerts not set up, nothing is sent
     group_by: tuple[str, ...]
     repeat_interval: timedelta
     send_resolved: bool
@@ -93,9 +93,11 @@ def _parse(raw: Any, path: str, parent: Route | None, receivers: set[str],
                                 f"continue belong on its child routes")
 
     receiver = raw.get("receiver", parent.receiver if parent else None)
-    if receiver is None:
-        raise AlertsConfigError(f"{path}.receiver: the root route needs a default receiver")
-    if receiver not in receivers:
+    if receiver is None and parent is not None:
+        # a root without a receiver means alerts are off (nothing is sent); below it, a route must say
+        raise AlertsConfigError(f"{path}.receiver: this route needs a receiver, and the root route has none "
+                                f"(known: {', '.join(sorted(receivers)) or 'none yet: add alerts.receivers'})")
+    if receiver is not None and receiver not in receivers:
         raise AlertsConfigError(f"{path}.receiver: unknown receiver {receiver!r} "
                                 f"(known: {', '.join(sorted(receivers)) or 'none'})")
 

@@ -223,3 +223,13 @@ def parse_alerts(raw: dict[str, Any] | None, departments: list[str] | None = Non
 def load_settings(config: Config) -> AlertSettings:
     """The validated ``alerts:`` section of a loaded config."""
     return parse_alerts(config.get("alerts"), list(config.departments))
+
+
+#: the keys a site sets to turn alerts on (shown by the UI and the CLI while they are not set)
+SETUP_KEYS: tuple[str, ...] = ("alerts.smtp.host", "alerts.smtp.from", "alerts.receivers",
+                               "alerts.route.receiver", "alerts.escalation_receiver")
+
+
+def is_configured(settings: AlertSettings) -> bool:
+    """Alerts are set up once the routing tree sends to a receiver (store contacts alone are not)."""
+    return settings.route.receiver is not None

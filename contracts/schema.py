@@ -91,6 +91,8 @@ FLAG_SCHEMA: dict[str, pl.DataType] = {
     "rule_id": pl.String(), "kind": pl.String(), "level": pl.String(), "department": pl.String(),
     "subject": pl.String(), "order_id": pl.String(), "store_id": pl.String(), "store_name": pl.String(),
     "occurred_at": pl.Datetime("us"), "title": pl.String(), "reason": pl.String(), "evidence": pl.String(),
+    # the reason as data (rules/reasons): template id and its figures as JSON, rendered per reader
+    "reason_id": pl.String(), "reason_args": pl.String(),
 }
 
 QUARANTINE: dict[str, pl.DataType] = {

@@ -25,7 +25,9 @@ def _as_of(text: str | None) -> datetime | None:
             return datetime.strptime(text, fmt)
         except ValueError:
             continue
-    raise argparse.ArgumentTypeError(f"--as-of: expected 'YYYY-MM-DD HH:MM:SS', got {text!r}")
+    # argparse names the option itself ("argument --as-of: ..."): the message says only what is wrong
+    raise argparse.ArgumentTypeError(f"expected a time such as '2026-09-01 13:00:00' or a date such as "
+                                     f"'2026-09-01', got {text!r}")
 
 
 def _progress() -> Progress:

@@ -11,7 +11,7 @@ from rich.table import Table
 from orderwatch.scan import ScanResult
 
 FLAG_OUT_COLUMNS = ["flag_id", "rule_id", "kind", "level", "department", "order_id", "store_id",
-                    "store_name", "occurred_at", "title", "reason", "subject", "evidence"]
+                    "store_name", "occurred_at", "title", "reason", "subject", "evidence", "reason_id", "reason_args"]
 QUARANTINE_OUT_COLUMNS = ["source_file", "line", "reason", "raw"]
 
 
@@ -45,10 +45,15 @@ def _counts(flags: pl.DataFrame, col: str) -> list[tuple[str, int]]:
 
 
 def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], console: Console | None = None) -> None:
-    """The end-of-scan table: lines reconciled, then flags by kind, level and department."""
+    """The end-of-scan summary: lines reconciled per file, then flags by kind, level and department.
+
+    Titles are lines of their own (a table title wraps mid-line when the output is not a terminal),
+    and a scan without flags says so instead of printing an empty table.
+    """
     console = console or Console()
-    lines = Table(title=f"扫描 #{result.scan_id} (as of {result.as_of:%Y-%m-%d %H:%M:%S})", show_header=True)
-    lines.add_column("file / 文件")
+    console.print(f"[b]扫描 scan #{result.scan_id}[/b]  as of {result.as_of:%Y-%m-%d %H:%M:%S}", soft_wrap=True)
+    lines = Table(show_header=True)
+    lines.add_column("file / 文件", overflow="fold")
     for c in ("read 读取", "accepted 接受", "quarantined 隔离"):
         lines.add_column(c, justify="right")
     for f in result.files:
@@ -61,9 +66,15 @@ def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], co
                   f"quarantined {result.quarantined:,}  {ok};  new lines 新增行: {result.new_lines:,}",
                   soft_wrap=True)
     if result.catalog_rows or result.catalog_quarantined:
-        console.print(f"catalog 商品目录: {result.catalog_rows:,} SKUs, {result.catalog_quarantined:,} quarantined")
-    flags = Table(title=f"flags 异常标记: {result.flags.height:,} found, {result.flags_created:,} new, "
-                        f"{result.flags_raised:,} raised")
+        console.print(f"catalog 商品目录: {result.catalog_rows:,} SKUs, {result.catalog_quarantined:,} quarantined",
+                      soft_wrap=True)
+    if result.flags.height == 0:
+        console.print("flags 异常标记: none — nothing abnormal in what was read 未发现异常", soft_wrap=True)
+        return
+    console.print(f"flags 异常标记: {result.flags.height:,} found 发现; {result.flags_created:,} new 新增; "
+                  f"{result.flags_raised:,} raised 升级 (already flagged by an earlier scan, now at a higher level "
+                  f"已有异常级别提升)", soft_wrap=True)
+    flags = Table()
     flags.add_column("by")
     flags.add_column("value")
     flags.add_column("flags", justify="right")

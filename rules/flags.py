@@ -2,8 +2,9 @@
 
 Line-grain rules may fire on several lines of one order; the order gets one flag, at the
 most severe level, whose evidence is the worst line plus how many lines fired.  Evidence is
-built by polars (a JSON object per row); only the reason sentence is rendered in Python,
-from a template compiled once per rule.
+built by polars (a JSON object per row); only the reason is made in Python: which sentence and
+its figures (``reason_id``, ``reason_args``: rules/reasons/) and that sentence in the default
+language (``reason``), so every reader can later get it in their own.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from typing import Any
 import polars as pl
 
 from contracts.schema import FLAG_SCHEMA
+from rules import reasons
 from rules.model import LEVEL_ORDER, Rule
 
 MISSING = "—"
+#: the language of the stored ``reason`` text (files, mails); readers get theirs from reason_id/args
+STORED_LANGUAGE = "zh"
 
 
 def _field(value: Any, spec: str) -> str:
@@ -66,6 +70,39 @@ def _evidence(rule: Rule, rows: pl.DataFrame, fields: list[str]) -> pl.Expr:
     ])
 
 
+def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str | None], list[str]]:
+    """Per row: the reason's template id, its figures (JSON) and its text in STORED_LANGUAGE.
+
+    A rule's own YAML reason wins; else the detector's reason module chooses per row; a detector
+    without one keeps its plain default template (text only).
+    """
+    if rule.reason:
+        text = rule.reason.get(STORED_LANGUAGE) or next(iter(rule.reason.values()))
+        names, render = compile_reason(text)
+        present = [n for n in {n for t in rule.reason.values() for n in compile_reason(t)[0]} if n in rows.columns]
+        ids, args, texts = [], [], []
+        for r in rows.select(present).iter_rows(named=True):
+            ids.append(reasons.RULE_PREFIX + rule.id)
+            args.append(json.dumps({k: reasons.plain(v) for k, v in r.items()}, ensure_ascii=False))
+            texts.append(render(r))
+        return ids, args, texts
+    if reasons.templates(rule.detector):
+        ids, args, texts = [], [], []
+        for r in rows.iter_rows(named=True):
+            chosen = reasons.choose(rule.detector, r["level"], r, rule.params)
+            assert chosen is not None
+            ids.append(chosen.id)
+            args.append(json.dumps(chosen.args, ensure_ascii=False))
+            texts.append(reasons.render(chosen.id, chosen.args, STORED_LANGUAGE) or "")
+        return ids, args, texts
+    from detectors import REGISTRY
+
+    names, render = compile_reason(REGISTRY[rule.detector].reason_zh(rule.params))
+    present = [n for n in names if n in rows.columns]
+    texts = [render(r) for r in rows.select(present).iter_rows(named=True)]
+    return [None] * len(texts), [None] * len(texts), texts
+
+
 def build_flags(rule: Rule, kind: str, features: list[str], candidates: pl.DataFrame,
                 fired: pl.DataFrame) -> pl.DataFrame:
     """Join decisions (``_row``, ``level``) to candidate rows and render flags for ``rule``."""
@@ -82,15 +119,15 @@ def build_flags(rule: Rule, kind: str, features: list[str], candidates: pl.DataF
         rows = rows.unique(subset="subject", keep="first", maintain_order=True).join(lines_fired, on="subject")
         context.append("lines_fired")
     fields = [f for f in features if f in rows.columns] + context
-    names, render = compile_reason(rule.reason["zh"])
-    present = [n for n in names if n in rows.columns]
-    reasons = [render(r) for r in rows.select(present).iter_rows(named=True)]
+    ids, args, texts = _reasons(rule, rows)
     return rows.select(
         pl.lit(rule.id).alias("rule_id"), pl.lit(kind).alias("kind"), "level",
         pl.lit(rule.department).alias("department"), "subject",
         *[pl.col(c) if c in rows.columns else pl.lit(None, dtype=FLAG_SCHEMA[c]).alias(c)
           for c in ("order_id", "store_id", "store_name", "occurred_at")],
         pl.lit(rule.title.get("zh", rule.id)).alias("title"),
-        pl.Series("reason", reasons, dtype=pl.String),
+        pl.Series("reason", texts, dtype=pl.String),
         _evidence(rule, rows, fields).alias("evidence"),
+        pl.Series("reason_id", ids, dtype=pl.String),
+        pl.Series("reason_args", args, dtype=pl.String),
     ).select([pl.col(c).cast(t) for c, t in FLAG_SCHEMA.items()])

@@ -141,8 +141,7 @@ class _RuleReader:
         features = set(detector.features(params)) if detector and params is not None else None
         levels, level_text = self.levels(rid, raw.get("levels"), features)
         reason = self.bilingual(rid, "reason", raw.get("reason"), required=False)
-        if detector and params is not None and "zh" not in reason:
-            reason["zh"] = detector.reason_zh(params)
+        # no reason in YAML: the detector's sentences (rules/reasons/) speak for the rule
         if features is not None:
             for lang, text in reason.items():
                 try:

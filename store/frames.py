@@ -28,6 +28,8 @@ FLAG_INPUT: dict[str, pl.DataType] = {
     "occurred_at": DATETIME,
     "title": pl.String(),
     "reason": pl.String(),
+    "reason_id": pl.String(),
+    "reason_args": pl.String(),     # JSON text in, JSON stored
 }
 FLAG_REQUIRED: tuple[str, ...] = ("rule_id", "kind", "level", "department", "subject")
 

@@ -134,6 +134,9 @@ class Flag(Base):
     title: Mapped[str | None] = mapped_column(String)
     reason: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the reason as data (rules/reasons): rendered in each reader's language; NULL on old rows
+    reason_id: Mapped[str | None] = mapped_column(String(96))
+    reason_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # 1 info, 2 warn, 3 critical: sortable and indexable, unlike the level's name
     severity: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     status: Mapped[str] = mapped_column(String(32), default="open", server_default="open")
@@ -219,6 +222,21 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SavedFilter(Base):
+    """A queue filter a user named and keeps (the queue's path and query string)."""
+
+    __tablename__ = "saved_filters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    path: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filters_user_name"),)
 
 
 class ApiToken(Base):

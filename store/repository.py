@@ -176,6 +176,7 @@ class Store:
         records = df.to_dicts()
         for i, rec in enumerate(records):
             rec["evidence"] = as_evidence(evidence[i], rec["subject"]) if evidence else None
+            rec["reason_args"] = as_evidence(rec["reason_args"], rec["subject"])
         best: dict[tuple[str, str], dict[str, Any]] = {}
         for rec in records:
             key = (rec["rule_id"], rec["subject"])
@@ -225,8 +226,8 @@ class Store:
                 res = conn.execute(
                     update(t).where(and_(t.c.id == fid, t.c.level == old)).values(
                         level=r["level"], severity=LEVEL_RANK[r["level"]] + 1,
-                        title=r["title"], reason=r["reason"],
-                        evidence=r["evidence"], version=t.c.version + 1, updated_at=now,
+                        title=r["title"], reason=r["reason"], reason_id=r["reason_id"],
+                        reason_args=r["reason_args"], evidence=r["evidence"], version=t.c.version + 1, updated_at=now,
                     )
                 )
                 if res.rowcount == 1:  # 0: someone changed it meanwhile; leave theirs
@@ -246,12 +247,10 @@ class Store:
                 e.c.scan_id == scan_id, e.c.action.in_(("created", "level_raised"))
             )
             stmt = stmt.where(t.c.id.in_(touched))
-        ev_at = list(FLAG_FRAME).index("evidence")
+        json_at = {list(FLAG_FRAME).index(c) for c in ("evidence", "reason_args")}
         with self.engine.connect() as conn:
-            rows = [
-                (*r[:ev_at], evidence_text(r[ev_at]), *r[ev_at + 1 :])
-                for r in conn.execute(stmt)
-            ]
+            rows = [tuple(evidence_text(v) if i in json_at else v for i, v in enumerate(r))
+                    for r in conn.execute(stmt)]
         return rows_frame(rows, FLAG_FRAME)
 
     def recent_flags(self, store_ids: list[str], since: datetime) -> pl.DataFrame:

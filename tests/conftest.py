@@ -4,7 +4,6 @@ throwaway PostgreSQL databases (127.0.0.1:5432 as on these machines, or $ORDERWA
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 import yaml
@@ -13,8 +12,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from contracts.config import load_config
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 PG_ADMIN_URL = os.environ.get("ORDERWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -60,3 +57,4 @@ def site_config(tmp_path, monkeypatch):
 
 
 from tests.web_fixtures import _world_template, client_for, world  # noqa: E402,F401  # pyflakes: ignore (fixtures)
+from tests.browser_support import chromium_browser, new_page, site  # noqa: E402,F401  # pyflakes: ignore (fixtures)

@@ -53,7 +53,8 @@ def test_notifications_cli(site_config, tmp_path, capsys):
     with Store.open(db) as s:
         enqueue(s.engine, receiver="ops-mail", kind="digest", group_key=None, dedupe_key="a", subject="日报 A", body="…")
         enqueue(s.engine, receiver="nobody", kind="report", group_key=None, dedupe_key="b", subject="周报 B", body="…")
-        config = load_config(overrides={"alerts": {"smtp": {"port": 1}}})
+        config = load_config(overrides={"alerts": {"smtp": {"port": 1}, "route": {"receiver": "ops-mail"},
+                                                   "receivers": [{"name": "ops-mail", "email": {"to": ["o@x.y"]}}]}})
         deliver(s.engine, config, datetime.now(timezone.utc).replace(tzinfo=None))
     assert main(["notifications", "--db", db, "list"]) == 0
     out = capsys.readouterr().out

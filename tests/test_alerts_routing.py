@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 
 import pytest
 
 from alerts.labels import labels_of
 from alerts.routing import parse_route
-from alerts.settings import AlertsConfigError, parse_alerts
+from alerts.settings import AlertsConfigError, is_configured, parse_alerts
 from alerts.silences import is_silenced
 from contracts.config import ConfigError, load_config
 
@@ -91,7 +92,7 @@ def test_missing_label_is_empty_string():
     ({"receiver": "ops", "group_by": ["store"]}, "alerts.route.group_by[0]: unknown label 'store'"),
     ({"receiver": "ops", "repeat_interval_minutes": 0}, "alerts.route.repeat_interval_minutes"),
     ({"receiver": "ops", "match": {"level": "warn"}}, "alerts.route: the root route matches every flag"),
-    ({"routes": []}, "alerts.route.receiver: the root route needs a default receiver"),
+    ({"routes": [{"match": {"level": "warn"}}]}, "alerts.route.routes[0].receiver: this route needs a receiver"),
     ({"receiver": "ops", "routes": [{"continue": "yes"}]}, "alerts.route.routes[0].continue: expected true or false"),
 ])
 def test_route_errors_name_the_path(tree, message):
@@ -102,7 +103,10 @@ def test_route_errors_name_the_path(tree, message):
 
 
 def _alerts(**over):
-    raw = load_config().raw["alerts"]
+    """The shipped section with one receiver set up (ops-mail), then ``over``."""
+    raw = copy.deepcopy(load_config().raw["alerts"])
+    raw.update(receivers=[{"name": "ops-mail", "email": {"to": ["ops@localhost"]}}],
+               route={**raw["route"], "receiver": "ops-mail"}, escalation_receiver="ops-mail")
     raw.update(over)
     return raw
 
@@ -128,12 +132,20 @@ def test_alerts_section_errors(over, message):
     assert message in str(exc.value)
 
 
-def test_shipped_config_parses():
+def test_shipped_config_parses_with_alerts_off():
+    """Nothing is sent until a site sets receivers: no receiver, no default route receiver."""
     s = parse_alerts(load_config().raw["alerts"], DEPTS)
-    assert s.receivers["ops-mail"].email_to == ("ops@localhost",)
-    assert s.route.receiver == "ops-mail" and s.route.group_by == ("department", "store_id")
+    assert s.receivers == {} and s.route.receiver is None and s.escalation_receiver is None
+    assert not is_configured(s)
+    assert s.route.group_by == ("department", "store_id")
     assert s.route.repeat_interval == timedelta(minutes=240) and s.retry.max_attempts == 12
-    assert s.smtp.sender == "orderwatch@localhost" and s.escalation_receiver == "ops-mail"
+    assert s.smtp.sender == "orderwatch@localhost"
+    assert load_config().get("jobs.reports.receivers") == []
+    assert is_configured(parse_alerts(_alerts(), DEPTS))
+    # receivers without a root receiver: alerts still off; a child route without one is a mistake
+    assert not is_configured(parse_alerts(_alerts(route={"receiver": None}), DEPTS))
+    with pytest.raises(AlertsConfigError, match=r"routes\[0\]\.receiver: this route needs a receiver"):
+        parse_alerts({"receivers": [], "route": {"receiver": None, "routes": [{"match": {"level": "warn"}}]}}, DEPTS)
     s2 = parse_alerts(_alerts(store_contacts={"MD0001": {"email": "m1@example.com"},
                                               "MD0002": {"webhook": {"url": "https://q/x?key=1", "format": "wecom"}}}))
     assert s2.receiver("store:MD0001").email_to == ("m1@example.com",)

@@ -1,24 +1,32 @@
-"""The real Online Retail workbook and parquet (read-only shared data)."""
+"""The real Online Retail data: the slice in tests/data everywhere, the full workbook and parquet
+where ../shared is beside the checkout."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
-import pytest
 
 from contracts.config import load_config
 from ingest import read_orders
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-XLSX = SHARED / "data/online_retail/online_retail_first49999.xlsx"
-PARQUET = SHARED / "data/online_retail/online_retail.parquet"
+from tests.shared_data import ONLINE_RETAIL_SLICE, shared
 
 
-@pytest.mark.skipif(not XLSX.exists(), reason="shared data not present")
+def test_online_retail_slice_reads_ids_as_text_and_quarantines_guests():
+    """The committed CSV slice: cancellations keep their C, guest lines go to quarantine."""
+    res = read_orders([ONLINE_RETAIL_SLICE], load_config())
+    assert res.read == 12_406 == res.accepted + res.quarantined
+    assert res.quarantined == 40
+    assert res.quarantine["reason"].unique().to_list() == ["必填字段为空: 门店编号 (store_id)"]
+    cancelled = res.lines.filter(pl.col("order_id").str.starts_with("C"))
+    assert cancelled.height and cancelled["status"].unique().to_list() == ["cancelled"]
+    assert res.lines.filter(pl.col("order_id") == "581483").select("store_id", "sku", "quantity").row(0) == (
+        "16446", "23843", 80995.0)
+    assert res.lines["store_id"].str.contains(r"\.").sum() == 0
+
+
 def test_online_retail_xlsx_keeps_cancellations_as_strings():
-    res = read_orders([XLSX], load_config())
+    res = read_orders([shared("data/online_retail/online_retail_first49999.xlsx")], load_config())
     assert res.read == 49999 == res.accepted + res.quarantined
     assert res.lines["source"].unique().to_list() == ["online_retail"]
     accepted_c = res.lines.filter(pl.col("order_id").str.starts_with("C"))
@@ -38,9 +46,8 @@ def test_online_retail_xlsx_keeps_cancellations_as_strings():
     assert lines == list(range(2, 50001))
 
 
-@pytest.mark.skipif(not PARQUET.exists(), reason="shared data not present")
 def test_online_retail_parquet_published_figures():
-    res = read_orders([PARQUET], load_config())
+    res = read_orders([shared("data/online_retail/online_retail.parquet")], load_config())
     assert res.read == 541909
     assert res.quarantined == 135080  # null CustomerID
     total = res.lines["quantity"].sum() + sum(

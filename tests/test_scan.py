@@ -68,7 +68,9 @@ def test_cli_scan_writes_flags_and_quarantine(export, tmp_path, site_config, cap
     assert ("X2", "missing_address") in got       # no consignee, no district, 10-digit phone
     assert ("X1", "stale_picking") not in got     # never confirmed: not a picking matter
     x1 = flags.filter((pl.col("order_id") == "X1") & (pl.col("rule_id") == "line_qty_outlier")).row(0, named=True)
-    assert x1["level"] == "critical" and x1["department"] == "customer_service" and "1200" in x1["reason"]
+    assert x1["level"] == "critical" and x1["department"] == "customer_service" and "订购1,200件" in x1["reason"]
+    assert "常规数量12件的100倍" in x1["reason"] and "疑似多输了一个0" in x1["reason"]   # 100×: an extra zero (or two)
+    assert x1["reason_id"] == "volume_surge.line.extra_zero" and json.loads(x1["reason_args"])["usual_qty"] == 12
     q = pl.read_csv(qfile, infer_schema=False)
     assert q.columns == ["source_file", "line", "reason", "raw"]
     assert sorted(q["line"].cast(int).to_list()) == [256, 257, 258]  # header is line 1

@@ -33,10 +33,10 @@ def test_rules_page_lists_levels_hits_and_fp_rate(world, client_for):
         "_csrf": csrf_of(page), "to_status": "resolved", "resolution": "false_positive", "version": "1"})
     rules = client_for("author").get("/rules/").get_data(as_text=True)
     row = rules.split('data-rule="order_amount_spike"', 1)[1].split("</tr>", 1)[0]
-    # 2 hits; of the 1 resolution, 1 false positive: the rate is over resolutions, not hits
-    assert "amount_ratio &gt;= 20" in row and "<td>2</td>" in row and "100.0%" in row
-    dash = c.get("/dashboard").get_data(as_text=True)
-    assert "100.0%" in dash.split('data-rule="order_amount_spike"', 1)[1].split("</tr>", 1)[0]
+    # 2 hits; 1 resolution (a false positive): too few to state a rate, and the count says so
+    assert "amount_ratio &gt;= 20" in row and '<td class="num">2</td>' in row and "样本太少（n = 1）" in row
+    dash = c.get("/dashboard?from=2026-08-01&to=2026-09-30").get_data(as_text=True)
+    assert "样本太少（n = 1）" in dash.split('data-rule="order_amount_spike"', 1)[1].split("</tr>", 1)[0]
 
 
 def test_validate_and_reload(world, client_for, tmp_path):

@@ -58,10 +58,12 @@ def test_second_reviewer_gets_a_conflict_and_nothing_is_lost(world, client_for):
                                                      "resolution": "confirmed", "version": "1", "note": "A"})
     second = b.post(f"/flags/{fid}/transition", data={"_csrf": csrf_of(page_b), "to_status": "dismissed",
                                                       "version": "1", "note": "B"})
-    assert first.status_code == 302 and second.status_code == 302
-    shown = b.get(second.headers["Location"]).get_data(as_text=True)
-    assert 'class="error conflict"' in shown and "fin" in shown       # who changed it
+    assert first.status_code == 302 and second.status_code == 409
+    shown = second.get_data(as_text=True)
+    error = shown.split('id="form-error">', 1)[1].split("</p>", 1)[0]
+    assert "fin 刚刚修改了这条异常" in error and "已解决" in error     # who changed it, and to what
     assert 'data-status="resolved"' in shown                           # the first decision stands
+    assert '<textarea name="note" rows="2" cols="36">B</textarea>' in shown  # the second's note is kept
     events = world.store.flag_events(fid)
     assert [e["to_status"] for e in events if e["action"] == "transition"] == ["resolved"]
 
@@ -80,4 +82,4 @@ def test_language_per_user(world, client_for):
 def test_flag_detail_explains_each_threshold(world, client_for):
     page = client_for("fin").get(f"/flags/{world.ids['fin_a']}").get_data(as_text=True)
     section = page.split('id="reasoning"', 1)[1].split("</ul>", 1)[0]
-    assert "amount_ratio = 30.5 ≥ 20 ✓" in section and "amount_ratio = 30.5 ≥ 5 ✓" in section
+    assert "金额 / 门店中位数 30.5 ≥ 20 ✓" in section and "金额 / 门店中位数 30.5 ≥ 5 ✓" in section

@@ -1,9 +1,11 @@
 """The review UI and API: a Flask app factory with one blueprint per area.
 
 ``create_app()`` reads config.yaml (like the CLI), opens the store (migrating it), and
-registers: ``auth`` (login/logout), ``review`` (department queues, flag detail, lifecycle
-actions), ``dashboard``, ``rules`` (rule pages, validate-and-reload), ``upload``, ``admin``
-(users) and ``api`` (JSON, token auth, OpenAPI at /api/v1/openapi.json).
+registers: ``auth`` (login/logout), ``review`` (department queues, flag detail), ``actions``
+(lifecycle, take next, bulk), ``saved`` (saved filters), ``export`` (the queue as a workbook),
+``dashboard``, ``rules`` (rule pages, validate-and-reload), ``upload``, ``admin`` (users),
+``silences`` and ``api`` (JSON, token auth, OpenAPI at /api/v1/openapi.json).  Every page speaks
+the user's language (web/i18n.py); errors are pages in the site's layout (web/errors.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask
 
 from contracts.config import Config, load_config
 from store import Store
@@ -47,35 +49,22 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.extensions["orderwatch.config"] = config
     app.extensions["orderwatch.store"] = Store.open(app.config["DATABASE_URL"])
 
-    from web import admin, api, auth, dashboard, review, rules_pages, silences, upload
-    from web.i18n import translate
-    from web.security import check_csrf, csrf_token, load_user
+    from web import actions, admin, api, auth, dashboard, errors, export, review, rules_pages, saved, silences, upload
+    from web.i18n import init_app as init_i18n
+    from web.security import check_csrf, load_user
 
+    init_i18n(app)
     app.before_request(load_user)
     app.before_request(check_csrf)
-    for bp in (auth.bp, review.bp, dashboard.bp, rules_pages.bp, upload.bp, admin.bp, silences.bp, api.bp):
+    for bp in (auth.bp, review.bp, actions.bp, saved.bp, export.bp, dashboard.bp, rules_pages.bp, upload.bp,
+               admin.bp, silences.bp, api.bp):
         app.register_blueprint(bp)
+    errors.register(app)
 
     @app.context_processor
     def inject() -> dict[str, Any]:
-        lang = g.user.language if getattr(g, "user", None) else str(config.get("web.default_language", "zh"))
-        return {
-            "t": lambda key: translate(key, lang), "lang": lang, "user": getattr(g, "user", None),
-            "csrf_token": csrf_token, "dept_name": lambda k: config.department_name(k, lang),
-            "departments": list(config.departments),
-        }
-
-    from datetime import timezone
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(config.timezone)
-
-    @app.template_filter("local")
-    def local(value):  # type: ignore[no-untyped-def]
-        """Audit times are kept in UTC; people read them in the configured timezone."""
-        if value is None:
-            return ""
-        return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        from web.layout import layout_context
+        return layout_context(config)
 
     @app.after_request
     def headers(resp):  # type: ignore[no-untyped-def]
@@ -86,23 +75,6 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         return resp
-
-    def _error(code: int, key: str):  # type: ignore[no-untyped-def]
-        def handler(exc):  # type: ignore[no-untyped-def]
-            if request.path.startswith("/api/"):
-                desc = getattr(exc, "description", "") or key
-                return jsonify({"error": key, "message": str(desc)}), code
-            if code == 400 and getattr(exc, "description", "") == "csrf":
-                key2 = "csrf"
-            else:
-                key2 = key
-            return render_template("error.html", code=code, key=key2,
-                                   detail=getattr(exc, "description", "")), code
-        return handler
-
-    for code, key in ((400, "bad_request"), (403, "forbidden"), (404, "not_found"), (409, "conflict"),
-                      (413, "too_large"), (429, "too_many")):
-        app.register_error_handler(code, _error(code, key))
 
     # scheduled jobs in this process too (every gunicorn worker may: leases keep one runner per job)
     if config.get("jobs.in_serve", False) and not app.config.get("TESTING"):

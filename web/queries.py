@@ -13,20 +13,28 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select
 
-from store.lifecycle import CLOSED
-from store.models import Flag, FlagEvent, OrderLine, utcnow
+from store.models import Flag, FlagEvent, OrderLine
 from store.users import Principal
 from web.access import flag_scope
+from web.i18n import date_from_input
 
 F = Flag.__table__
 LIST_COLUMNS = [F.c.id, F.c.rule_id, F.c.kind, F.c.level, F.c.severity, F.c.department, F.c.status,
                 F.c.resolution, F.c.order_id, F.c.store_id, F.c.store_name, F.c.occurred_at, F.c.title,
-                F.c.reason, F.c.assignee, F.c.version, F.c.created_at]
-SORTS = ("new", "old", "severity", "occurred")
+                F.c.reason, F.c.reason_id, F.c.reason_args, F.c.assignee, F.c.version, F.c.created_at]
+#: "severity" first: the triage order (most severe level, and within it the oldest flag first)
+SORTS = ("severity", "new", "old", "occurred")
+SEVERITIES = (3, 2, 1)
 
 
 class BadFilter(ValueError):
-    """A filter value that can't be understood (message names the parameter)."""
+    """A filter value that can't be understood: ``(parameter, value)``."""
+
+    def __init__(self, name: str, value: str) -> None:
+        messages = {"sort": f"sort: use one of {', '.join(SORTS)}",
+                    "after": f"after: not a cursor of this sort ({value!r})"}
+        super().__init__(messages.get(name, f"{name}: expected YYYY-MM-DD, got {value!r}"))  # the API's wording
+        self.name, self.value = name, value
 
 
 @dataclass
@@ -41,7 +49,7 @@ class Filters:
     order_id: str | None = None
     date_from: date | None = None
     date_to: date | None = None
-    sort: str = "new"
+    sort: str = "severity"
     after: str | None = None        # the cursor: sort key of the last row seen
 
     @classmethod
@@ -55,12 +63,12 @@ class Filters:
             v = get(name)
             if v:
                 try:
-                    setattr(f, name, date.fromisoformat(v))
+                    setattr(f, name, date_from_input(v))
                 except ValueError:
-                    raise BadFilter(f"{name}: expected YYYY-MM-DD, got {v!r}") from None
-        f.sort = get("sort") or "new"
+                    raise BadFilter(name, v) from None
+        f.sort = get("sort") or "severity"
         if f.sort not in SORTS:
-            raise BadFilter(f"sort: use one of {', '.join(SORTS)}")
+            raise BadFilter("sort", f.sort)
         if f.status is None:
             f.status = "active"
         return f
@@ -101,11 +109,11 @@ def _seek(f: Filters) -> tuple[list[Any], list[Any]]:
             order = [F.c.id.asc()]
             if f.after:
                 after.append(F.c.id > int(f.after))
-        elif f.sort == "severity":
-            order = [F.c.severity.desc(), F.c.id.desc()]
+        elif f.sort == "severity":      # list_flags reads it one level at a time (index order)
+            order = [F.c.severity.desc(), F.c.id.asc()]
             if f.after:
                 sev, fid = (int(x) for x in f.after.split(":"))
-                after.append(or_(F.c.severity < sev, and_(F.c.severity == sev, F.c.id < fid)))
+                after.append(or_(F.c.severity < sev, and_(F.c.severity == sev, F.c.id > fid)))
         elif f.sort == "occurred":
             order = [F.c.occurred_at.desc(), F.c.id.desc()]
             if f.after:
@@ -117,7 +125,7 @@ def _seek(f: Filters) -> tuple[list[Any], list[Any]]:
             if f.after:
                 after.append(F.c.id < int(f.after))
     except ValueError:
-        raise BadFilter(f"after: not a cursor of this sort ({f.after!r})") from None
+        raise BadFilter("after", f.after or "") from None
     return order, after
 
 
@@ -129,15 +137,67 @@ def _cursor(f: Filters, row: dict[str, Any]) -> str:
     return str(row["id"])
 
 
+def _by_severity(engine: Engine, p: Principal, f: Filters, limit: int) -> list[dict[str, Any]]:
+    """The triage order one level at a time: each level's oldest first, read along the
+    (department, severity, id) index instead of sorting every active flag."""
+    start_sev, start_id = (int(x) for x in f.after.split(":")) if f.after else (SEVERITIES[0], 0)
+    if f.level:
+        from store.models import LEVEL_RANK
+        levels = [LEVEL_RANK.get(f.level, -9) + 1]
+    else:
+        levels = list(SEVERITIES)
+    rows: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        for sev in levels:
+            if sev > start_sev or len(rows) >= limit + 1:
+                continue
+            cond = [*_conditions(p, f), F.c.severity == sev]
+            if sev == start_sev and start_id:
+                cond.append(F.c.id > start_id)
+            stmt = select(*LIST_COLUMNS).where(*cond).order_by(F.c.id.asc()).limit(limit + 1 - len(rows))
+            rows.extend(dict(r) for r in conn.execute(stmt).mappings())
+    return rows
+
+
 def list_flags(engine: Engine, p: Principal, f: Filters, limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
     """One page of flags and the cursor of the next page (None on the last page)."""
-    order, after = _seek(f)
-    stmt = select(*LIST_COLUMNS).where(*_conditions(p, f), *after).order_by(*order).limit(limit + 1)
-    with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    try:
+        if f.sort == "severity":
+            rows = _by_severity(engine, p, f, limit)
+        else:
+            order, after = _seek(f)
+            stmt = select(*LIST_COLUMNS).where(*_conditions(p, f), *after).order_by(*order).limit(limit + 1)
+            with engine.connect() as conn:
+                rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    except ValueError:
+        raise BadFilter("after", f.after or "") from None
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (_cursor(f, rows[-1]) if more and rows else None)
+
+
+def similar_flags(engine: Engine, p: Principal, flag: dict[str, Any], cap: int = 500) -> list[dict[str, Any]]:
+    """Active flags of the same rule and store as ``flag`` (itself included), oldest first."""
+    if not flag.get("store_id"):
+        return []
+    stmt = (select(F.c.id, F.c.version, F.c.status, F.c.level, F.c.order_id, F.c.occurred_at)
+            .where(flag_scope(p), F.c.rule_id == flag["rule_id"], F.c.store_id == flag["store_id"],
+                   F.c.status.in_(("open", "acknowledged"))).order_by(F.c.id).limit(cap))
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def next_unassigned(engine: Engine, p: Principal, departments: list[str], skip: set[int]) -> list[dict[str, Any]]:
+    """Candidates for "take next": open, unassigned flags of ``departments``, highest level first,
+    oldest first within it (a few, so a lost race can try the next)."""
+    if not departments:
+        return []
+    stmt = (select(F.c.id, F.c.version).where(flag_scope(p), F.c.department.in_(departments),
+                                               F.c.status == "open", F.c.assignee.is_(None),
+                                               F.c.id.not_in(skip or {0}))
+            .order_by(F.c.severity.desc(), F.c.id.asc()).limit(5))
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
 def all_flag_ids(engine: Engine, p: Principal, f: Filters, cap: int = 5000) -> list[int]:
@@ -193,54 +253,12 @@ def related_flags(engine: Engine, p: Principal, flag: dict[str, Any], limit: int
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
-# -- dashboard ------------------------------------------------------------------------------
-def flags_per_day(engine: Engine, p: Principal, days: int = 30) -> list[tuple[date, str, int]]:
-    since = utcnow() - timedelta(days=days)
-    day = func.date(F.c.created_at)
-    stmt = (select(day, F.c.kind, func.count()).where(flag_scope(p), F.c.created_at >= since)
-            .group_by(day, F.c.kind).order_by(day))
+def assignees(engine: Engine, department: str) -> list[str]:
+    """Who may take a flag of ``department``: active admins and the department's reviewers."""
+    from store.models import User
+
+    u = User.__table__
     with engine.connect() as conn:
-        out = []
-        for d, kind, n in conn.execute(stmt):
-            out.append((d if isinstance(d, date) else date.fromisoformat(str(d)), kind, n))
-        return out
-
-
-def backlog(engine: Engine, p: Principal, ack_minutes: dict[str, int]) -> list[dict[str, Any]]:
-    """Per department: open, acknowledged, and open past the department's acknowledgement SLA."""
-    now = utcnow()
-    with engine.connect() as conn:
-        rows = conn.execute(select(F.c.department, F.c.status, func.count(), func.min(F.c.created_at))
-                            .where(flag_scope(p), F.c.status.in_(("open", "acknowledged")))
-                            .group_by(F.c.department, F.c.status)).all()
-        out: dict[str, dict[str, Any]] = {}
-        for dept, status, n, _oldest in rows:
-            d = out.setdefault(dept, {"department": dept, "open": 0, "acknowledged": 0, "overdue": 0})
-            d[status] = n
-        for dept, d in out.items():
-            limit = now - timedelta(minutes=int(ack_minutes.get(dept, 240)))
-            d["overdue"] = conn.execute(select(func.count()).where(
-                flag_scope(p), F.c.department == dept, F.c.status == "open", F.c.created_at < limit)).scalar_one()
-    return sorted(out.values(), key=lambda d: d["department"])
-
-
-def top_stores(engine: Engine, p: Principal, limit: int = 10) -> list[tuple[str, str | None, int]]:
-    stmt = (select(F.c.store_id, func.max(F.c.store_name), func.count()).where(
-        flag_scope(p), F.c.status.in_(("open", "acknowledged"))).group_by(F.c.store_id)
-        .order_by(func.count().desc()).limit(limit))
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(stmt)]
-
-
-def rule_stats(engine: Engine, p: Principal) -> dict[str, dict[str, Any]]:
-    """Per rule: hits, resolved, false positives and the false-positive rate among resolutions."""
-    closed = F.c.status.in_(CLOSED)
-    fp = F.c.resolution == "false_positive"
-    stmt = (select(F.c.rule_id, func.count(), func.count().filter(closed & F.c.resolution.is_not(None)),
-                   func.count().filter(fp)).where(flag_scope(p)).group_by(F.c.rule_id))
-    out = {}
-    with engine.connect() as conn:
-        for rule_id, hits, resolved, fps in conn.execute(stmt):
-            out[rule_id] = {"hits": hits, "resolved": resolved, "false_positives": fps,
-                            "fp_rate": (fps / resolved) if resolved else None}
-    return out
+        rows = conn.execute(select(u.c.name, u.c.role, u.c.departments).where(u.c.active.is_(True))
+                            .order_by(u.c.name)).all()
+    return [name for name, role, depts in rows if role == "admin" or (role == "reviewer" and department in (depts or []))]

@@ -1,37 +1,44 @@
-"""Department queues, the store manager's view, a flag's detail and the lifecycle actions."""
+"""Department queues, the stores view, and a flag's detail page (the actions are web/actions.py).
+
+Rows are decorated once here (titles, labels, reasons in the reader's language, the SLA clock):
+per-row template calls were once the queue page's main cost.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
-from markupsafe import Markup
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from markupsafe import Markup, escape
+from flask_babel import gettext as _
 
-from rules.condition import explain
+from i18n import gettext_for
+from i18n.vocabulary import label
+from rules import reasons
 from rules.loader import load_rules_cached
-from rules.model import LEVEL_ORDER
 from store import lifecycle
-from store.models import LEVELS
-from web import access, charts, context, queries
-from web.i18n import translate
+from store.models import LEVELS, utcnow
+from web import access, context, queries, saved, sla
+from web.evidence import explain_levels, feature_rows
 from web.security import login_required
 
 bp = Blueprint("review", __name__)
 
 
-def _rules_by_id() -> dict[str, Any]:
+def rules_by_id() -> dict[str, Any]:
     try:
         return {r.id: r for r in load_rules_cached(context.config(), include_disabled=True)}
     except Exception:  # a broken rules directory must not take the queues down
         return {}
 
 
-@bp.app_context_processor
-def nav() -> dict[str, Any]:
-    if getattr(g, "user", None) is None:
-        return {}
-    return {"queue_counts": queries.queue_counts(context.engine(), g.user)}
+_rules_by_id = rules_by_id  # the dashboard's older name
+
+
+def lang() -> str:
+    return str(get_locale() or "zh")
 
 
 @bp.get("/")
@@ -46,36 +53,69 @@ def home():  # type: ignore[no-untyped-def]
     return redirect(url_for("review.queue", department=depts[0])) if depts else abort(403)
 
 
-def _page(filters: queries.Filters, title: str, endpoint: str, **route: Any):  # type: ignore[no-untyped-def]
-    rows, nxt = queries.list_flags(context.engine(), g.user, filters, current_page_size())
-    rules = _rules_by_id()
-    lang = g.user.language
-    labels = {k: translate(k, lang) for k in (*LEVELS, *lifecycle.STATUSES, *lifecycle.RESOLUTIONS)}
-    for r in rows:  # resolved once here: the template's per-row work is the page's main cost
+def decorate(rows: list[dict[str, Any]], rules: dict[str, Any]) -> None:
+    """Labels, the reason in the reader's language and the SLA clock, once per row."""
+    language = lang()
+    gt = gettext_for(language)
+    ack = sla.ack_minutes(context.config().departments)
+    now = utcnow()
+    labels = {("level", k): label("level", k, gt) for k in LEVELS}
+    labels.update({("status", k): label("status", k, gt) for k in lifecycle.STATUSES})
+    labels.update({("resolution", k): label("resolution", k, gt) for k in lifecycle.RESOLUTIONS})
+    for r in rows:
         rule = rules.get(r["rule_id"])
-        r["title_label"] = (rule.title.get(lang) if rule else None) or r["title"] or r["rule_id"]
-        r["level_label"] = labels.get(r["level"], r["level"])
-        r["status_label"] = labels[r["status"]] + (f" · {labels[r['resolution']]}" if r["resolution"] else "")
-    args = {**{k: v for k, v in filters.as_args().items() if k not in route}, **route}
-    return render_template("queue.html", rows=rows, filters=filters, title=title,
-                           first_url=url_for(endpoint, **args),
-                           next_url=url_for(endpoint, **args, after=nxt) if nxt else None,
-                           flag_base=url_for("review.flag", flag_id=0)[:-1],
-                           rules=rules, bulk_args=filters.as_args(),
-                           kinds=sorted({r.detector for r in rules.values()}),
-                           can_act_any=g.user.role in ("admin", "reviewer"))
+        r["title_label"] = (rule.title.get(language) or rule.title.get("zh") if rule else None) or r["title"] \
+            or r["rule_id"]
+        r["kind_label"] = label("kind", r["kind"], gt)
+        r["level_label"] = labels[("level", r["level"])]
+        r["status_label"] = labels[("status", r["status"])] + (
+            f" · {labels[('resolution', r['resolution'])]}" if r.get("resolution") else "")
+        args = r.get("reason_args")
+        args = json.loads(args) if isinstance(args, str) else args
+        text = reasons.render(r.get("reason_id"), args, language, rule.reason if rule else None, markup=True)
+        r["reason_text"] = text if text is not None else escape(r.get("reason") or "")
+        r["sla"] = sla.clock(r, ack, now, language)
 
 
 def current_page_size() -> int:
-    from flask import current_app
     return int(current_app.config["PAGE_SIZE"])
 
 
-def _filters() -> queries.Filters:
+def filters_from(args: Any) -> queries.Filters:
     try:
-        return queries.Filters.from_args(request.args)
+        return queries.Filters.from_args(args)
     except queries.BadFilter as exc:
-        abort(400, description=str(exc))
+        abort(400, description=bad_filter_text(exc))
+
+
+def bad_filter_text(exc: queries.BadFilter) -> Markup:
+    from web.i18n import data, said
+
+    names = {"date_from": _("From"), "date_to": _("To"), "sort": _("Sort"), "after": _("Next page")}
+    if exc.name in ("date_from", "date_to"):
+        return said("%(field)s: “%(value)s” is not a date; write it as 2026-09-01.",
+                    field=names[exc.name], value=data(exc.value))
+    return said("%(field)s: “%(value)s” can't be used here; start again from the first page.",
+                field=names.get(exc.name, exc.name), value=data(exc.value))
+
+
+def render_queue(f: queries.Filters, title: str, endpoint: str, *, form: dict[str, Any] | None = None,
+                 error: str | None = None, status: int = 200, **route: Any):  # type: ignore[no-untyped-def]
+    rows, nxt = queries.list_flags(context.engine(), g.user, f, current_page_size())
+    rules = rules_by_id()
+    decorate(rows, rules)
+    args = {**{k: v for k, v in f.as_args().items() if k not in route}, **route}
+    gt = gettext_for(lang())
+    kinds = sorted({r.detector for r in rules.values()}, key=lambda k: label("kind", k, gt))
+    mine = access.visible_departments(g.user, list(context.config().departments))
+    return render_template(
+        "queue.html", rows=rows, filters=f, title=title, endpoint=endpoint, route=route,
+        first_url=url_for(endpoint, **args), next_url=url_for(endpoint, **args, after=nxt) if nxt else None,
+        export_url=url_for("export.queue", **{**f.as_args(), **route}),
+        flag_base=url_for("review.flag", flag_id=0)[:-1], rules=rules, bulk_args=f.as_args(), kinds=kinds,
+        can_act_any=g.user.role in ("admin", "reviewer"), can_take=bool(mine) and g.user.role in ("admin", "reviewer"),
+        saved_filters=saved.for_user(g.user.id), form=form or {}, error=error,
+    ), status
 
 
 @bp.get("/queue/<department>")
@@ -83,138 +123,101 @@ def _filters() -> queries.Filters:
 def queue(department: str):  # type: ignore[no-untyped-def]
     if department not in access.visible_departments(g.user, list(context.config().departments)):
         abort(404)
-    f = _filters()
+    f = filters_from(request.args)
     f.department = department
-    return _page(f, context.config().department_name(department, g.user.language), "review.queue",
-                 department=department)
+    return render_queue(f, context.config().department_name(department, lang()), "review.queue",
+                        department=department)
 
 
 @bp.get("/stores")
 @login_required
 def stores():  # type: ignore[no-untyped-def]
-    """A store manager's flags (their stores only); admins may look at any store's."""
+    """A store manager's flags (their stores only); admins may look at every store's."""
     if g.user.role not in ("store_manager", "admin"):
         abort(404)
-    f = _filters()
+    f = filters_from(request.args)
     if f.store_id and g.user.role == "store_manager" and f.store_id not in g.user.stores:
         abort(404)
-    return _page(f, ", ".join(g.user.stores) or "—", "review.stores")
+    if g.user.role == "admin":
+        title = _("All stores") if not f.store_id else _("Store %(store)s", store=f.store_id)
+    else:
+        title = _("My stores: %(stores)s", stores=", ".join(g.user.stores))
+    return render_queue(f, title, "review.stores")
 
 
-def _visible_flag(flag_id: int) -> dict[str, Any]:
+def visible_flag(flag_id: int) -> dict[str, Any]:
     flag = queries.get_flag(context.engine(), flag_id)
     if flag is None or not access.can_see(g.user, flag):
         abort(404)
     return flag
 
 
-@bp.get("/flags/<int:flag_id>")
-@login_required
-def flag(flag_id: int):  # type: ignore[no-untyped-def]
-    f = _visible_flag(flag_id)
+def render_flag(flag_id: int, *, form: dict[str, Any] | None = None, error: str | None = None,
+                status: int = 200):  # type: ignore[no-untyped-def]
+    from web import charts
+
+    f = visible_flag(flag_id)
     engine = context.engine()
     evidence = f["evidence"] if isinstance(f["evidence"], dict) else json.loads(f["evidence"] or "{}")
-    rule = _rules_by_id().get(f["rule_id"])
-    chart = Markup("")
+    rules = rules_by_id()
+    rule = rules.get(f["rule_id"])
+    decorate([f], rules)
+    chart = None
     if f.get("store_id"):
         daily = charts.store_daily(context.config(), context.store().engine.url.render_as_string(False),
                                    f["store_id"])
-        mark = f["occurred_at"].date() if f.get("occurred_at") else None
-        chart = Markup(charts.line_chart(daily, mark))
-    features = {k: v for k, v in evidence.items() if k not in ("conditions", "level_condition")}
-    reasoning = []  # per level: each comparison with the actual value, held or not
-    if rule is not None:
-        for level in sorted(rule.levels, key=lambda lv: -LEVEL_ORDER[lv]):
-            reasoning.append((level, rule.level_text[level], explain(rule.levels[level], features)))
+        chart = charts.line_chart(daily, f["occurred_at"].date() if f.get("occurred_at") else None, lang())
+    features = {k: v for k, v in evidence.items() if k not in ("conditions", "level_condition", "comparison")}
+    related = queries.related_flags(engine, g.user, f)
+    decorate(related, rules)
+    similar = queries.similar_flags(engine, g.user, f) if access.can_act(g.user, f) else []
     return render_template(
-        "flag.html", f=f, evidence=evidence, features=features, rule=rule, chart=chart, reasoning=reasoning,
-        lines=queries.order_lines(engine, f.get("store_id"), f.get("order_id")),
-        related=queries.related_flags(engine, g.user, f), events=queries.flag_events(engine, flag_id),
-        can_act=access.can_act(g.user, f), can_comment=access.can_comment(g.user, f),
-        can_correct=access.can_confirm_correction(g.user, f), transitions=lifecycle.TRANSITIONS[f["status"]],
-        resolutions=lifecycle.RESOLUTIONS, conflict=request.args.get("conflict"),
-    )
+        "flag.html", f=f, evidence=evidence, rule=rule, chart=chart,
+        levels=explain_levels(rule, features, lang()), features=feature_rows(rule, features, lang()),
+        lines=queries.order_lines(engine, f.get("store_id"), f.get("order_id")), related=related,
+        events=events_of(queries.flag_events(engine, flag_id)), can_act=access.can_act(g.user, f),
+        can_comment=access.can_comment(g.user, f), can_correct=access.can_confirm_correction(g.user, f),
+        transitions=lifecycle.TRANSITIONS[f["status"]], resolutions=lifecycle.RESOLUTIONS,
+        conflict=request.args.get("conflict"), similar=similar, form=form or {}, error=error,
+        assignees=queries.assignees(engine, f["department"]),
+    ), status
 
 
-def _version() -> int:
-    try:
-        return int(request.form.get("version", ""))
-    except ValueError:
-        abort(400, description="version missing")
+def events_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audit trail as people read it: the resolution out of a transition's note, people's
+    notes kept, the system's own notes (level raised, escalated) left to the action's name."""
+    import re
+
+    for e in events:
+        note = e.get("note") or ""
+        e["resolution"] = None
+        if e["action"] == "transition":
+            m = re.match(r"^\[(\w+)\]\s*(.*)$", note, re.S)
+            if m and m.group(1) in lifecycle.RESOLUTIONS:
+                e["resolution"], note = m.group(1), m.group(2)
+        e["note_text"] = None if e["action"] in ("created", "level_raised", "escalated") else (note or None)
+    return events
 
 
-@bp.post("/flags/<int:flag_id>/transition")
+@bp.get("/flags/<int:flag_id>")
 @login_required
-def transition(flag_id: int):  # type: ignore[no-untyped-def]
-    f = _visible_flag(flag_id)
-    to_status = request.form.get("to_status", "")
-    resolution = request.form.get("resolution") or None
-    if not access.allowed_transition(g.user, f, to_status, resolution):
-        abort(403)
-    try:
-        lifecycle.transition(context.engine(), flag_id, actor=g.user.name, to_status=to_status,
-                             expected_version=_version(), resolution=resolution,
-                             note=request.form.get("note") or None)
-    except lifecycle.Conflict as exc:
-        return redirect(url_for("review.flag", flag_id=flag_id, conflict=str(exc)))
-    except lifecycle.LifecycleError as exc:
-        abort(400, description=str(exc))
-    return redirect(url_for("review.flag", flag_id=flag_id))
+def flag(flag_id: int):  # type: ignore[no-untyped-def]
+    return render_flag(flag_id)
 
 
-@bp.post("/flags/<int:flag_id>/assign")
-@login_required
-def assign(flag_id: int):  # type: ignore[no-untyped-def]
-    f = _visible_flag(flag_id)
-    if not access.can_act(g.user, f):
-        abort(403)
-    try:
-        lifecycle.assign(context.engine(), flag_id, actor=g.user.name,
-                         assignee=(request.form.get("assignee") or "").strip() or None,
-                         expected_version=_version())
-    except lifecycle.Conflict as exc:
-        return redirect(url_for("review.flag", flag_id=flag_id, conflict=str(exc)))
-    return redirect(url_for("review.flag", flag_id=flag_id))
+def label_status(status: str | None) -> str:
+    return label("status", status, gettext_for(lang()))
 
 
-@bp.post("/flags/<int:flag_id>/comment")
-@login_required
-def comment(flag_id: int):  # type: ignore[no-untyped-def]
-    f = _visible_flag(flag_id)
-    if not access.can_comment(g.user, f):
-        abort(403)
-    try:
-        lifecycle.comment(context.engine(), flag_id, actor=g.user.name, note=request.form.get("note") or "")
-    except lifecycle.LifecycleError as exc:
-        abort(400, description=str(exc))
-    return redirect(url_for("review.flag", flag_id=flag_id))
+def local_now() -> str:
+    from contracts.config import now_local
+    from i18n.formats import moment
+
+    return moment(now_local(context.config()), lang())
 
 
-@bp.post("/flags/bulk")
-@login_required
-def bulk():  # type: ignore[no-untyped-def]
-    """Apply one transition to the ticked flags, or to every flag the current filter selects."""
-    if g.user.role not in ("admin", "reviewer"):
-        abort(403)
-    engine = context.engine()
-    if request.form.get("scope") == "filtered":
-        try:
-            f = queries.Filters.from_args(request.form)
-        except queries.BadFilter as exc:
-            abort(400, description=str(exc))
-        ids = queries.all_flag_ids(engine, g.user, f)
-    else:
-        ids = [int(x) for x in request.form.getlist("ids") if x.isdigit()]
-    allowed = []
-    for fid in ids:
-        flag = queries.get_flag(engine, fid)
-        if flag is not None and access.can_act(g.user, flag):
-            allowed.append(fid)
-    to_status = request.form.get("to_status", "")
-    result = lifecycle.bulk_transition(engine, allowed, actor=g.user.name, to_status=to_status,
-                                       resolution=request.form.get("resolution") or None,
-                                       note=request.form.get("note") or None)
-    back = request.form.get("back") or ""
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("review.home")
-    return render_template("bulk_done.html", result=result, refused=len(ids) - len(allowed), back=back)
+def local_day() -> str:
+    from contracts.config import now_local
+    from i18n.formats import day
+
+    return day(now_local(context.config()), lang())

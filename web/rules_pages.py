@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Blueprint, abort, g, render_template, request
 
 from rules.loader import read_rule_files
-from web import access, context, queries
+from web import access, context, stats
 from web.security import require
 
 bp = Blueprint("rules", __name__, url_prefix="/rules")
@@ -32,7 +32,7 @@ def _files() -> dict[str, Path]:
 def index():  # type: ignore[no-untyped-def]
     rules, problems = read_rule_files(context.config().rules_dir, context.config())
     return render_template("rules.html", rules=rules, problems=problems,
-                           stats=queries.rule_stats(context.engine(), _everything()), files=_files())
+                           stats=stats.rule_stats(context.engine(), _everything()), files=_files())
 
 
 def _everything():  # type: ignore[no-untyped-def]

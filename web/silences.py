@@ -11,12 +11,14 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from alerts.labels import LABEL_NAMES
 from alerts.notify import list_notifications
 from alerts.silences import SilenceError, add, expire, list_all
 from store.models import utcnow
-from web import access, context
+from web import access, context, review, stores
+from web.i18n import data, said
 from web.security import require
 
 bp = Blueprint("silences", __name__)
@@ -27,33 +29,42 @@ def _may_silence(p) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _local(dt: datetime | None) -> str:
+    from i18n.formats import moment
+
     if dt is None:
         return ""
     zone = ZoneInfo(context.config().timezone)
-    return dt.replace(tzinfo=timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return moment(dt.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None), review.lang())
 
 
 @bp.route("/silences", methods=["GET", "POST"])
 @require(_may_silence)
 def index():  # type: ignore[no-untyped-def]
-    error = None
+    error, form, unknown = None, {}, []
     if request.method == "POST":
-        matchers = {k: request.form.get(k, "").strip() for k in LABEL_NAMES if request.form.get(k, "").strip()}
+        form = {k: request.form.get(k, "").strip() for k in (*LABEL_NAMES, "hours", "comment", "confirm_store")}
+        matchers = {k: form[k] for k in LABEL_NAMES if form[k]}
         try:
-            hours = float(request.form.get("hours") or 0)
+            hours = float(form["hours"] or 0)
         except ValueError:
             hours = 0
+        unknown = stores.unknown([form["store_id"]]) if form["store_id"] else []
         if g.user.role == "reviewer" and matchers.get("department") not in g.user.departments:
-            error = "a reviewer silences only within their own departments: choose one"
+            error = _("Choose one of your departments: a reviewer silences only within their own.")
         elif not matchers:
-            error = "a silence needs at least one matcher"
+            error = _("Say what to silence: at least a department, store, kind, rule or level.")
         elif not 0 < hours <= 24 * 30:
-            error = "hours: between 0 and 720"
+            error = _("How long: between half an hour and 720 hours (30 days).")
+        elif not form["comment"]:
+            error = _("Say why, so others know what is silenced and until when.")
+        elif unknown and form["confirm_store"] != "on":
+            error = said("No order of store %(store)s has been seen yet. Check the code; if it is right, tick "
+                         "“the store is new” and save again.", store=data(form["store_id"]))
         else:
             now = utcnow()
             try:
                 add(context.engine(), matchers, now, now + timedelta(hours=hours), g.user.name,
-                    request.form.get("comment", ""), now=now)
+                    form["comment"], now=now)
                 return redirect(url_for("silences.index"))
             except SilenceError as exc:
                 error = str(exc)
@@ -61,8 +72,10 @@ def index():  # type: ignore[no-untyped-def]
     rows = [dict(r, starts=_local(r["starts_at"]), ends=_local(r["ends_at"]), active=r["starts_at"] <= now < r["ends_at"])
             for r in list_all(context.engine(), now, include_expired=False)]
     depts = access.visible_departments(g.user, list(context.config().departments))
-    return render_template("silences.html", silences=rows, error=error, labels=LABEL_NAMES, my_departments=depts), \
-        (400 if error else 200)
+    rules = review.rules_by_id()
+    return render_template("silences.html", silences=rows, error=error, labels=LABEL_NAMES, my_departments=depts,
+                           form=form, unknown=unknown, rules=rules,
+                           kinds=sorted({r.detector for r in rules.values()})), (400 if error else 200)
 
 
 @bp.post("/silences/<int:silence_id>/expire")

@@ -8,12 +8,17 @@ import uuid
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
 from ingest import IngestError
 from orderwatch.scan import run_scan
 from rules.loader import RulesInvalid
 from web import access, context
+from web.i18n import data, said
+from web.review import lang
+from web.scan_report import context as report
+from web.scan_report import translate_reason
 from web.security import require
 
 bp = Blueprint("upload", __name__)
@@ -27,7 +32,8 @@ def _save(field: str, folder: Path) -> Path | None:
     name = Path(f.filename).name
     ext = Path(name).suffix.lower()
     if ext not in ALLOWED:
-        abort(400, description=f"{name}: unsupported file type {ext or '(none)'}")
+        abort(400, description=said("%(name)s: orderwatch reads CSV, Excel (.xlsx), JSON, JSON lines and Parquet, "
+                                    "not %(ext)s files.", name=data(name), ext=data(ext) if ext else _("extension-less")))
     # keep a readable (possibly Chinese) name: only path separators are dangerous here
     safe = name.replace("/", "_").replace("\\", "_") or secure_filename(name) or f"upload{ext}"
     path = folder / safe
@@ -44,14 +50,13 @@ def index():  # type: ignore[no-untyped-def]
     folder.mkdir(parents=True)
     orders = _save("file", folder)
     if orders is None:
-        abort(400, description="no file")
+        abort(400, description=_("Choose an orders file first."))
     catalog = _save("catalog", folder)
     try:
         result = run_scan([orders], context.config(), catalog=catalog, db_url=current_app.config["DATABASE_URL"])
     except (IngestError, RulesInvalid) as exc:
-        return render_template("upload.html", error=str(exc)), 400
-    by_kind = result.flags.group_by("kind").len().sort("len", descending=True).rows() if result.flags.height else []
-    return render_template("scan_result.html", r=result, by_kind=by_kind, filename=orders.name)
+        return render_template("upload.html", error=translate_reason(str(exc), lang())), 400
+    return render_template("scan_result.html", **report(result, orders.name))
 
 
 @bp.get("/scans/<int:scan_id>/quarantine.csv")

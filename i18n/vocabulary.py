@@ -1,0 +1,166 @@
+"""The names people read for the keys the code uses: levels, statuses, resolutions, roles, kinds,
+canonical fields, detector features and their values, audit actions, notifications.
+
+English message ids here, marked with ``N_`` for extraction; ``label(group, key, gettext)``
+translates one.  A key without a name is shown as itself, and tests/test_i18n_vocabulary.py fails
+on it, so a new detector, feature or field can't ship unnamed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from i18n import N_
+
+LEVELS = {"info": N_("Info"), "warn": N_("Warning"), "critical": N_("Critical")}
+
+STATUSES = {"open": N_("Open"), "acknowledged": N_("Acknowledged"), "resolved": N_("Resolved"),
+            "dismissed": N_("Dismissed"), "active": N_("Open or acknowledged"), "all": N_("Any status")}
+
+#: the verb that moves a flag to a status (buttons and bulk actions)
+ACTIONS_TO = {"acknowledged": N_("Acknowledge"), "resolved": N_("Resolve"), "dismissed": N_("Dismiss"),
+              "open": N_("Reopen")}
+
+RESOLUTIONS = {"confirmed": N_("Confirmed anomaly"), "false_positive": N_("False positive"),
+               "corrected": N_("Corrected")}
+
+ROLES = {"admin": N_("Administrator"), "reviewer": N_("Reviewer"), "store_manager": N_("Store manager"),
+         "rule_author": N_("Rule author")}
+
+KINDS = {
+    "volume_surge": N_("Volume surge"), "amount_spike": N_("Amount spike"),
+    "step_mismatch": N_("Order step mismatch"), "stale_picking": N_("Picking overdue"),
+    "missing_address": N_("Address incomplete"), "duplicate_order": N_("Duplicate order"),
+    "price_deviation": N_("Price off reference"), "payment_mismatch": N_("Payment mismatch"),
+    "delivery_overdue": N_("Delivery overdue"), "cancel_reorder": N_("Cancelled and re-ordered"),
+    "flag_cluster": N_("Flags clustered at a store"),
+}
+
+SORTS = {"severity": N_("Most severe first, oldest first"), "new": N_("Newest first"),
+         "old": N_("Oldest first"), "occurred": N_("By time of occurrence")}
+
+#: audit trail actions (flag_events.action)
+EVENTS = {"created": N_("raised the flag"), "level_raised": N_("raised the level"),
+          "transition": N_("changed the status"), "assign": N_("assigned"), "comment": N_("commented"),
+          "escalated": N_("escalated (acknowledgement overdue)")}
+
+NOTIFICATION_KINDS = {"firing": N_("Alert"), "resolved": N_("Resolved notice"), "escalation": N_("Escalation"),
+                      "digest": N_("Store digest"), "report": N_("Report"), "test": N_("Test message")}
+
+NOTIFICATION_STATUSES = {"pending": N_("Waiting to be sent"), "sending": N_("Being sent"), "sent": N_("Sent"),
+                         "silenced": N_("Silenced"),
+                         "dead": N_("Given up")}
+
+#: routing and silence labels
+ALERT_LABELS = {"department": N_("Department"), "store_id": N_("Store"), "level": N_("Level"),
+                "kind": N_("Kind"), "rule_id": N_("Rule")}
+
+FIELDS = {
+    "order_id": N_("order number"), "line_no": N_("line number"), "source": N_("source"),
+    "store_id": N_("store code"), "store_name": N_("store name"), "created_at": N_("order time"),
+    "confirmed_at": N_("confirmation time"), "paid_at": N_("payment time"), "picked_at": N_("picking time"),
+    "shipped_at": N_("shipping time"), "delivered_at": N_("delivery time"), "status": N_("order status"),
+    "sku": N_("product code"), "product_name": N_("product name"), "quantity": N_("quantity"),
+    "unit_price": N_("unit price"), "line_amount": N_("line amount"), "order_amount": N_("order amount"),
+    "paid_amount": N_("amount paid"), "payment_method": N_("payment method"), "consignee": N_("consignee"),
+    "phone": N_("phone"), "province": N_("province"), "city": N_("city"), "district": N_("district"),
+    "address": N_("street address"), "postcode": N_("postcode"), "country": N_("country"),
+    "source_file": N_("file"), "source_line": N_("line in the file"), "goods": N_("goods (not a fee)"),
+}
+
+FEATURES = {
+    # volume_surge, day
+    "day_qty": N_("Units ordered that day"), "day_lines": N_("Order lines that day"),
+    "day_orders": N_("Orders that day"), "baseline_qty": N_("Usual daily units (median)"),
+    "baseline_lines": N_("Usual daily lines (median)"), "lines_ratio": N_("Lines against the usual"),
+    "qty_z": N_("Robust z-score"), "platform_factor": N_("Platform-wide factor of the day"),
+    "adj_ratio": N_("Units against the usual, net of the platform factor"),
+    "history_days": N_("Days of history in the baseline"),
+    # volume_surge, line
+    "quantity": N_("Quantity ordered"), "usual_qty": N_("Usual quantity (median)"),
+    "qty_ratio": N_("Quantity against the usual"), "history_lines": N_("Lines of history in the baseline"),
+    "baseline": N_("Baseline used"), "order_qty": N_("Units in the order"),
+    # amount_spike
+    "order_amount": N_("Order amount"), "baseline_amount": N_("Store's median order amount"),
+    "amount_ratio": N_("Amount against the store's median"), "history_orders": N_("Orders of history"),
+    "platform_amount": N_("Platform's median order amount"),
+    "platform_ratio": N_("Amount against the platform's median"), "is_cod": N_("Cash on delivery"),
+    "cod_cap": N_("Cash-on-delivery limit"), "over_cap": N_("Above the cash-on-delivery limit"),
+    "comparison": N_("Comparison"),
+    # payment_mismatch
+    "paid_amount": N_("Amount paid"), "paid_gap": N_("Paid minus order amount"), "abs_gap": N_("Difference"),
+    "gap_pct": N_("Difference in % of the order amount"),
+    # price_deviation
+    "unit_price": N_("Unit price"), "ref_price": N_("Reference price"),
+    "price_ratio": N_("Price against the reference"), "deviation_pct": N_("Deviation in %"),
+    "abs_deviation_pct": N_("Deviation in % (either way)"), "ref_source": N_("Reference price from"),
+    # stale_picking / delivery_overdue
+    "hours_waiting": N_("Hours waiting to be picked"), "sla_hours": N_("Time limit (hours)"),
+    "overdue_hours": N_("Hours over the limit"), "overdue_ratio": N_("Waiting time against the limit"),
+    "picked": N_("Picked"), "fresh": N_("Fresh goods"), "hours_in_transit": N_("Hours since shipping"),
+    "delivered": N_("Delivered"),
+    # step_mismatch
+    "order_step": N_("Order step (case size)"), "min_order_qty": N_("Minimum order quantity"),
+    "step_remainder": N_("Remainder after whole steps"), "off_step": N_("Not a whole number of steps"),
+    "under_min": N_("Below the minimum order"),
+    # duplicate_order / cancel_reorder
+    "minutes_since_previous": N_("Minutes since the identical order"),
+    "previous_order_id": N_("Identical earlier order"), "line_count": N_("Lines in the order"),
+    "minutes_after_cancel": N_("Minutes after the cancellation"), "cancelled_order_id": N_("Cancelled order"),
+    "similarity": N_("Products in common"),
+    # missing_address
+    "missing_count": N_("Address parts missing"), "missing_fields": N_("Missing"),
+    "phone_invalid": N_("Phone not valid"), "overseas": N_("Overseas address"), "phone": N_("Phone"),
+    # flag_cluster
+    "flags_in_window": N_("Flags in the window"), "kinds_in_window": N_("Kinds in the window"),
+    "critical_in_window": N_("Critical flags in the window"), "window_hours": N_("Window (hours)"),
+    "kinds": N_("Kinds"),
+    # evidence context
+    "sku": N_("Product code"), "line_no": N_("Line"), "lines_fired": N_("Lines that fired"),
+}
+
+#: features whose value is 0/1 (shown as yes/no)
+YES_NO_FEATURES = frozenset({"is_cod", "over_cap", "picked", "fresh", "delivered", "off_step", "under_min",
+                             "phone_invalid", "overseas"})
+YES_NO = {1: N_("yes"), 0: N_("no")}
+
+#: features whose value is a key with a name of its own
+FEATURE_VALUES = {
+    "baseline": {"store_sku": N_("this store's usual for the product"),
+                 "platform_sku": N_("all stores' usual for the product"),
+                 "platform": N_("the usual order line across the platform")},
+    "ref_source": {"catalog": N_("catalog list price"), "platform": N_("platform median price")},
+}
+
+GROUPS: dict[str, dict[str, str]] = {
+    "level": LEVELS, "status": STATUSES, "action_to": ACTIONS_TO, "resolution": RESOLUTIONS, "role": ROLES,
+    "kind": KINDS, "sort": SORTS, "event": EVENTS, "notification_kind": NOTIFICATION_KINDS,
+    "notification_status": NOTIFICATION_STATUSES, "alert_label": ALERT_LABELS, "field": FIELDS,
+    "feature": FEATURES,
+}
+
+
+def label(group: str, key: str | None, gettext: Callable[[str], str]) -> str:
+    """The translated name of ``key`` in ``group`` (the key itself when it has none)."""
+    if key is None:
+        return ""
+    message = GROUPS[group].get(key)
+    return gettext(message) if message else key
+
+
+def feature_value(name: str, value: object, lang: str) -> object:
+    """A feature's value as people read it: yes/no, a named key, kind names; numbers unchanged."""
+    from i18n import gettext_for
+    from i18n.formats import listing
+
+    gettext = gettext_for(lang)
+    if value is None:
+        return None
+    if name in YES_NO_FEATURES and value in (0, 1, True, False):
+        return gettext(YES_NO[int(value)])
+    if name in FEATURE_VALUES and isinstance(value, str):
+        msg = FEATURE_VALUES[name].get(value)
+        return gettext(msg) if msg else value
+    if name == "kinds" and isinstance(value, str):
+        return listing([label("kind", k, gettext) for k in value.split("、")], lang)
+    return value
