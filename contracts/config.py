@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from contracts import yamlfile
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = PROJECT_ROOT / "config.yaml"
 
@@ -38,9 +40,11 @@ def _merge(base: dict, over: dict) -> dict:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlfile.load(path.read_text(encoding="utf-8"), str(path)) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except yamlfile.DuplicateKeyError as exc:
+        raise ConfigError(str(exc)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

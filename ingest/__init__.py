@@ -4,10 +4,13 @@
 Nothing is dropped silently: for every file ``read == accepted + quarantined`` and every
 record's line number appears exactly once, in ``lines.source_line`` or ``quarantine.line``.
 
-Modules, one job each: ``encoding`` (detect the text encoding from a sample), ``readers``
-(one file -> all-string table + line numbers), ``headers`` (alias table, header mapping),
-``values`` (vectorised parsing of text, numbers, timestamps, flags), ``orders`` (checks and
-quarantine of one order file), ``catalog`` (the SKU master).
+Modules, one job each: ``encoding`` (detect the text encoding, decode line by line when a file
+has broken bytes), ``readers`` (one file -> all-string tables + line numbers; ``csv_reader``,
+``excel_reader`` with ``xlsx_meta``), ``recount`` (the CSV dialect's record count, made
+without the parser, for reconciliation), ``caps`` (size caps for uploads), ``headers`` (alias
+table, header mapping), ``values`` (vectorised parsing of text, numbers, timestamps, flags),
+``orders`` (checks and quarantine of one table), ``limits`` (values out of range for the
+store), ``catalog`` (the SKU master).
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ import polars as pl
 from contracts import schema
 from contracts.config import Config
 
+from .caps import ReadLimits, TooLarge
 from .catalog import read_catalog
 from .errors import IngestError
-from .orders import FileCount, empty_quarantine, ingest_file
+from .headers import ORDER_INDEX, map_headers
+from .orders import FileCount, empty_quarantine, ingest_table
+from .readers import read_tables
 
-__all__ = ["FileCount", "IngestError", "IngestResult", "read_catalog", "read_orders"]
+__all__ = ["FileCount", "IngestError", "IngestResult", "ReadLimits", "TooLarge", "read_catalog",
+           "read_orders"]
 
 
 @dataclass
@@ -46,19 +53,25 @@ class IngestResult:
     def quarantined(self) -> int:
         return sum(f.quarantined for f in self.files)
 
+    @property
+    def reconciled(self) -> bool:
+        return all(f.reconciled for f in self.files)
+
 
 def read_orders(
     paths: Sequence[str | Path],
     config: Config,
     source: str | None = None,
     progress: Callable[[str, float], None] | None = None,
+    limits: ReadLimits | None = None,
 ) -> IngestResult:
     """Read order files into canonical lines + quarantine.
 
     ``source`` names the configured source for every file; by default each file's source is
     found by its name (``config.source_for``).  ``progress(path, fraction)`` is called at the
     start (0.0), after reading (0.5) and at the end (1.0) of each file.  Raises IngestError for
-    a file that cannot be read at all.
+    a file that cannot be read at all (:class:`TooLarge` past one of ``limits``).  A workbook
+    gives one FileCount per order sheet (``book.xlsx[Sheet]``).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -67,10 +80,19 @@ def read_orders(
         name = str(p)
         if progress:
             progress(name, 0.0)
-        ln, q, count = ingest_file(p, config, source, progress=progress)
-        lines.append(ln)
-        quarantines.append(q)
-        files.append(count)
+        src = config.source_for(p, source)
+
+        def recognise(headers: list[str], _columns=src.columns) -> int:
+            return len(map_headers(headers, ORDER_INDEX, _columns))
+
+        tables = read_tables(p, limits, sheet=config.get("ingest.excel_sheet"), recognise=recognise)
+        if progress:
+            progress(name, 0.5)
+        for label, table in tables:
+            ln, q, count = ingest_table(table, label, config, src)
+            lines.append(ln)
+            quarantines.append(q)
+            files.append(count)
         if progress:
             progress(name, 1.0)
     return IngestResult(

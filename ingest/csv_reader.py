@@ -13,8 +13,10 @@ from pathlib import Path
 
 import polars as pl
 
-from .encoding import SAMPLE_BYTES, UTF8, UTF8_BOM, decode_all, detect
+from .encoding import SAMPLE_BYTES, UTF8, UTF8_BOM, BadLine, decode_rows, detect
 from .errors import IngestError
+from .caps import ReadLimits
+from .recount import LineStats, count_records, line_stats, normalise_newlines
 from .table import BAD_SCHEMA, LINE, RawTable, _bad_frame, empty_bad
 
 SEPARATORS = (",", "\t", ";", "|")
@@ -32,7 +34,14 @@ def _first_line(path: Path, encoding: str) -> str:
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     text = sample.decode(encoding, errors="replace").lstrip("\ufeff")
-    return text.split("\n", 1)[0].rstrip("\r")
+    return re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+
+
+def _first_line_of(source: str | bytes, text: str | None) -> str:
+    """The header line (or as much of it as the sample holds), for the column cap."""
+    if text is not None:
+        return text.lstrip("\n").split("\n", 1)[0]
+    return _first_line(Path(source), UTF8)  # type: ignore[arg-type]
 
 
 def _scan_csv(source, sep: str, truncate: bool) -> pl.LazyFrame:
@@ -49,18 +58,6 @@ def _scan_csv(source, sep: str, truncate: bool) -> pl.LazyFrame:
         encoding="utf8",
         glob=False,
     ).with_columns(pl.col(LINE).cast(pl.Int64))
-
-
-def _count_lines(source) -> int:
-    """Physical lines, quotes ignored (polars' newline-counting fast path)."""
-    return (
-        pl.scan_csv(source, has_header=False, separator="\x1f", quote_char=None,
-                    infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True,
-                    glob=False)
-        .select(pl.len())
-        .collect()
-        .item()
-    )
 
 
 def _scan_lines(source) -> pl.LazyFrame:
@@ -88,14 +85,16 @@ def _field_counts(lines: pl.DataFrame, sep: str) -> pl.Series:
     return counts
 
 
-def _fast_csv(source, sep: str) -> RawTable | None:
+def _fast_csv(source, sep: str, stats: LineStats) -> RawTable | None:
     """Polars reads the file; returns None when only the Python path can be exact."""
     truncated = False
+    n_lines = stats.total
+    if stats.irregular:
+        return None  # quotes the regex cannot settle: the csv module numbers those exactly
     try:
         # a quoted newline makes physical lines outnumber records: only the csv-module
         # path numbers those exactly
         df = _scan_csv(source, sep, truncate=False).collect()
-        n_lines = _count_lines(source)
     except pl.exceptions.ComputeError as exc:
         if "more fields" not in str(exc):
             raise
@@ -107,7 +106,7 @@ def _fast_csv(source, sep: str) -> RawTable | None:
     if truncated:
         # every row may be ragged; a quoted newline may hide in a truncated field
         lines = _scan_lines(source).collect()
-        if lines.height != df.height + 1:
+        if lines.height != df.height + 1 or n_lines != df.height + 1:
             return None
         lines = lines.slice(1)
         cand = df[LINE]
@@ -150,8 +149,34 @@ def _dedupe(headers: list[str]) -> list[str]:
     return out
 
 
+SENTINEL = "\x1e"
+
+
+def _unclosed(lines: list[str], sep: str) -> bool:
+    """A record the csv module ended at end of file: was it still inside a quote?
+
+    Read again with one sentinel line after it: a closed record leaves the sentinel a record
+    of its own, an open quote swallows it."""
+    recs = list(csv.reader([ln + "\n" for ln in lines] + [SENTINEL + "\n"], delimiter=sep, quotechar=QUOTE))
+    return not recs or recs[-1] != [SENTINEL]
+
+
+def _swallows(physical: list[str], start: int, end: int, sep: str, fields: int) -> bool:
+    """A quoted span whose inside holds a line that is a whole record by itself (no quote,
+    as many separators as the header)."""
+    full = fields - 1
+    inside = any(QUOTE not in physical[no - 1] and physical[no - 1].count(sep) >= full
+                 for no in range(start + 1, end))
+    return inside or physical[end - 1].split(QUOTE, 1)[0].count(sep) >= full
+
+
 def python_csv(text: str, sep: str) -> RawTable:
-    """Exact, slower path: Python's csv module, tracking the physical start line of records."""
+    """Exact, slower path: Python's csv module, tracking the physical lines of each record.
+
+    ``text`` has LF line endings.  A record spanning lines that is broken (a quote that never
+    closes, or continuation lines that are records themselves) is split back into its physical
+    lines, each quarantined with its own number (see ``ingest.recount`` for the rule).
+    """
     csv.field_size_limit(2**31 - 1)
     physical = text.split("\n")
     if physical and physical[-1] == "":
@@ -165,7 +190,12 @@ def python_csv(text: str, sep: str) -> RawTable:
     bad: list[tuple[int, str, str]] = []
 
     def raw_text(start: int, end: int) -> str:
-        return "\n".join(ln.rstrip("\r") for ln in physical[start - 1 : end])
+        return "\n".join(physical[start - 1 : end])
+
+    def split(start: int, end: int, reason: str, rest: str) -> None:
+        for no in range(start, end + 1):
+            if physical[no - 1] != "":
+                bad.append((no, reason if no == start else rest, physical[no - 1]))
 
     while True:
         start = reader.line_num + 1
@@ -175,17 +205,31 @@ def python_csv(text: str, sep: str) -> RawTable:
             break
         except csv.Error as exc:
             if header is not None:
-                bad.append((start, f"CSV 格式错误: {exc}", raw_text(start, reader.line_num)))
+                split(start, reader.line_num, f"CSV 格式错误: {exc}",
+                      f"属于第 {start} 行起格式错误的记录")
             continue
+        end = reader.line_num
         if not rec:
             continue  # blank line: not a record
+        open_quote = end > start and end == len(physical) and _unclosed(physical[start - 1:end], sep)
         if header is None:
+            if open_quote:
+                raise IngestError(f"第 {start} 行表头的引号没有闭合，文件无法按 CSV 读取")
             header = _dedupe(rec)
             cols = [[] for _ in header]
             continue
+        if open_quote:
+            split(start, end, f"引号没有闭合: 第 {start} 行起的字段一直延续到文件末尾",
+                  f"位于第 {start} 行起没有闭合的引号内，未作为订单读取")
+            continue
+        if end > start and _swallows(physical, start, end, sep, len(header)):
+            split(start, end, f"引号跨越第 {start}–{end} 行，其中的行本身就像完整的记录: "
+                              f"疑似多余的引号，这些行均未读取",
+                  f"位于第 {start} 行起的跨行引号内，本身像一条完整的记录")
+            continue
         if len(rec) != len(header):
             reason = f"列数不符: 期望 {len(header)} 列，实际 {len(rec)} 列"
-            bad.append((start, reason, raw_text(start, reader.line_num)))
+            bad.append((start, reason, raw_text(start, end)))
             continue
         for col, value in zip(cols, rec):
             col.append(value)
@@ -198,36 +242,60 @@ def python_csv(text: str, sep: str) -> RawTable:
     return RawTable(pl.DataFrame(data), _bad_frame(bad), "csv")
 
 
-def read_csv(path: Path) -> RawTable:
+def _decoded(path: Path, guess: str | None) -> tuple[str, str, list[BadLine]]:
+    dec = decode_rows(path.read_bytes(), str(path), guess)
+    return normalise_newlines(dec.text), dec.encoding, dec.bad
+
+
+def read_csv(path: Path, limits: ReadLimits | None = None) -> RawTable:
+    """Read a CSV; ``counted`` is the record count of ``ingest.recount``, made independently."""
     enc = detect(path)
     source: str | bytes
     text: str | None = None
+    undecodable: list[BadLine] = []
     if enc in (UTF8, UTF8_BOM):
         source = str(path)
         sep = sniff_separator(_first_line(path, UTF8))
     else:
-        text, enc = decode_all(path, enc)
+        text, enc, undecodable = _decoded(path, enc)
         source = text.encode("utf-8")
-        sep = sniff_separator(text.split("\n", 1)[0].rstrip("\r"))
+        sep = sniff_separator(text.lstrip("\n").split("\n", 1)[0])
+    if limits:
+        limits.check_csv_header(_first_line_of(source, text), sep)
+    stats: LineStats | None = None
     for _attempt in range(2):
         try:
-            table = _fast_csv(source, sep)
+            stats = line_stats(source, sep)
+            if stats.lone_cr and text is None:
+                text, enc, undecodable = _decoded(path, enc)
+                source = text.encode("utf-8")
+                stats = line_stats(source, sep)
+            if limits:
+                limits.check_rows(stats.nonblank - 1)
+            counted = count_records(source, sep, stats)
+            table = _fast_csv(source, sep, stats)
         except pl.exceptions.NoDataError:
-            return RawTable(pl.DataFrame(schema={LINE: pl.Int64()}), empty_bad(), "csv", enc)
+            return RawTable(pl.DataFrame(schema={LINE: pl.Int64()}), empty_bad(), "csv", enc, counted=0)
         except pl.exceptions.PolarsError as exc:
             msg = str(exc).lower()
             if "utf-8" in msg or "utf8" in msg:
                 if text is not None:
                     raise
-                # the sample was UTF-8 but a later byte is not: decode it all in Python
-                text, enc = decode_all(path, None)
+                # the sample was UTF-8 but a later byte is not: decode line by line in Python
+                text, enc, undecodable = _decoded(path, None)
                 source = text.encode("utf-8")
                 continue
+            counted = count_records(source, sep)
             table = None  # malformed quoting etc.: the csv module is lenient and exact
-        if table is None:
+        if table is None or table.records != counted:
             if text is None:
-                text, enc = decode_all(path, enc)
+                text, enc, undecodable = _decoded(path, enc)
             table = python_csv(text, sep)
+        if undecodable:
+            extra = _bad_frame([(b.line, b.reason(enc), b.raw) for b in undecodable])
+            table.bad = pl.concat([table.bad, extra]).sort("line")
         table.encoding = enc
+        table.counted = counted + len(undecodable)
+        table.has_nul = stats.has_nul if stats is not None else None
         return table
     raise IngestError(f"{path}: 无法读取 CSV")  # pragma: no cover - loop always returns

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
 import polars as pl
 
 from contracts import schema
 from contracts.config import Config, Source
 
+from . import limits
 from .headers import ORDER_INDEX, map_headers
 from .labels import LABELS, label
-from .readers import LINE, RawTable, read_table
+from .readers import LINE, RawTable
 from .values import (
     datetime_fast_expr,
     datetime_slow,
@@ -44,6 +43,12 @@ class FileCount:
     read: int
     accepted: int
     quarantined: int
+    counted: int | None = None     # records counted without the parser (None: not countable)
+
+    @property
+    def reconciled(self) -> bool:
+        """read = accepted + quarantined, and read = the independent count."""
+        return self.read == self.accepted + self.quarantined and self.counted in (None, self.read)
 
 
 def empty_quarantine() -> pl.DataFrame:
@@ -208,25 +213,12 @@ def ingest_table(
     accepted = typed.with_columns(extra)
     if bad_mask.any():
         accepted = accepted.filter(~bad_mask)
-    lines = schema.conform(accepted)
+    lines, range_q = limits.out_of_range(schema.conform(accepted), table, path, config)
 
     reader_q = table.bad.select(pl.lit(path).alias("source_file"), "line", "reason", "raw")
     quarantine = (
-        pl.concat([reader_q.cast(schema.QUARANTINE), row_q.cast(schema.QUARANTINE)])
+        pl.concat([reader_q.cast(schema.QUARANTINE), row_q.cast(schema.QUARANTINE), range_q])
         .sort("line")
     )
-    count = FileCount(path, table.records, lines.height, quarantine.height)
+    count = FileCount(path, table.records, lines.height, quarantine.height, table.counted)
     return lines, quarantine, count
-
-
-def ingest_file(
-    path: str | Path,
-    config: Config,
-    source_name: str | None = None,
-    progress: Callable[[str, float], None] | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame, FileCount]:
-    source = config.source_for(path, source_name)
-    table = read_table(path)
-    if progress:
-        progress(str(path), 0.5)
-    return ingest_table(table, str(path), config, source)

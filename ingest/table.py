@@ -17,6 +17,10 @@ class RawTable:
     bad: pl.DataFrame
     format: str
     encoding: str | None = None
+    #: records counted without the parser (ingest.recount for CSV); None: nothing to compare
+    counted: int | None = None
+    #: False when the reader saw no NUL byte in the file (None: not known)
+    has_nul: bool | None = None
 
     @property
     def headers(self) -> list[str]:

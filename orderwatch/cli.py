@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from contracts.config import ConfigError, load_config
 
@@ -22,9 +23,12 @@ def _as_of(text: str | None) -> datetime | None:
         return None
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text, fmt)
+            value = datetime.strptime(text, fmt)
         except ValueError:
             continue
+        if not 1900 <= value.year <= 2100:
+            raise argparse.ArgumentTypeError(f"a year between 1900 and 2100, got {text!r}")
+        return value
     # argparse names the option itself ("argument --as-of: ..."): the message says only what is wrong
     raise argparse.ArgumentTypeError(f"expected a time such as '2026-09-01 13:00:00' or a date such as "
                                      f"'2026-09-01', got {text!r}")
@@ -55,7 +59,34 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.quarantine:
         n = write_quarantine(result, args.quarantine)
         err.print(f"wrote {n:,} quarantined rows to {args.quarantine}")
+    for problem in result.mismatches:
+        err.print(f"[red bold]RECONCILIATION FAILED 对账失败:[/red bold] {problem}", markup=True, highlight=False)
     return 0 if result.reconciled else 1
+
+
+def cmd_scans(args: argparse.Namespace) -> int:
+    """Recent scans with their counts and status (interrupted ones are found on open)."""
+    from orderwatch.scan import lease_seconds
+    from store import Store
+
+    config = load_config(args.config)
+    store = Store.open(args.db or config.database_url, scan_lease_seconds=lease_seconds(config))
+    try:
+        rows = store.recent_scans(args.limit)
+    finally:
+        store.close()
+    table = Table(show_header=True, title="scans 扫描记录")
+    for c in ("id", "status 状态", "started (UTC)", "read 读取", "accepted 接受", "quarantined 隔离",
+              "new flags 新异常", "files 文件", "error 错误"):
+        table.add_column(c)
+    colour = {"done": "green", "failed": "red", "interrupted": "red", "running": "yellow"}
+    for r in rows:
+        files = ", ".join(Path(f).name for f in (r["files"] or []))
+        table.add_row(str(r["id"]), f"[{colour.get(r['status'], 'white')}]{r['status']}[/]",
+                      f"{r['started_at']:%Y-%m-%d %H:%M:%S}", f"{r['lines_read']:,}", f"{r['lines_accepted']:,}",
+                      f"{r['lines_quarantined']:,}", f"{r['flags_new']:,}", files, r["error"] or "")
+    Console(width=200).print(table)
+    return 0
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -178,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     rc = rsub.add_parser("check", help="validate rule YAML; exit non-zero on any mistake")
     rc.add_argument("dir", nargs="?", help="rules directory (default: config rules_dir)")
     rc.set_defaults(func=cmd_rules_check)
+
+    sc = sub.add_parser("scans", help="recent scans with counts and status (done, failed, interrupted, running)")
+    sc.add_argument("--db", help="SQLAlchemy URL (default: config database.url)")
+    sc.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    sc.set_defaults(func=cmd_scans)
 
     d = sub.add_parser("demo", help="generate a demo data set and scan it into the default database")
     d.set_defaults(func=cmd_demo)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import xlsxwriter
+
+from contracts.workbook import safe_workbook
 
 from orderwatch.demo_world import (
     CATALOG_HEADERS,
@@ -112,7 +113,7 @@ def write_platform_file(full: pl.DataFrame, out_dir: Path) -> Path:
 def write_catalog(cat: pl.DataFrame, out_dir: Path, as_of: datetime) -> Path:
     """The SKU master as an Excel workbook with Chinese headers (reproducible bytes)."""
     cat_path = out_dir / "catalog.xlsx"
-    wb = xlsxwriter.Workbook(str(cat_path))
+    wb = safe_workbook(cat_path)
     wb.set_properties({"title": "商品目录", "created": as_of})  # fixed: files are reproducible
     cat.with_columns(
         pl.col("order_step").cast(pl.Int64), pl.col("min_order_qty").cast(pl.Int64),

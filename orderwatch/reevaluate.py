@@ -47,12 +47,19 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
     try:
         # recorded as a scan without files, so its flags and events say where they came from
         scan_id = store.begin_scan(["(re-evaluation)"], now)
-        created, raised = store.upsert_flags(scan_id, flags, actor="orderwatch:reevaluate")
-        if flags.height:
-            flagged = flags.select("store_id", "order_id").drop_nulls().unique()
-            store.add_order_lines(scan_id, recent.join(flagged, on=["store_id", "order_id"], how="semi"))
-        store.finish_scan(scan_id, lines_read=0, lines_accepted=0, lines_quarantined=0, lines_new=0,
-                          flags_new=created)
+        try:
+            with store.transaction() as conn:  # flags, events, lines and "done" land together
+                created, raised = store.upsert_flags(scan_id, flags, actor="orderwatch:reevaluate", conn=conn)
+                if flags.height:
+                    flagged = flags.select("store_id", "order_id").drop_nulls().unique()
+                    store.add_order_lines(scan_id, recent.join(flagged, on=["store_id", "order_id"], how="semi"),
+                                          conn=conn)
+                store.finish_scan(scan_id, lines_read=0, lines_accepted=0, lines_quarantined=0, lines_new=0,
+                                  flags_new=created, conn=conn)
+        except BaseException as exc:
+            store.finish_scan(scan_id, lines_read=0, lines_accepted=0, lines_quarantined=0, lines_new=0,
+                              flags_new=0, status="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
     finally:
         store.close()
     return Reevaluation(orders, flags.height, created, raised)

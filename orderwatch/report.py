@@ -54,14 +54,16 @@ def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], co
     console.print(f"[b]扫描 scan #{result.scan_id}[/b]  as of {result.as_of:%Y-%m-%d %H:%M:%S}", soft_wrap=True)
     lines = Table(show_header=True)
     lines.add_column("file / 文件", overflow="fold")
-    for c in ("read 读取", "accepted 接受", "quarantined 隔离"):
+    for c in ("read 读取", "accepted 接受", "quarantined 隔离", "counted 独立计数"):
         lines.add_column(c, justify="right")
     for f in result.files:
-        lines.add_row(Path(f.path).name, f"{f.read:,}", f"{f.accepted:,}", f"{f.quarantined:,}")
+        counted = "—" if f.counted is None else f"{f.counted:,}"
+        lines.add_row(Path(f.path).name, f"{f.read:,}", f"{f.accepted:,}", f"{f.quarantined:,}",
+                      counted if f.reconciled else f"[red]{counted}[/red]")
     lines.add_row("[b]total 合计[/b]", f"[b]{result.read:,}[/b]", f"[b]{result.accepted:,}[/b]",
                   f"[b]{result.quarantined:,}[/b]")
     console.print(lines)
-    ok = "[green]OK[/green]" if result.reconciled else "[red]MISMATCH[/red]"
+    ok = "[green]OK[/green]" if result.reconciled else "[red bold]MISMATCH 对账失败[/red bold]"
     console.print(f"reconciled 对账: read {result.read:,} = accepted {result.accepted:,} + "
                   f"quarantined {result.quarantined:,}  {ok};  new lines 新增行: {result.new_lines:,}",
                   soft_wrap=True)

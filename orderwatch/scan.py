@@ -4,6 +4,11 @@ The order of work follows the data: ingest (and quarantine) → join the batch t
 history → every rule's detector adds feature columns (one polars plan, collected once) →
 the pre-filter keeps rows that can reach a level → durable-rules decides the level → flags,
 flagged orders' lines, quarantined rows and the batch's new lines are stored.
+
+One scan, one outcome: everything the database keeps of a scan (flags, events, lines,
+quarantine, the ``done`` status) is written in one transaction; the history partition is
+staged beside it and renamed into place after the commit (``store.recovery`` settles a crash
+in between).  A scan that fails rolls back whole and is recorded as ``failed``.
 """
 
 from __future__ import annotations
@@ -27,9 +32,19 @@ from rules import Rule, load_rules
 from rules.engine import RuleEngine
 from rules.flags import FLAG_SCHEMA, build_flags
 from rules.prefilter import candidates
+from ingest.attribution import quarantine_store_ids
 from store import History, Store
+from store.recovery import recover
 
 Progress = Callable[[str, float], None]
+
+
+class ScanTimeout(Exception):
+    """A scan ran past its time budget (uploads: ``web.upload_max_seconds``); nothing was stored."""
+
+
+def lease_seconds(config: Config) -> int:
+    return int(config.get("database.scan_lease_seconds", 900))
 
 
 @dataclass
@@ -51,7 +66,13 @@ class ScanResult:
 
     @property
     def reconciled(self) -> bool:
-        return self.read == self.accepted + self.quarantined
+        """read = accepted + quarantined, and every file's read = its independent count."""
+        return self.read == self.accepted + self.quarantined and all(f.reconciled for f in self.files)
+
+    @property
+    def mismatches(self) -> list[str]:
+        """One sentence per file whose counts do not add up."""
+        return _mismatches(self.files)
 
 
 def _feature_frames(ctx: DetectContext, rules: Sequence[Rule]) -> dict[str, pl.DataFrame]:
@@ -88,7 +109,8 @@ def decide(ctx: DetectContext, rules: Sequence[Rule]) -> pl.DataFrame:
     return pl.concat(out) if out else pl.DataFrame(schema=FLAG_SCHEMA)
 
 
-def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl.DataFrame) -> pl.DataFrame:
+def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl.DataFrame,
+              conn=None) -> pl.DataFrame:  # noqa: ANN001 - the scan's open transaction
     """Second pass: rules over the flags just stored and their stores' recent ones."""
     flag_rules = [r for r in rules if REGISTRY[r.detector].input == "flags"]
     if not flag_rules or flags.height == 0:
@@ -98,7 +120,7 @@ def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl
     if not stores or first is None:
         return pl.DataFrame(schema=FLAG_SCHEMA)
     window = max(int(r.params.get("window_hours", 24)) for r in flag_rules)
-    recent = store.recent_flags(stores, first - timedelta(hours=window))
+    recent = store.recent_flags(stores, first - timedelta(hours=window), conn=conn)
     ctx2 = DetectContext(lines=ctx.lines, catalog=None, as_of=ctx.as_of, config=ctx.config,
                          orders=pl.LazyFrame(), flags=recent.lazy())
     return decide(ctx2, flag_rules)
@@ -122,11 +144,23 @@ def _combined(batch: pl.DataFrame, history: History, config: Config) -> pl.LazyF
 
 def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path | None = None,
              as_of: datetime | None = None, db_url: str | None = None,
-             progress: Progress | None = None, source: str | None = None) -> ScanResult:
-    """Scan ``paths`` into the database at ``db_url`` (default: config) and return the outcome."""
-    tick = progress or (lambda stage, frac: None)
+             progress: Progress | None = None, source: str | None = None,
+             limits: ingest.ReadLimits | None = None, deadline: float | None = None,
+             created_by: str | None = None) -> ScanResult:
+    """Scan ``paths`` into the database at ``db_url`` (default: config) and return the outcome.
+
+    ``limits`` caps what files may hold (uploads); ``deadline`` (a ``time.monotonic()`` value)
+    aborts the scan with :class:`ScanTimeout` at the next stage past it; ``created_by`` names
+    the uploader.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+
+    def tick(stage: str, frac: float) -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise ScanTimeout(f"扫描超过时间上限，已在「{stage}」阶段中止，未保存任何结果")
+        if progress:
+            progress(stage, frac)
 
     def lap(name: str) -> None:
         nonlocal t0
@@ -138,7 +172,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     as_of = as_of or now_local(config)
     url = db_url or config.database_url
     tick("read", 0.0)
-    result = ingest.read_orders(paths, config, source=source,
+    result = ingest.read_orders(paths, config, source=source, limits=limits,
                                 progress=lambda p, f: tick(f"read {Path(p).name}", f))
     quarantine = [result.quarantine]
     cat_df, cat_rows, cat_q = None, 0, 0
@@ -148,11 +182,14 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         quarantine.append(cat_quarantine)
     lap("read")
 
-    store = Store.open(url)
+    store = Store.open(url, scan_lease_seconds=lease_seconds(config))
     try:
-        scan_id = store.begin_scan([str(p) for p in paths], as_of)
+        history = History(history_dir_for(url, config))
+        recover(store, history)
+        scan_id = store.begin_scan([str(p) for p in paths], as_of, created_by)
+        counts = {"lines_read": result.read, "lines_accepted": result.accepted,
+                  "lines_quarantined": result.quarantined}
         try:
-            history = History(history_dir_for(url, config))
             batch = result.lines
             tick("detect", 0.0)
             new_lines, new_keys = history.new_or_changed(batch)
@@ -162,29 +199,39 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             lap("features")
             flags = decide(ctx, [r for r in rules if REGISTRY[r.detector].input == "lines"])
             lap("rules")
-            tick("store", 0.0)
-            created, raised = store.upsert_flags(scan_id, flags)
-            correlated = correlate(store, ctx, rules, flags)
-            if correlated.height:
-                c2, r2 = store.upsert_flags(scan_id, correlated)
-                created, raised, flags = created + c2, raised + r2, pl.concat([flags, correlated])
-            flagged = flags.select(pl.col("store_id"), pl.col("order_id")).drop_nulls().unique()
-            flagged_lines = batch.join(flagged, on=["store_id", "order_id"], how="semi")
-            store.add_order_lines(scan_id, flagged_lines)
+            store.heartbeat(scan_id)
             all_quarantine = pl.concat(quarantine, how="vertical_relaxed").select(
                 [pl.col(c).cast(t) for c, t in QUARANTINE.items()])
-            store.add_quarantine(scan_id, all_quarantine)
-            history.append(scan_id, new_lines, replaces=new_lines.height > new_keys)
+            with store.transaction() as conn:
+                tick("store flags", 0.0)
+                created, raised = store.upsert_flags(scan_id, flags, conn=conn)
+                correlated = correlate(store, ctx, rules, flags, conn)
+                if correlated.height:
+                    c2, r2 = store.upsert_flags(scan_id, correlated, conn=conn)
+                    created, raised, flags = created + c2, raised + r2, pl.concat([flags, correlated])
+                tick("store lines", 0.3)
+                flagged = flags.select(pl.col("store_id"), pl.col("order_id")).drop_nulls().unique()
+                store.add_order_lines(scan_id, batch.join(flagged, on=["store_id", "order_id"], how="semi"),
+                                      conn=conn)
+                tick("store quarantine", 0.6)
+                store.add_quarantine(scan_id, all_quarantine.with_columns(
+                    quarantine_store_ids(all_quarantine, config, source)), conn=conn)
+                tick("store history", 0.8)
+                history.stage(scan_id, new_lines, replaces=new_lines.height > new_keys)
+                problems = "; ".join(f"reconciliation: {m}" for m in _mismatches(result.files)) or None
+                store.finish_scan(scan_id, **counts, lines_new=new_keys, flags_new=created,
+                                  error=problems, conn=conn)
+                tick("store commit", 0.9)
+            tick("history", 0.95)
+            history.promote(scan_id)
             if cat_df is not None and cat_df.height:
                 history.save_catalog(cat_df)
-            store.finish_scan(scan_id, lines_read=result.read, lines_accepted=result.accepted,
-                              lines_quarantined=result.quarantined, lines_new=new_keys,
-                              flags_new=created)
             lap("store")
         except BaseException as exc:
-            store.finish_scan(scan_id, lines_read=result.read, lines_accepted=result.accepted,
-                              lines_quarantined=result.quarantined, lines_new=0, flags_new=0,
-                              status="failed", error=f"{type(exc).__name__}: {exc}")
+            history.discard(scan_id)
+            if store.get_scan(scan_id)["status"] == "running":  # not if the commit went through
+                store.finish_scan(scan_id, **counts, lines_new=0, flags_new=0, status="failed",
+                                  error=f"{type(exc).__name__}: {exc}")
             raise
         ids = store.flag_ids(flags.select("rule_id", "subject")) if flags.height else None
     finally:
@@ -200,4 +247,10 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     )
 
 
-__all__ = ["ScanResult", "decide", "run_scan"]
+def _mismatches(files: Sequence[ingest.FileCount]) -> list[str]:
+    return [f"{Path(f.path).name}: read {f.read} != counted {f.counted}" if f.counted not in (None, f.read)
+            else f"{Path(f.path).name}: read {f.read} != accepted {f.accepted} + quarantined {f.quarantined}"
+            for f in files if not f.reconciled]
+
+
+__all__ = ["ScanResult", "ScanTimeout", "decide", "run_scan"]

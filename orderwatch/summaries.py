@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 from sqlalchemy import select
 
 from contracts.config import Config, history_dir_for
+from contracts.workbook import safe_workbook
 from store import History, Store
 from store.models import Flag
 
@@ -117,7 +117,7 @@ def write_summary(config: Config, p: Period, *, db_url: str | None = None, out_d
     sheets = _sheets(p, _orders(config, url, p), flags)
     path = folder / f"orderwatch_{p.kind}_{p.label}.xlsx"
     tmp = folder / f".{path.name}.tmp"
-    wb = xlsxwriter.Workbook(str(tmp))
+    wb = safe_workbook(tmp)
     wb.set_properties({"title": f"orderwatch {p.kind} {p.label}"})
     for name, frame in sheets.items():
         (frame if frame.width else pl.DataFrame({"—": []})).write_excel(wb, worksheet=name, autofit=True)

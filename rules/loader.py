@@ -15,13 +15,13 @@ from typing import Any
 
 import yaml
 
+from contracts import yamlfile
 from contracts.config import Config
 from detectors import REGISTRY, SUBJECT_COLUMNS
 from rules.condition import ConditionError, parse
 from rules.condition import fields as condition_fields
 from rules.model import LEVEL_ORDER, Rule
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it
 RULE_KEYS = {"id", "title", "description", "detector", "params", "levels", "department",
              "notify_store", "enabled", "reason"}
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
@@ -201,7 +201,11 @@ def read_rule_files(directory: Path, config: Config) -> tuple[list[Rule], list[R
     for path in files:
         name = str(path)
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+            doc = yamlfile.load(path.read_text(encoding="utf-8"), name)
+        except yamlfile.DuplicateKeyError as exc:
+            problems.append(RuleProblem(name, None, None, f"line {exc.line}: duplicate key {exc.key!r} "
+                                                          f"(first at line {exc.first_line})"))
+            continue
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
@@ -235,8 +239,25 @@ def load_rules(config: Config, directory: Path | None = None, include_disabled: 
     return [r for r in rules if include_disabled or r.enabled]
 
 
-_CACHE: dict[str, tuple[tuple, list[Rule]]] = {}
+@dataclass
+class RuleState:
+    """The rules in force and what is wrong with the files on disk.
+
+    ``rules`` is the last set that validated (all of it, disabled rules included); when the
+    files on disk are broken, ``problems`` lists why and ``rules`` stays the previous good set,
+    so flags are still explained.  ``validated_at`` is when that set was read.
+    """
+
+    rules: list[Rule]
+    problems: list[RuleProblem]
+    validated_at: float | None
+    source: str              # "files" (the directory as it is), "memory" or "snapshot"
+
+
+_CACHE: dict[str, tuple[tuple, RuleState]] = {}
+_LAST_GOOD: dict[str, tuple[list[Rule], float]] = {}
 _CACHE_LOCK = threading.Lock()
+SNAPSHOT_DIR = "rules_last_good"
 
 
 def _fingerprint(directory: Path) -> tuple:
@@ -244,15 +265,61 @@ def _fingerprint(directory: Path) -> tuple:
     return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
 
 
-def load_rules_cached(config: Config, include_disabled: bool = False) -> list[Rule]:
-    """:func:`load_rules`, parsed again only when a file of the directory changed.
+def _snapshot(config: Config, directory: Path) -> None:
+    """Keep a copy of a directory that validated, for processes started while it is broken.
 
-    For long-running processes (the web app reads rule titles on every page)."""
+    Each file is replaced atomically and stale ones removed after, so a process reading the
+    copy while another writes it sees whole files."""
+    import os
+    import uuid
+
+    target = config.instance_dir / SNAPSHOT_DIR
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        names = set()
+        for p in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+            tmp = target / f".{p.name}.{uuid.uuid4().hex}.tmp"
+            tmp.write_text(p.read_text(encoding="utf-8"), encoding="utf-8")
+            os.replace(tmp, target / p.name)
+            names.add(p.name)
+        for old in target.glob("*.y*ml"):
+            if old.name not in names:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only instance folder: the in-memory copy still serves this process
+
+
+def rules_state(config: Config) -> RuleState:
+    """The rules in force for a long-running process (read again only when a file changed)."""
+    import time
+
     directory = Path(config.rules_dir)
     key = str(directory.resolve())
     fp = _fingerprint(directory) if directory.is_dir() else ()
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
-        if hit is None or hit[0] != fp:
-            _CACHE[key] = hit = (fp, load_rules(config, directory, include_disabled=True))
-    return [r for r in hit[1] if include_disabled or r.enabled]
+        if hit is not None and hit[0] == fp:
+            return hit[1]
+        rules, problems = read_rule_files(directory, config)
+        if not problems:
+            _LAST_GOOD[key] = (rules, time.time())
+            _snapshot(config, directory)
+            state = RuleState(rules, [], _LAST_GOOD[key][1], "files")
+        elif key in _LAST_GOOD:
+            state = RuleState(_LAST_GOOD[key][0], problems, _LAST_GOOD[key][1], "memory")
+        else:
+            snap = config.instance_dir / SNAPSHOT_DIR
+            good, bad = read_rule_files(snap, config) if snap.is_dir() else ([], ["none"])
+            when = max((p.stat().st_mtime for p in snap.glob("*.y*ml")), default=None) if not bad else None
+            state = RuleState(good if not bad else [], problems, when, "snapshot")
+        _CACHE[key] = (fp, state)
+        return state
+
+
+def load_rules_cached(config: Config, include_disabled: bool = False) -> list[Rule]:
+    """The rules in force (the last set that validated; see :func:`rules_state`); never raises.
+
+    For long-running processes (the web app reads rule titles on every page).  Scans use
+    :func:`load_rules`, which refuses a broken directory."""
+    rules = rules_state(config).rules
+    return [r for r in rules if include_disabled or r.enabled]

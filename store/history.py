@@ -25,6 +25,7 @@ from contracts.schema import (
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {**CANONICAL, **PROVENANCE, "_row_hash": pl.UInt64()}
 UPDATES_MARKER = "has_updates"
+PENDING_PREFIX = ".pending.scan_id="
 
 
 class History:
@@ -55,23 +56,66 @@ class History:
         ``replaces``: some lines are new versions of stored ones (status or times changed);
         from then on ``scan`` keeps only each line's newest version.
         """
+        if self.stage(scan_id, df, replaces) is None:
+            return None
+        return self.promote(scan_id)
+
+    # -- a scan's partition lands after its database commit ------------------------------
+    def _pending(self, scan_id: int) -> Path:
+        return self.lines_dir / f"{PENDING_PREFIX}{int(scan_id)}.parquet"
+
+    def stage(self, scan_id: int, df: pl.DataFrame, replaces: bool = False) -> Path | None:
+        """Write a scan's partition under a temporary name readers never glob.
+
+        :meth:`promote` renames it into place once the scan's transaction committed; a crash
+        in between leaves a pending file that :func:`store.recovery.recover` promotes (the scan
+        is ``done``) or deletes (it is not).
+        """
         if df.is_empty():
             return None
+        self.lines_dir.mkdir(parents=True, exist_ok=True)
         if replaces:
-            self.lines_dir.mkdir(parents=True, exist_ok=True)
             (self.dir / UPDATES_MARKER).touch()
-        target = self._partition(scan_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # a leading dot keeps the temp file out of the reader's glob
-        tmp = target.parent / f".part.{uuid.uuid4().hex}.tmp"
+        pending = self._pending(scan_id)
+        tmp = self.lines_dir / f".part.{uuid.uuid4().hex}.tmp"
         try:
             frame = conform(df)
             frame.select(BASELINE_FIELDS).with_columns(row_hash(frame)).write_parquet(
                 tmp, compression="zstd", statistics=True)
-            os.replace(tmp, target)
+            os.replace(tmp, pending)
         finally:
             tmp.unlink(missing_ok=True)
+        return pending
+
+    def promote(self, scan_id: int) -> Path | None:
+        """Move a staged partition into place (after the scan committed)."""
+        pending = self._pending(scan_id)
+        if not pending.exists():
+            return None
+        target = self._partition(scan_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(pending, target)
         return target
+
+    def discard(self, scan_id: int) -> None:
+        """Forget a staged partition (its scan did not commit)."""
+        self._pending(scan_id).unlink(missing_ok=True)
+
+    def pending_scan_ids(self) -> list[int]:
+        return sorted(int(p.name[len(PENDING_PREFIX):].split(".", 1)[0])
+                      for p in self.lines_dir.glob(f"{PENDING_PREFIX}*.parquet"))
+
+    def partition_scan_ids(self) -> list[int]:
+        return [int(p.parent.name.split("=", 1)[1]) for p in self._files()]
+
+    def remove_partition(self, scan_id: int) -> None:
+        """Delete a partition whose scan never committed (an orphan)."""
+        part = self._partition(scan_id)
+        part.unlink(missing_ok=True)
+        try:
+            part.parent.rmdir()
+        except OSError:
+            pass
 
     def scan(self, since: datetime | None = None, with_hash: bool = False) -> pl.LazyFrame:
         """All history lazily (canonical + provenance columns), optionally created_at >= since."""

@@ -34,7 +34,7 @@ from contracts.schema import LINE_KEY
 #: flag levels from least to most severe; a flag only ever moves up this list by itself
 LEVELS: tuple[str, ...] = ("info", "warn", "critical")
 LEVEL_RANK: dict[str, int] = {name: i for i, name in enumerate(LEVELS)}
-SCAN_STATUSES: tuple[str, ...] = ("running", "done", "failed")
+SCAN_STATUSES: tuple[str, ...] = ("running", "done", "failed", "interrupted")
 
 # 64-bit ids on PostgreSQL; SQLite only auto-increments a plain INTEGER PRIMARY KEY
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -68,6 +68,11 @@ class Scan(Base):
     flags_new: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="running")
     error: Mapped[str | None] = mapped_column(Text)
+    # host:pid of the process running it, and when it last said it was alive: a scan whose
+    # process died is marked ``interrupted`` by the next process that opens the store
+    owner: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(128))   # the uploader, for uploads
 
 
 class OrderLine(Base):
@@ -201,8 +206,12 @@ class QuarantinedRow(Base):
     line: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)
+    # sha256 of (file name, line, raw): a re-scanned row is kept once, under the latest scan
+    row_key: Mapped[str | None] = mapped_column(String(64))
+    store_id: Mapped[str | None] = mapped_column(String)   # when the raw row names one
 
-    __table_args__ = (Index("ix_quarantined_rows_scan_id", "scan_id"),)
+    __table_args__ = (Index("ix_quarantined_rows_scan_id", "scan_id"),
+                      Index("ux_quarantined_rows_key", "row_key", unique=True))
 
 
 ROLES: tuple[str, ...] = ("admin", "reviewer", "store_manager", "rule_author")
@@ -222,6 +231,8 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # part of every session cookie: raised on logout and password change, ending old sessions
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class SavedFilter(Base):
@@ -264,7 +275,8 @@ class LoginAttempt(Base):
     success: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index("ix_login_attempts_name_at", "username", "at"),
-                      Index("ix_login_attempts_ip_at", "ip", "at"))
+                      Index("ix_login_attempts_ip_at", "ip", "at"),
+                      Index("ix_login_attempts_name_ip_at", "username", "ip", "at"))
 
 
 class Notification(Base):

@@ -7,6 +7,8 @@ executemany keep both SQLite and PostgreSQL at a handful of round trips per thou
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Self
 
@@ -15,6 +17,8 @@ from sqlalchemy import Connection, Engine, Insert, Table, and_, insert, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contracts.schema import CANONICAL, LINE_KEY, PROVENANCE, QUARANTINE, conform
+from store import quarantine as quarantine_rows
+from store import scans
 from store.bulk import fetch_matching, insert_lines
 from store.db import make_engine, upgrade
 from store.frames import (
@@ -59,15 +63,33 @@ class Store:
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, **engine_kwargs: Any) -> Self:
-        """Connect and bring the schema to head (idempotent; safe on every start)."""
+    def open(cls, url: str, *, scan_lease_seconds: int = scans.DEFAULT_LEASE_SECONDS,
+             **engine_kwargs: Any) -> Self:
+        """Connect, bring the schema to head (idempotent; safe on every start) and mark scans
+        whose process died ``interrupted``."""
         engine = make_engine(url, **engine_kwargs)
         try:
             upgrade(engine)
+            scans.mark_interrupted(engine, scan_lease_seconds)
         except Exception:
             engine.dispose()
             raise
         return cls(engine)
+
+    @contextmanager
+    def _tx(self, conn: Connection | None) -> Iterator[Connection]:
+        """The caller's transaction when given one (a scan's single transaction), else a new one."""
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.begin() as own:
+            yield own
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction for everything a scan stores: it lands whole or not at all."""
+        with self.engine.begin() as conn:
+            yield conn
 
     def close(self) -> None:
         """Release pooled connections (SQLite: lets the WAL checkpoint and files close)."""
@@ -80,31 +102,27 @@ class Store:
         self.close()
 
     # -- scans -------------------------------------------------------------------------
-    def begin_scan(self, files: list[str], as_of: datetime) -> int:
+    def begin_scan(self, files: list[str], as_of: datetime, created_by: str | None = None) -> int:
         """Record a scan as running before any work, so a crash leaves a visible trace."""
-        with self.engine.begin() as conn:
-            return conn.execute(
-                insert(Scan).returning(Scan.id),
-                {"files": [str(f) for f in files], "as_of": as_of, "started_at": utcnow(),
-                 "status": "running", "lines_read": 0, "lines_accepted": 0,
-                 "lines_quarantined": 0, "lines_new": 0, "flags_new": 0},
-            ).scalar_one()
+        return scans.begin(self.engine, files, as_of, created_by)
+
+    def heartbeat(self, scan_id: int) -> None:
+        """Tell other processes this scan's process is still alive."""
+        scans.heartbeat(self.engine, scan_id)
 
     def finish_scan(
         self, scan_id: int, *, lines_read: int, lines_accepted: int, lines_quarantined: int,
         lines_new: int, flags_new: int, status: str = "done", error: str | None = None,
+        conn: Connection | None = None,
     ) -> None:
         """Close a scan with its counts; ``status='failed'`` with ``error`` when it broke."""
-        if status not in ("done", "failed", "running"):
-            raise ValueError(f"scan status must be done/failed/running, not {status!r}")
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(Scan).where(Scan.id == scan_id).values(
-                    finished_at=utcnow(), lines_read=lines_read, lines_accepted=lines_accepted,
-                    lines_quarantined=lines_quarantined, lines_new=lines_new,
-                    flags_new=flags_new, status=status, error=error,
-                )
-            )
+        with self._tx(conn) as c:
+            scans.finish(c, scan_id, status=status, error=error, lines_read=lines_read,
+                         lines_accepted=lines_accepted, lines_quarantined=lines_quarantined,
+                         lines_new=lines_new, flags_new=flags_new)
+
+    def recent_scans(self, limit: int = 20) -> list[dict[str, Any]]:
+        return scans.recent(self.engine, limit)
 
     def get_scan(self, scan_id: int) -> dict[str, Any] | None:
         """One scan as a dict (None if unknown)."""
@@ -113,25 +131,23 @@ class Store:
             return dict(row) if row else None
 
     # -- quarantine --------------------------------------------------------------------
-    def add_quarantine(self, scan_id: int, df: pl.DataFrame) -> int:
-        """Keep rejected source rows verbatim (bulk, chunked executemany)."""
+    def add_quarantine(self, scan_id: int, df: pl.DataFrame, conn: Connection | None = None) -> int:
+        """Keep rejected source rows verbatim; a row seen before moves to this scan (no copies)."""
         if df.is_empty():
             return 0
-        rows = select_as(df, QUARANTINE).with_columns(scan_id=pl.lit(scan_id)).to_dicts()
-        with self.engine.begin() as conn:
-            for part in chunks(rows, INSERT_CHUNK):
-                conn.execute(insert(QuarantinedRow), list(part))
-        return len(rows)
+        with self._tx(conn) as c:
+            return quarantine_rows.add(c, scan_id, df)
 
-    def quarantine_frame(self, scan_id: int) -> pl.DataFrame:
-        """A scan's quarantined rows in QUARANTINE shape, in insertion order."""
+    def quarantine_frame(self, scan_id: int, with_store: bool = False) -> pl.DataFrame:
+        """A scan's quarantined rows in QUARANTINE shape (+ ``store_id``), in insertion order."""
         t = QuarantinedRow.__table__
-        stmt = select(*[t.c[c] for c in QUARANTINE]).where(t.c.scan_id == scan_id).order_by(t.c.id)
+        shape = {**QUARANTINE, "store_id": pl.String()} if with_store else QUARANTINE
+        stmt = select(*[t.c[c] for c in shape]).where(t.c.scan_id == scan_id).order_by(t.c.id)
         with self.engine.connect() as conn:
-            return rows_frame(conn.execute(stmt), QUARANTINE)
+            return rows_frame(conn.execute(stmt), shape)
 
     # -- order lines -------------------------------------------------------------------
-    def add_order_lines(self, scan_id: int, df: pl.DataFrame) -> int:
+    def add_order_lines(self, scan_id: int, df: pl.DataFrame, conn: Connection | None = None) -> int:
         """Store lines whose LINE_KEY is new; returns how many were new.
 
         Re-reading a file must not duplicate lines, so known keys are filtered out first
@@ -142,14 +158,14 @@ class Store:
             return 0
         df = conform(df).unique(subset=list(LINE_KEY), keep="first", maintain_order=True)
         t = OrderLine.__table__
-        with self.engine.begin() as conn:
+        with self._tx(conn) as c:
             order_ids = df.get_column("order_id").drop_nulls().unique().to_list()
-            stored = rows_frame(fetch_matching(conn, t, LINE_KEY, {"order_id": order_ids}), _KEY_SCHEMA)
+            stored = rows_frame(fetch_matching(c, t, LINE_KEY, {"order_id": order_ids}), _KEY_SCHEMA)
             if stored.height:
                 df = df.join(stored, on=list(LINE_KEY), how="anti", nulls_equal=True)
             # all-null columns are left to their NULL default: fewer binds, same rows
-            present = [c for c in _LINE_COLS if df.get_column(c).null_count() < df.height]
-            return insert_lines(conn, t, df.select(present).with_columns(scan_id=pl.lit(scan_id)))
+            present = [col for col in _LINE_COLS if df.get_column(col).null_count() < df.height]
+            return insert_lines(c, t, df.select(present).with_columns(scan_id=pl.lit(scan_id)))
 
     def order_lines_frame(self, order_ids: list[str] | pl.Series) -> pl.DataFrame:
         """Stored lines of the given orders: canonical + provenance columns + scan_id."""
@@ -191,7 +207,8 @@ class Store:
         return {(r[1], r[2]): (r[0], r[3]) for r in rows}
 
     def upsert_flags(
-        self, scan_id: int | None, flags: pl.DataFrame, actor: str = "orderwatch"
+        self, scan_id: int | None, flags: pl.DataFrame, actor: str = "orderwatch",
+        conn: Connection | None = None,
     ) -> tuple[int, int]:
         """Insert new flags, raise the level of known ones; returns (created, raised).
 
@@ -205,7 +222,7 @@ class Store:
         events: list[dict[str, Any]] = []
         ev = {"at": now, "actor": actor, "scan_id": scan_id, "from_status": None,
               "to_status": None, "from_level": None, "to_level": None, "note": None}
-        with self.engine.begin() as conn:
+        with self._tx(conn) as conn:
             existing = self._existing_flags(conn, [(r["rule_id"], r["subject"]) for r in records])
             new = [
                 {**r, "status": "open", "version": 1, "created_at": now, "updated_at": now,
@@ -253,12 +270,13 @@ class Store:
                     for r in conn.execute(stmt)]
         return rows_frame(rows, FLAG_FRAME)
 
-    def recent_flags(self, store_ids: list[str], since: datetime) -> pl.DataFrame:
+    def recent_flags(self, store_ids: list[str], since: datetime,
+                     conn: Connection | None = None) -> pl.DataFrame:
         """Flags of these stores that occurred since ``since`` (input of correlation rules)."""
         t = Flag.__table__
         cols = ["id", "rule_id", "kind", "level", "store_id", "store_name", "order_id", "occurred_at"]
         rows: list[tuple] = []
-        with self.engine.connect() as conn:
+        with self._tx(conn) as conn:
             for part in chunks(sorted(set(store_ids)), LOOKUP_CHUNK):
                 rows.extend(conn.execute(select(*[t.c[c] for c in cols])
                                          .where(t.c.store_id.in_(part), t.c.occurred_at >= since)))

@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from store.models import ROLES, ApiToken, LoginAttempt, User, utcnow
+from store.models import ROLES, ApiToken, User, utcnow
 
 
 class UserError(ValueError):
@@ -32,12 +31,18 @@ class Principal:
     departments: tuple[str, ...] = ()
     stores: tuple[str, ...] = ()
     language: str = "zh"
+    session_version: int = 1
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def _principal(row: Any) -> Principal:
     return Principal(id=row.id, name=row.name, role=row.role, departments=tuple(row.departments or ()),
-                     stores=tuple(row.stores or ()), language=row.language or "zh")
+                     stores=tuple(row.stores or ()), language=row.language or "zh",
+                     session_version=int(getattr(row, "session_version", 1) or 1))
+
+
+#: hashed once: an unknown name costs one hash check like a known one (no timing oracle)
+_DUMMY_HASH = generate_password_hash("orderwatch: not a password of anyone")
 
 
 def validate(role: str, departments: list[str], stores: list[str], known_departments: list[str]) -> None:
@@ -59,6 +64,8 @@ def add_user(engine: Engine, name: str, password: str, role: str, *, departments
     validate(role, departments, stores, known_departments if known_departments is not None else departments)
     if not name or not name.strip():
         raise UserError("a user needs a name")
+    if len(name) > 128 or "\x00" in name:
+        raise UserError("name: at most 128 characters, no NUL bytes")
     if len(password or "") < 8:
         raise UserError("a password needs at least 8 characters")
     if language not in ("zh", "en"):
@@ -85,9 +92,17 @@ def update_user(engine: Engine, user_id: int, **values: Any) -> None:
         if len(pw or "") < 8:
             raise UserError("a password needs at least 8 characters")
         values["password_hash"] = generate_password_hash(pw)
+        values["session_version"] = User.__table__.c.session_version + 1  # ends every session
     if values:
         with engine.begin() as conn:
             conn.execute(update(User.__table__).where(User.__table__.c.id == user_id).values(**values))
+
+
+def end_sessions(engine: Engine, user_id: int) -> None:
+    """Invalidate every session of the user (logout): their cookies carry the old version."""
+    t = User.__table__
+    with engine.begin() as conn:
+        conn.execute(update(t).where(t.c.id == user_id).values(session_version=t.c.session_version + 1))
 
 
 def get_user(engine: Engine, *, user_id: int | None = None, name: str | None = None) -> Principal | None:
@@ -110,27 +125,12 @@ def authenticate(engine: Engine, name: str, password: str) -> Principal | None:
     t = User.__table__
     with engine.connect() as conn:
         row = conn.execute(select(t).where(t.c.name == name, t.c.active.is_(True))).first()
-    if row is None or not check_password_hash(row.password_hash, password or ""):
+    if row is None:
+        check_password_hash(_DUMMY_HASH, password or "")  # same work as for a real name
+        return None
+    if not check_password_hash(row.password_hash, password or ""):
         return None
     return _principal(row)
-
-
-def record_attempt(engine: Engine, name: str, ip: str | None, success: bool) -> None:
-    with engine.begin() as conn:
-        conn.execute(insert(LoginAttempt.__table__),
-                     {"username": name[:128], "ip": ip, "at": utcnow(), "success": success})
-
-
-def recent_failures(engine: Engine, name: str, ip: str | None, minutes: int, now: datetime | None = None) -> int:
-    """Failed attempts for this name or from this address within the window (the larger)."""
-    t = LoginAttempt.__table__
-    since = (now or utcnow()) - timedelta(minutes=minutes)
-    with engine.connect() as conn:
-        by_name = conn.execute(select(func.count()).where(t.c.username == name, t.c.at >= since,
-                                                         t.c.success.is_(False))).scalar_one()
-        by_ip = conn.execute(select(func.count()).where(t.c.ip == ip, t.c.at >= since,
-                                                       t.c.success.is_(False))).scalar_one() if ip else 0
-    return max(by_name, by_ip)
 
 
 def _digest(token: str) -> str:

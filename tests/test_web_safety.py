@@ -36,16 +36,16 @@ def _client_from(world, address: str):
     return c
 
 
-def test_login_attempts_are_rate_limited(world):
+def test_login_limits_are_per_name_and_address(world):
+    """Guesses slow down the (name, address) pair only: no NAT-wide or admin lockout."""
     c = world.app.test_client()
     for _ in range(5):
         assert login(c, "fin", "wrong password").status_code == 401
-    assert login(c, "fin", PASSWORD).status_code == 429  # even the right password, until the window passes
+    refused = login(c, "fin", PASSWORD)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     same_address = world.app.test_client()
-    assert login(same_address, "cs").status_code == 429  # the address is refused for any name
-    elsewhere = _client_from(world, "10.9.9.9")
-    assert login(elsewhere, "cs").status_code == 302      # another user from another address is not
-    assert login(_client_from(world, "10.9.9.8"), "fin").status_code == 429  # the name stays refused
+    assert login(same_address, "cs").status_code == 302        # others behind the same address
+    assert login(_client_from(world, "10.9.9.8"), "fin").status_code == 302  # the name from elsewhere
 
 
 def test_second_reviewer_gets_a_conflict_and_nothing_is_lost(world, client_for):

@@ -16,8 +16,8 @@ from typing import Any
 
 from flask import Flask
 
-from contracts.config import Config, load_config
-from store import Store
+from contracts.config import Config, history_dir_for, load_config
+from store import History, Store
 
 
 def _secret_key(config: Config) -> str:
@@ -31,6 +31,16 @@ def _secret_key(config: Config) -> str:
         path.write_text(secrets.token_hex(32), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
+
+
+def _open_store(url: str, config: Config) -> Store:
+    """The store, with dead scans marked interrupted and their leftovers beside it settled."""
+    from orderwatch.scan import lease_seconds
+    from store.recovery import recover
+
+    store = Store.open(url, scan_lease_seconds=lease_seconds(config))
+    recover(store, History(history_dir_for(url, config)))
+    return store
 
 
 def create_app(config: Config | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -47,12 +57,16 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     if test_config:
         app.config.update(test_config)
     app.extensions["orderwatch.config"] = config
-    app.extensions["orderwatch.store"] = Store.open(app.config["DATABASE_URL"])
+    app.extensions["orderwatch.store"] = _open_store(app.config["DATABASE_URL"], config)
 
     from web import actions, admin, api, auth, dashboard, errors, export, review, rules_pages, saved, silences, upload
     from web.i18n import init_app as init_i18n
+    from web.params import Int64Converter, bound_streamed_body, check_nul_bytes
     from web.security import check_csrf, load_user
 
+    app.url_map.converters["int"] = Int64Converter   # before any route: ids past 64 bits are a 400
+    app.before_request(bound_streamed_body)   # first: before anything reads the body
+    app.before_request(check_nul_bytes)
     init_i18n(app)
     app.before_request(load_user)
     app.before_request(check_csrf)

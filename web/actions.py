@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from store import lifecycle
 from web import access, context, queries, review
+from web.params import safe_next
 from web.security import login_required
 
 bp = Blueprint("actions", __name__)
@@ -22,9 +23,24 @@ bp = Blueprint("actions", __name__)
 
 def _version() -> int:
     try:
-        return int(request.form.get("version", ""))
+        version = int(request.form.get("version", ""))
     except ValueError:
+        version = -1
+    if not 0 <= version <= 2**31 - 1:   # what the column holds: anything else is no version we gave
         abort(400, description=_("The form was incomplete; reload the page and try again."))
+    return version
+
+
+def _ids(values: list[str]) -> list[int]:
+    """Flag ids from a form: whole numbers a 64-bit column can hold, others ignored."""
+    return [int(x) for x in values if x.isdigit() and len(x) < 19]
+
+
+def _flag_id(value: str | None) -> int:
+    ids = _ids([value or ""])
+    if not ids:
+        abort(400, description=_("The form was incomplete; reload the page and try again."))
+    return ids[0]
 
 
 def conflict_text(exc: lifecycle.Conflict) -> str:
@@ -80,6 +96,8 @@ def assign(flag_id: int):  # type: ignore[no-untyped-def]
     if not access.can_act(g.user, f):
         abort(403)
     assignee = g.user.name if request.form.get("me") else (request.form.get("assignee") or "").strip() or None
+    if assignee and len(assignee) > 128:
+        return review.render_flag(flag_id, error=_("A name has at most 128 characters."), status=400)
     try:
         lifecycle.assign(context.engine(), flag_id, actor=g.user.name, assignee=assignee,
                          expected_version=_version())
@@ -125,13 +143,11 @@ def take_next():  # type: ignore[no-untyped-def]
             return redirect(url_for("review.flag", flag_id=c["id"]))
     return render_template("message.html", title=_("Nothing to take"),
                            text=_("No open, unassigned flag is waiting in your queues."),
-                           back=request.form.get("back") or url_for("review.home"))
+                           back=_safe_back(request.form.get("back")))
 
 
 def _safe_back(value: str | None) -> str:
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return url_for("review.home")
+    return safe_next(value, url_for("review.home"))
 
 
 @bp.post("/flags/bulk")
@@ -148,16 +164,16 @@ def bulk():  # type: ignore[no-untyped-def]
         f = review.filters_from(request.form)
         ids = queries.all_flag_ids(engine, g.user, f)
     elif scope == "similar":
-        base = review.visible_flag(int(request.form.get("flag_id", "0") or 0))
+        base = review.visible_flag(_flag_id(request.form.get("flag_id")))
         ids = [s["id"] for s in queries.similar_flags(engine, g.user, base)]
     else:
-        ids = [int(x) for x in request.form.getlist("ids") if x.isdigit()]
+        ids = _ids(request.form.getlist("ids"))
     error = check_transition(form["to_status"], form["resolution"])
     if not error and not ids:
         error = _("Tick the flags to change first.")
     if error:
         if scope == "similar":
-            return review.render_flag(int(request.form["flag_id"]), form={**form, "bulk": True}, error=error,
+            return review.render_flag(_flag_id(request.form.get("flag_id")), form={**form, "bulk": True}, error=error,
                                       status=400)
         return _requeue(form, error)
     allowed = [fid for fid in ids if (fl := queries.get_flag(engine, fid)) is not None and access.can_act(g.user, fl)]
@@ -170,7 +186,7 @@ def bulk():  # type: ignore[no-untyped-def]
 def _requeue(form: dict[str, Any], error: str):  # type: ignore[no-untyped-def]
     """The queue the bulk form came from, with the error and the form as it was."""
     f = review.filters_from(request.form)
-    form = {**form, "ids": {int(x) for x in request.form.getlist("ids") if x.isdigit()},
+    form = {**form, "ids": set(_ids(request.form.getlist("ids"))),
             "scope": request.form.get("scope")}
     if f.department and f.department in access.visible_departments(g.user, list(context.config().departments)):
         title = context.config().department_name(f.department, review.lang())

@@ -14,12 +14,14 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ingest import IngestError
-from orderwatch.scan import run_scan
+from contracts.config import ConfigError
+from ingest import IngestError, TooLarge
+from orderwatch.scan import ScanTimeout, run_scan
 from rules.loader import RulesInvalid
 from store import lifecycle
 from web import access, context, queries
 from web.openapi import document
+from web.upload import discard, scan_limits
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LIMIT = 500
@@ -63,6 +65,8 @@ def _parse_orders(body: bytes) -> tuple[list[Any] | None, str | None, str]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             return None, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", ""
+        except RecursionError:
+            return None, "not valid JSON: nested too deeply", ""
         bad = [i for i, x in enumerate(data) if not isinstance(x, dict)]
         if bad:
             return None, f"element {bad[0]} of the array is not an object", ""
@@ -78,6 +82,13 @@ def _parse_orders(body: bytes) -> tuple[list[Any] | None, str | None, str]:
 def push_orders():  # type: ignore[no-untyped-def]
     if not access.can_upload(g.user):
         return error(403, "forbidden", "this token's user may not push orders")
+    source = request.args.get("source") or None
+    if source is not None:
+        try:
+            context.config().source_for("body", source)
+        except ConfigError:
+            known = ", ".join(s.name for s in context.config().sources) or "none"
+            return error(400, "invalid_parameter", f"source: no configured source named {source!r} (known: {known})")
     try:
         records, problem, fmt = _parse_orders(request.get_data(cache=False))
     except UnicodeDecodeError:
@@ -87,21 +98,30 @@ def push_orders():  # type: ignore[no-untyped-def]
     folder = Path(current_app.instance_path) / "api" / uuid.uuid4().hex
     folder.mkdir(parents=True)
     path = folder / f"orders.{fmt}"
-    if fmt == "json":
-        path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    else:
-        path.write_text("\n".join(records) + "\n", encoding="utf-8")  # type: ignore[arg-type]
     try:
-        r = run_scan([path], context.config(), db_url=current_app.config["DATABASE_URL"],
-                     source=request.args.get("source") or None)
-    except IngestError as exc:
-        return error(400, "invalid_body", str(exc).replace(str(path), "body"))
-    except RulesInvalid as exc:
-        return error(500, "rules_invalid", str(exc))
+        if fmt == "json":
+            path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        else:
+            path.write_text("\n".join(records) + "\n", encoding="utf-8")  # type: ignore[arg-type]
+        limits, deadline = scan_limits()
+        try:
+            r = run_scan([path], context.config(), db_url=current_app.config["DATABASE_URL"], source=source,
+                         limits=limits, deadline=deadline, created_by=g.user.name)
+        except TooLarge as exc:
+            return error(413, "too_large", str(exc).replace(str(path), "body"), field=exc.field)
+        except ScanTimeout as exc:
+            return error(422, "timeout", str(exc))
+        except IngestError as exc:
+            return error(400, "invalid_body", str(exc).replace(str(path), "body"))
+        except RulesInvalid as exc:
+            return error(422, "rules_invalid", "the rule files are broken: scans are refused until they are fixed",
+                         problems=[str(p) for p in exc.problems])
+    finally:
+        discard(folder)
     quarantine = [{"line": q["line"], "reason": q["reason"]} for q in r.quarantine.iter_rows(named=True)]
     flags = [{k: _json_value(v) for k, v in row.items() if k != "evidence"} for row in r.flags.iter_rows(named=True)]
     return jsonify({"scan_id": r.scan_id, "read": r.read, "accepted": r.accepted, "quarantined": r.quarantined,
-                    "new_lines": r.new_lines, "flags_created": r.flags_created, "flags": flags,
+                    "reconciled": r.reconciled, "mismatches": r.mismatches, "new_lines": r.new_lines, "flags_created": r.flags_created, "flags": flags,
                     "quarantine": quarantine})
 
 
@@ -145,11 +165,14 @@ def transition(flag_id: int):  # type: ignore[no-untyped-def]
     to_status, version = body.get("to_status"), body.get("version")
     if not isinstance(to_status, str):
         return error(400, "invalid_body", "to_status: required, one of " + ", ".join(lifecycle.STATUSES))
-    if not isinstance(version, int) or isinstance(version, bool):
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= 2**31 - 1:
         return error(400, "invalid_body", "version: required, the flag's version you read (an integer)")
     resolution, note = body.get("resolution"), body.get("note")
     if resolution is not None and not isinstance(resolution, str) or note is not None and not isinstance(note, str):
         return error(400, "invalid_body", "resolution and note must be strings")
+    for field, value in (("to_status", to_status), ("resolution", resolution), ("note", note)):
+        if value is not None and "\x00" in value:
+            return error(400, "invalid_body", f"{field}: contains a NUL byte")
     if not access.allowed_transition(g.user, row, to_status, resolution):
         return error(403, "forbidden", "this user may not make that change to this flag")
     try:

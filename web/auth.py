@@ -1,5 +1,10 @@
-"""Log in and out.  Failed attempts are recorded; too many for a name or address within the
-window are refused (429) until the window passes."""
+"""Log in and out.
+
+Limits are per (name, address) with a progressive delay (``store.logins``): a NAT's other users
+and the admin logging in from elsewhere are never locked out by someone else's guesses.  An
+unknown name costs the same password-hash work as a known one.  A session carries the user's
+session version; logout and password changes raise it, so a captured cookie dies with them.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +20,17 @@ from flask import (
     url_for,
 )
 
-from store.users import authenticate, recent_failures, record_attempt
+from store import logins
+from store.users import authenticate, end_sessions
 from web import context
+from web.params import safe_next
 
 bp = Blueprint("auth", __name__)
+MAX_NAME = 128
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("review.home")
+    return safe_next(target, url_for("review.home"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -33,16 +39,23 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         name = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
+        if len(name) > MAX_NAME:
+            abort(400, description=f"username: at most {MAX_NAME} characters")
         cfg = context.config()
-        limit, window = int(cfg.get("web.login_attempts", 5)), int(cfg.get("web.login_window_minutes", 15))
-        ip = request.remote_addr
-        if recent_failures(context.engine(), name, ip, window) >= limit:
-            abort(429, description="too_many")
+        slot = logins.reserve(context.engine(), name, request.remote_addr,
+                              limit=int(cfg.get("web.login_attempts", 5)),
+                              window_minutes=int(cfg.get("web.login_window_minutes", 15)),
+                              base_delay=float(cfg.get("web.login_delay_seconds", 1)))
+        if slot.attempt_id is None:
+            return (render_template("error.html", code=429, key="too_many",
+                                    detail=f"retry after {slot.retry_after} s"),
+                    429, {"Retry-After": str(slot.retry_after)})
         user = authenticate(context.engine(), name, password)
-        record_attempt(context.engine(), name, ip, user is not None)
+        logins.settle(context.engine(), slot.attempt_id, user is not None)
         if user is not None:
             session.clear()
             session["uid"] = user.id
+            session["sv"] = user.session_version
             return redirect(_safe_next(request.args.get("next")))
         error = "bad_login"
     return render_template("login.html", error=error), (401 if error else 200)
@@ -50,6 +63,8 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    if g.user is not None:
+        end_sessions(context.engine(), g.user.id)  # a copy of this cookie stops working too
     session.clear()
     return redirect(url_for("auth.login"))
 

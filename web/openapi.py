@@ -83,13 +83,20 @@ def document() -> dict[str, Any]:
                         "properties": {
                             "scan_id": {"type": "integer"}, "read": {"type": "integer"},
                             "accepted": {"type": "integer"}, "quarantined": {"type": "integer"},
+                            "reconciled": {"type": "boolean", "description": "read = accepted + quarantined = "
+                                           "the records counted without the parser"},
+                            "mismatches": {"type": "array", "items": {"type": "string"}},
                             "new_lines": {"type": "integer"}, "flags_created": {"type": "integer"},
                             "flags": {"type": "array", "items": {"type": "object"}},
                             "quarantine": {"type": "array", "items": {"type": "object", "properties": {
                                 "line": {"type": "integer"}, "reason": {"type": "string"}}}},
                         }}}}},
-                    "400": _err("the body isn't a JSON array of objects or JSON lines"),
+                    "400": _err("the body isn't a JSON array of objects or JSON lines, or `source` is unknown"),
                     "401": _err("no or unknown token"), "403": _err("this user may not push orders"),
+                    "413": _err("the body is larger than web.upload_max_mb (whatever its transfer encoding), "
+                                "or has more rows or columns than web.upload_max_rows / _columns"),
+                    "422": _err("the rule files are broken (`problems` lists each mistake) or the scan ran past "
+                                "web.upload_max_seconds; nothing was stored"),
                 }}},
             "/api/v1/flags": {"get": {
                 "summary": "Flags in the caller's remit, with the queue filters (keyset pagination)",

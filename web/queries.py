@@ -25,15 +25,18 @@ LIST_COLUMNS = [F.c.id, F.c.rule_id, F.c.kind, F.c.level, F.c.severity, F.c.depa
 #: "severity" first: the triage order (most severe level, and within it the oldest flag first)
 SORTS = ("severity", "new", "old", "occurred")
 SEVERITIES = (3, 2, 1)
+#: dates a filter may name (the store keeps no others; 9999-12-31 + 1 day overflows)
+YEARS = (1900, 2100)
+INT64_MAX = 2**63 - 1
 
 
 class BadFilter(ValueError):
     """A filter value that can't be understood: ``(parameter, value)``."""
 
-    def __init__(self, name: str, value: str) -> None:
+    def __init__(self, name: str, value: str, message: str | None = None) -> None:
         messages = {"sort": f"sort: use one of {', '.join(SORTS)}",
                     "after": f"after: not a cursor of this sort ({value!r})"}
-        super().__init__(messages.get(name, f"{name}: expected YYYY-MM-DD, got {value!r}"))  # the API's wording
+        super().__init__(message or messages.get(name, f"{name}: expected YYYY-MM-DD, got {value[:40]!r}"))  # the API's wording
         self.name, self.value = name, value
 
 
@@ -63,9 +66,12 @@ class Filters:
             v = get(name)
             if v:
                 try:
-                    setattr(f, name, date_from_input(v))
+                    day = date_from_input(v)
                 except ValueError:
                     raise BadFilter(name, v) from None
+                if day is not None and not YEARS[0] <= day.year <= YEARS[1]:
+                    raise BadFilter(name, v, f"{name}: a date between {YEARS[0]} and {YEARS[1]}, got {v!r}")
+                setattr(f, name, day)
         f.sort = get("sort") or "severity"
         if f.sort not in SORTS:
             raise BadFilter("sort", f.sort)
@@ -101,6 +107,13 @@ def _conditions(p: Principal, f: Filters) -> list[Any]:
     return cond
 
 
+def _id(text: str) -> int:
+    n = int(text)
+    if not 0 <= n <= INT64_MAX:
+        raise ValueError(text)
+    return n
+
+
 def _seek(f: Filters) -> tuple[list[Any], list[Any]]:
     """ORDER BY and the condition for rows after the cursor."""
     after: list[Any] = []
@@ -108,24 +121,26 @@ def _seek(f: Filters) -> tuple[list[Any], list[Any]]:
         if f.sort == "old":
             order = [F.c.id.asc()]
             if f.after:
-                after.append(F.c.id > int(f.after))
+                after.append(F.c.id > _id(f.after))
         elif f.sort == "severity":      # list_flags reads it one level at a time (index order)
             order = [F.c.severity.desc(), F.c.id.asc()]
             if f.after:
-                sev, fid = (int(x) for x in f.after.split(":"))
+                sev, fid = (_id(x) for x in f.after.split(":"))
                 after.append(or_(F.c.severity < sev, and_(F.c.severity == sev, F.c.id > fid)))
         elif f.sort == "occurred":
             order = [F.c.occurred_at.desc(), F.c.id.desc()]
             if f.after:
                 at, fid = f.after.rsplit("|", 1)
                 ts = datetime.fromisoformat(at)
-                after.append(or_(F.c.occurred_at < ts, and_(F.c.occurred_at == ts, F.c.id < int(fid))))
+                if not YEARS[0] <= ts.year <= YEARS[1]:
+                    raise ValueError(at)
+                after.append(or_(F.c.occurred_at < ts, and_(F.c.occurred_at == ts, F.c.id < _id(fid))))
         else:
             order = [F.c.id.desc()]
             if f.after:
-                after.append(F.c.id < int(f.after))
+                after.append(F.c.id < _id(f.after))
     except ValueError:
-        raise BadFilter("after", f.after or "") from None
+        raise BadFilter("after", (f.after or "")[:40]) from None
     return order, after
 
 
@@ -140,7 +155,7 @@ def _cursor(f: Filters, row: dict[str, Any]) -> str:
 def _by_severity(engine: Engine, p: Principal, f: Filters, limit: int) -> list[dict[str, Any]]:
     """The triage order one level at a time: each level's oldest first, read along the
     (department, severity, id) index instead of sorting every active flag."""
-    start_sev, start_id = (int(x) for x in f.after.split(":")) if f.after else (SEVERITIES[0], 0)
+    start_sev, start_id = (_id(x) for x in f.after.split(":")) if f.after else (SEVERITIES[0], 0)
     if f.level:
         from store.models import LEVEL_RANK
         levels = [LEVEL_RANK.get(f.level, -9) + 1]

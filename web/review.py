@@ -101,7 +101,10 @@ def bad_filter_text(exc: queries.BadFilter) -> Markup:
 
 def render_queue(f: queries.Filters, title: str, endpoint: str, *, form: dict[str, Any] | None = None,
                  error: str | None = None, status: int = 200, **route: Any):  # type: ignore[no-untyped-def]
-    rows, nxt = queries.list_flags(context.engine(), g.user, f, current_page_size())
+    try:
+        rows, nxt = queries.list_flags(context.engine(), g.user, f, current_page_size())
+    except queries.BadFilter as exc:   # a cursor only the query can judge (past 64 bits, …)
+        abort(400, description=bad_filter_text(exc))
     rules = rules_by_id()
     decorate(rows, rules)
     args = {**{k: v for k, v in f.as_args().items() if k not in route}, **route}

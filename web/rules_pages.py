@@ -3,7 +3,9 @@ YAML, and validate-and-reload.
 
 Reload is file-based: scans read the rules directory when they start, so a rule file that
 passes validation is written in place (atomically) and is in force for the next scan; a file
-that fails is never written, so the running rules stay in force.
+that fails is never written, so the running rules stay in force.  A file broken on disk (edited
+by hand) is reported in a banner here while the last rule set that validated keeps explaining
+flags; scans refuse to run until it is fixed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, g, render_template, request
 
-from rules.loader import read_rule_files
+from rules.loader import read_rule_files, rules_state
 from web import access, context, stats
 from web.security import require
 
@@ -30,8 +32,8 @@ def _files() -> dict[str, Path]:
 @bp.get("/")
 @require(access.can_see_rules)
 def index():  # type: ignore[no-untyped-def]
-    rules, problems = read_rule_files(context.config().rules_dir, context.config())
-    return render_template("rules.html", rules=rules, problems=problems,
+    state = rules_state(context.config())  # broken files: the last good rules stay in force
+    return render_template("rules.html", rules=state.rules, problems=state.problems, state=state,
                            stats=stats.rule_stats(context.engine(), _everything()), files=_files())
 
 

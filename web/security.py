@@ -1,4 +1,4 @@
-"""Sessions, CSRF, login rate limiting and API tokens.
+"""Sessions (with the user's session version), CSRF and API tokens.
 
 CSRF: every form carries a per-session token (``csrf_token()`` in templates) that a POST must
 echo; the JSON API is exempt because it authenticates with a bearer token, not a cookie.
@@ -46,7 +46,9 @@ def load_user() -> None:
     uid = session.get("uid")
     if uid is not None:
         g.user = get_user(engine, user_id=int(uid))
-        if g.user is None:
+        # a session from before the last logout or password change is over
+        if g.user is None or session.get("sv") != g.user.session_version:
+            g.user = None
             session.clear()
 
 
