@@ -9,12 +9,14 @@ and URL-like strings into links unless told not to; every workbook is opened thr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import xlsxwriter
 
 SAFE_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
 
 
-def safe_workbook(path: str | Path) -> xlsxwriter.Workbook:
-    """An xlsxwriter Workbook that writes every string as a plain string."""
-    return xlsxwriter.Workbook(str(path), SAFE_OPTIONS)
+def safe_workbook(target: str | Path | BinaryIO, **options: Any) -> xlsxwriter.Workbook:
+    """An xlsxwriter Workbook (a path, or a buffer with ``in_memory=True``) that writes every
+    string as a plain string; other xlsxwriter options pass through."""
+    return xlsxwriter.Workbook(target if not isinstance(target, Path) else str(target), {**options, **SAFE_OPTIONS})

@@ -41,7 +41,7 @@ class ReadLimits:
 
     def check_rows(self, n: int) -> None:
         if self.max_rows is not None and n > self.max_rows:
-            raise TooLarge(f"文件有 {n:,} 行，超过上限 {self.max_rows:,} 行 (web.upload_max_rows)；"
+            raise TooLarge(f"文件有 {n:,} 行，超过上限 {self.max_rows:,} 行 (web.upload_max_rows)，"
                            f"请拆分后再上传", "rows")
 
     def check_columns(self, n: int) -> None:

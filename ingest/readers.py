@@ -25,7 +25,7 @@ from typing import Callable
 
 import polars as pl
 
-from .caps import ReadLimits
+from .caps import ReadLimits, TooLarge
 from .csv_reader import python_csv, read_csv
 from .encoding import decode_rows, detect
 from .errors import IngestError
@@ -259,8 +259,10 @@ def read_tables(path: str | Path, limits: ReadLimits | None = None, *, sheet: st
             limits.check_rows(table.records)
             limits.check_columns(len(table.headers))
         return [(str(p), table)]
-    except IngestError:
-        raise
+    except TooLarge as exc:
+        raise exc if str(exc).startswith(str(p)) else TooLarge(f"{p}: {exc}", exc.field) from None
+    except IngestError as exc:
+        raise exc if str(exc).startswith(str(p)) else IngestError(f"{p}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise IngestError(f"{p}: 无法读取 {kind} 文件: {type(exc).__name__}: {detail}") from None

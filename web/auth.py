@@ -20,9 +20,12 @@ from flask import (
     url_for,
 )
 
+from flask_babel import gettext as _
+
 from store import logins
 from store.users import authenticate, end_sessions
 from web import context
+from web.errors import render_error
 from web.params import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -40,16 +43,16 @@ def login():  # type: ignore[no-untyped-def]
         name = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
         if len(name) > MAX_NAME:
-            abort(400, description=f"username: at most {MAX_NAME} characters")
+            abort(400, description=_("A user name has at most %(n)s characters.", n=MAX_NAME))
         cfg = context.config()
         slot = logins.reserve(context.engine(), name, request.remote_addr,
                               limit=int(cfg.get("web.login_attempts", 5)),
                               window_minutes=int(cfg.get("web.login_window_minutes", 15)),
                               base_delay=float(cfg.get("web.login_delay_seconds", 1)))
         if slot.attempt_id is None:
-            return (render_template("error.html", code=429, key="too_many",
-                                    detail=f"retry after {slot.retry_after} s"),
-                    429, {"Retry-After": str(slot.retry_after)})
+            body, code = render_error(429, _("Too many failed logins for this name from this address; "
+                                             "try again in %(n)s seconds.", n=slot.retry_after))
+            return body, code, {"Retry-After": str(slot.retry_after)}
         user = authenticate(context.engine(), name, password)
         logins.settle(context.engine(), slot.attempt_id, user is not None)
         if user is not None:

@@ -12,10 +12,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-import xlsxwriter
 from flask import Blueprint, Response, abort, g, request
 from flask_babel import gettext as _
 
+from contracts.workbook import safe_workbook
 from i18n import gettext_for
 from i18n.vocabulary import label
 from store.models import utcnow
@@ -56,8 +56,7 @@ def _figures(flag: dict[str, Any], gt: Any) -> str:
 def workbook(rows: list[dict[str, Any]], lines: dict[tuple[str | None, str | None], list[dict]], title: str) -> bytes:
     gt = gettext_for(review.lang())
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                   "strings_to_numbers": False, "default_date_format": "yyyy-mm-dd hh:mm"})
+    wb = safe_workbook(buf, in_memory=True, default_date_format="yyyy-mm-dd hh:mm")
     head = wb.add_format({"bold": True, "bg_color": "#E2E8F0", "border": 1, "text_wrap": True})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     ws = wb.add_worksheet(_("Review sheet")[:31])

@@ -63,9 +63,59 @@ def translate_reason(text: str | None, lang: str) -> Markup:
                          file=m.group(1)))
         elif m := re.fullmatch(r"(.*): 文件不存在", part):
             out.append(_("%(file)s: the file does not exist", file=m.group(1)))
+        elif (said_ := _reliability_reason(part, _, gt)) is not None:
+            out.append(said_)
         else:
             out.append(_data(part))
     return Markup("; ").join(out)
+
+
+def _reliability_reason(part: str, _: Any, gt: Any) -> Markup | None:
+    """The reasons of issue 10's checks (reconciliation, decoding, ranges, caps), translated."""
+    if m := re.fullmatch(r"引号没有闭合: 第 (\d+) 行起的字段一直延续到文件末尾", part):
+        return _("a quote opened on line %(line)s never closes; the lines after it are quarantined one by one",
+                 line=m.group(1))
+    if m := re.fullmatch(r"位于第 (\d+) 行起没有闭合的引号内，未作为订单读取", part):
+        return _("inside the quote opened on line %(line)s, which never closes; not read as an order",
+                 line=m.group(1))
+    if m := re.fullmatch(r"引号跨越第 (\d+)–(\d+) 行，其中的行本身就像完整的记录: 疑似多余的引号，这些行均未读取", part):
+        return _("a quote runs over lines %(first)s–%(last)s, which look like whole records themselves: "
+                 "probably a stray quote; none of them was read", first=m.group(1), last=m.group(2))
+    if m := re.fullmatch(r"位于第 (\d+) 行起的跨行引号内，本身像一条完整的记录", part):
+        return _("inside the quote opened on line %(line)s, though it looks like a whole record", line=m.group(1))
+    if m := re.fullmatch(r"无法按 (\S+) 解码: 文件第 (\d+) 字节附近为 (.*)", part):
+        return _("could not be decoded as %(encoding)s: the bytes near offset %(offset)s are %(bytes)s",
+                 encoding=m.group(1), offset=m.group(2), bytes=m.group(3))
+    if m := re.fullmatch(r".*?超出范围 \((\d+)–(\d+) 年\): (.*) \((\w+)\)", part):
+        return _("%(field)s out of range (years %(lo)s–%(hi)s): %(value)s", field=label("field", m.group(4), gt),
+                 lo=m.group(1), hi=m.group(2), value=m.group(3))
+    if m := re.fullmatch(r".*?超出范围 \(绝对值不超过 (.*)\): (.*) \((\w+)\)", part):
+        return _("%(field)s out of range (at most %(cap)s in size): %(value)s", field=label("field", m.group(3), gt),
+                 cap=m.group(1), value=m.group(2))
+    if m := re.fullmatch(r".*?含有 NUL 字节 \((\w+)\)", part):
+        return _("%(field)s contains a NUL byte", field=label("field", m.group(1), gt))
+    if m := re.fullmatch(r"公式没有缓存值: (.*)（请在 Excel 中重新计算并保存后再导出）", part):
+        return _("formula without a stored value: %(cells)s (recalculate and save in Excel, then export again)",
+                 cells=m.group(1))
+    if m := re.fullmatch(r"JSON 嵌套超过 (\d+) 层|JSON 嵌套过深", part):
+        return _("JSON nested too deeply")
+    if m := re.fullmatch(r"JSON 格式错误: (.*)", part):
+        return _("not valid JSON: %(detail)s", detail=m.group(1))
+    if part == "JSON 记录不是对象 {...}":
+        return _("the JSON record is not an object {…}")
+    if m := re.fullmatch(r"(.*): 第 (\d+) 行表头的引号没有闭合，文件无法按 CSV 读取", part):
+        return _("%(file)s: the quote opened in the header on line %(line)s never closes; the file cannot be "
+                 "read as CSV", file=m.group(1), line=m.group(2))
+    if m := re.fullmatch(r"(.*?): ?文件有 ([\d,]+) (行|列)，超过上限 ([\d,]+) (?:行|列) \((web\.\w+)\).*", part):
+        return _("%(file)s: %(n)s %(what)s, more than the limit of %(cap)s (%(key)s)", file=m.group(1), n=m.group(2),
+                 what=_("rows") if m.group(3) == "行" else _("columns"), cap=m.group(4), key=m.group(5))
+    if m := re.fullmatch(r"(.*?): ?解压后 ([\d,]+) MB，超过上限 ([\d,]+) MB \((web\.\w+)\)", part):
+        return _("%(file)s: %(n)s MB once unpacked, more than the limit of %(cap)s MB (%(key)s)", file=m.group(1),
+                 n=m.group(2), cap=m.group(3), key=m.group(4))
+    if m := re.fullmatch(r"扫描超过时间上限，已在「(.*)」阶段中止，未保存任何结果", part):
+        return _("the scan ran past its time limit (web.upload_max_seconds) at “%(stage)s”; nothing was stored",
+                 stage=m.group(1))
+    return None
 
 
 def _quarantine(q: pl.DataFrame, path: str, lang: str) -> list[dict[str, Any]]:
