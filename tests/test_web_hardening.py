@@ -348,3 +348,17 @@ def test_chunked_bodies_over_the_limit_are_413_under_gunicorn(world, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_new_reasons_read_in_the_readers_language(world, client_for):
+    c = client_for("admin")
+    page = c.get("/upload").get_data(as_text=True)
+    c.post("/language", data={"_csrf": csrf_of(page), "language": "en", "next": "/upload"})
+    body = ("\n".join([HEADER, "A1,S1,2026-09-01 13:00,K,1", 'A2,"S1,2026-09-01 13:00,K,1',
+                       "A3,S1,2026-09-01 13:00,K,1"]) + "\n").encode()
+    shown = _upload(c, "stray.csv", body).get_data(as_text=True)
+    assert "never closes" in shown and "引号" not in shown
+    cfg(world)["web"]["upload_max_columns"] = 2
+    refused = _upload(c, "wide.csv", body)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 413 and "more than the limit of 2" in text and "web.upload_max_columns" in text
