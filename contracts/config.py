@@ -54,13 +54,27 @@ def _read_yaml(path: Path) -> dict:
 
 @dataclass
 class Source:
-    """A named input source: how its file names look and how its headers map."""
+    """A named input source: how its file names look and how its headers map.
+
+    Everything here is optional: a file matching no source is read by recognition alone.
+    ``columns`` (canonical -> header) overrides recognition; ``date_format`` fixes how its
+    dates are read (``day_first``, ``month_first`` or a strftime format, for every date column
+    or per canonical field); ``states`` maps its own status words to canonical states.
+    """
 
     name: str
     match: str = "*"
     columns: dict[str, str] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)
     non_goods_skus: list[str] = field(default_factory=list)
+    date_format: str | dict[str, str] | None = None
+    states: dict[str, str] = field(default_factory=dict)
+
+    def date_format_for(self, field_name: str) -> str | None:
+        """The configured date format of one canonical field (None: infer it)."""
+        if isinstance(self.date_format, dict):
+            return self.date_format.get(field_name) or self.date_format.get("*")
+        return self.date_format
 
 
 @dataclass
@@ -127,6 +141,11 @@ class Config:
         return self.raw.get("ingest", {}).get("cancel_pattern")
 
     @property
+    def backfill_days(self) -> float:
+        """A file whose newest event is older than this is a backfill (judged as of that event)."""
+        return float(self.raw.get("ingest", {}).get("backfill_days", 2))
+
+    @property
     def strict_fields(self) -> list[str]:
         return list(self.raw.get("ingest", {}).get("strict_fields", []))
 
@@ -139,20 +158,7 @@ class Config:
 
     @property
     def sources(self) -> list[Source]:
-        out = []
-        for i, s in enumerate(self.raw.get("sources") or []):
-            if not isinstance(s, dict) or "name" not in s:
-                raise ConfigError(f"sources[{i}]: each source needs a name")
-            out.append(
-                Source(
-                    name=str(s["name"]),
-                    match=str(s.get("match", "*")),
-                    columns={str(k): str(v) for k, v in (s.get("columns") or {}).items()},
-                    defaults=dict(s.get("defaults") or {}),
-                    non_goods_skus=[str(x) for x in s.get("non_goods_skus") or []],
-                )
-            )
-        return out
+        return [_source(i, s) for i, s in enumerate(self.raw.get("sources") or [])]
 
     def source_for(self, path: str | Path, name: str | None = None) -> Source:
         """The configured source a file belongs to (by name, else by glob), else ``default``."""
@@ -171,6 +177,35 @@ class Config:
                 return default
             node = node[part]
         return node
+
+
+def _source(i: int, s: Any) -> Source:
+    """One ``sources[]`` entry, checked: a bad value names the source and the key."""
+    if not isinstance(s, dict) or "name" not in s:
+        raise ConfigError(f"sources[{i}]: each source needs a name")
+    name = str(s["name"])
+    for key in ("columns", "defaults", "states"):
+        if s.get(key) is not None and not isinstance(s[key], dict):
+            raise ConfigError(f"sources[{i}] ({name}): {key} must be a mapping")
+    fmt = s.get("date_format")
+    if fmt is not None and not isinstance(fmt, (str, dict)):
+        raise ConfigError(f"sources[{i}] ({name}): date_format must be day_first, month_first, "
+                          "a strftime format, or a mapping field -> one of those")
+    states = {str(k): str(v) for k, v in (s.get("states") or {}).items()}
+    from contracts.schema import STATES  # local: schema imports nothing of config
+    bad = sorted({v for v in states.values() if v not in STATES})
+    if bad:
+        raise ConfigError(f"sources[{i}] ({name}): states: unknown state(s) {', '.join(bad)}; "
+                          f"known: {', '.join(STATES)}")
+    return Source(
+        name=name,
+        match=str(s.get("match", "*")),
+        columns={str(k): str(v) for k, v in (s.get("columns") or {}).items()},
+        defaults=dict(s.get("defaults") or {}),
+        non_goods_skus=[str(x) for x in s.get("non_goods_skus") or []],
+        date_format=({str(k): str(v) for k, v in fmt.items()} if isinstance(fmt, dict) else fmt),
+        states=states,
+    )
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Config:

@@ -1,8 +1,8 @@
 """The canonical order line: the one shape every reader produces and every detector reads.
 
-One row per order line; order-level fields (amounts, address, times) are repeated on each
-line of the order.  Only ``REQUIRED`` fields must be present in a source; the others may be
-missing entirely (the column is then all null).
+One row per order line; order-level fields (amounts, address, times, state) are repeated on
+each line of the order.  Only ``REQUIRED`` fields must be present in a source; the others may
+be missing entirely (the column is then all null) and the detectors that need them say so.
 """
 
 from __future__ import annotations
@@ -18,13 +18,25 @@ CANONICAL: dict[str, pl.DataType] = {
     "source": pl.String(),
     "store_id": pl.String(),
     "store_name": pl.String(),
+    "buyer_id": pl.String(),
+    # lifecycle events, in the order they happen
     "created_at": DATETIME,
-    "confirmed_at": DATETIME,
     "paid_at": DATETIME,
+    "confirmed_at": DATETIME,
     "picked_at": DATETIME,
     "shipped_at": DATETIME,
     "delivered_at": DATETIME,
+    "completed_at": DATETIME,
+    "cancelled_at": DATETIME,
+    "refunded_at": DATETIME,
+    # the order's own deadlines, when the export carries them
+    "ship_by": DATETIME,
+    "deliver_by": DATETIME,
+    # status as exported, and the canonical state derived from it and from the times
     "status": pl.String(),
+    "payment_status": pl.String(),
+    "aftersale_status": pl.String(),
+    "state": pl.String(),
     "sku": pl.String(),
     "product_name": pl.String(),
     "quantity": pl.Float64(),
@@ -32,7 +44,12 @@ CANONICAL: dict[str, pl.DataType] = {
     "line_amount": pl.Float64(),
     "order_amount": pl.Float64(),
     "paid_amount": pl.Float64(),
+    "discount_amount": pl.Float64(),
+    "shipping_fee": pl.Float64(),
+    "refund_amount": pl.Float64(),
+    "currency": pl.String(),
     "payment_method": pl.String(),
+    "tracking_no": pl.String(),
     "consignee": pl.String(),
     "phone": pl.String(),
     "province": pl.String(),
@@ -43,6 +60,27 @@ CANONICAL: dict[str, pl.DataType] = {
     "country": pl.String(),
 }
 
+#: canonical order states, in lifecycle order; the last four end an order without fulfilment
+STATES: tuple[str, ...] = (
+    "pending_payment", "paid", "confirmed", "picking", "picked", "shipped", "delivered",
+    "completed", "cancelled", "closed", "returned", "refunded",
+)
+#: lifecycle rank of the states an order passes through (the later, the higher)
+STATE_RANK: dict[str, int] = {s: i for i, s in enumerate(STATES[:8])}
+#: states that end an order without (further) fulfilment: nothing is waiting any more
+UNWOUND_STATES: tuple[str, ...] = ("cancelled", "closed", "returned", "refunded")
+#: states in which no time-based rule may flag an order: it is done, one way or the other
+DONE_STATES: tuple[str, ...] = ("completed", *UNWOUND_STATES)
+#: lifecycle events (timestamps) and the state each one proves
+EVENT_STATE: dict[str, str] = {
+    "paid_at": "paid", "confirmed_at": "confirmed", "picked_at": "picked", "shipped_at": "shipped",
+    "delivered_at": "delivered", "completed_at": "completed", "cancelled_at": "cancelled",
+    "refunded_at": "refunded",
+}
+#: events a file's "newest event" is taken from (deadlines are promises, not events)
+EVENT_FIELDS: tuple[str, ...] = ("created_at", *EVENT_STATE)
+DEADLINE_FIELDS: tuple[str, ...] = ("ship_by", "deliver_by")
+
 #: provenance columns every accepted row carries (not part of the business schema)
 PROVENANCE: dict[str, pl.DataType] = {
     "source_file": pl.String(),
@@ -51,7 +89,9 @@ PROVENANCE: dict[str, pl.DataType] = {
     "goods": pl.Boolean(),
 }
 
-REQUIRED: tuple[str, ...] = ("order_id", "store_id", "created_at", "sku", "quantity")
+#: all a file must have: which order, and when.  store_id is always filled (the file's store
+#: when it has no store column), sku falls back to the product name.
+REQUIRED: tuple[str, ...] = ("order_id", "created_at")
 
 TIMESTAMP_FIELDS = tuple(k for k, v in CANONICAL.items() if v == DATETIME)
 NUMBER_FIELDS = tuple(k for k, v in CANONICAL.items() if v == pl.Float64())
@@ -63,9 +103,9 @@ LINE_KEY: tuple[str, ...] = ("source", "store_id", "order_id", "line_no")
 #: what detectors' baselines read back from history (the rest of a line is only needed for
 #: flagged orders, whose lines the database keeps); writing fewer columns keeps scans fast
 BASELINE_FIELDS: tuple[str, ...] = (
-    *LINE_KEY, "store_name", "created_at", "confirmed_at", "paid_at", "picked_at", "shipped_at",
-    "delivered_at", "status", "sku", "quantity", "unit_price", "line_amount", "order_amount",
-    "payment_method", "goods",
+    *LINE_KEY, "store_name", "buyer_id", *EVENT_FIELDS, *DEADLINE_FIELDS, "status", "state",
+    "sku", "quantity", "unit_price", "line_amount", "order_amount", "payment_method",
+    "source_file", "goods",
 )
 
 

@@ -75,4 +75,5 @@ DETECTOR = Detector(
     grain=lambda p: "order",
     compute=_compute,
     reason_zh=lambda p: "门店{store_id}订单{order_id}金额{order_amount:,.2f}，{comparison}",
+    needs=lambda p: (("order_amount", "line_amount", "unit_price"),),
 )

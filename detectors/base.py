@@ -5,14 +5,19 @@ A detector is a module of polars expressions.  Given the batch joined to its rec
 this scan), it returns a LazyFrame at its grain — one row per line, order or store-day of the
 batch — carrying the subject columns below plus its feature columns.  Rules then read only
 feature columns, so thresholds live in YAML and detectors stay threshold-free.
+
+A detector declares the canonical fields it ``needs``; a file where they are absent or empty
+is not judged by it (``detectors.needs``), so no rule reads a meaning into a column the export
+never had.  Time-based detectors judge each file at its own clock (``DetectContext.clock``):
+now, ``--as-of``, or a backfill's newest event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Union
 
 import polars as pl
 
@@ -23,6 +28,9 @@ SUBJECT_COLUMNS: tuple[str, ...] = ("subject", "store_id", "store_name", "order_
 
 GRAINS = ("line", "order", "store_day")
 
+#: a needed field, or a tuple of alternatives (any one of them will do)
+Need = Union[str, tuple[str, ...]]
+
 
 @dataclass
 class DetectContext:
@@ -32,11 +40,19 @@ class DetectContext:
     config: Config
     orders: pl.LazyFrame | None = None  # detectors.common.orders_of(lines), one row per order
     flags: pl.LazyFrame | None = None   # recent flags, for correlation detectors (input="flags")
+    clocks: dict[str, datetime] = field(default_factory=dict)  # source_file -> its own "now"
 
     def __post_init__(self) -> None:
         if self.orders is None:
             from detectors.common import orders_of
             self.orders = orders_of(self.lines, self.catalog).collect().lazy()
+
+    def clock(self) -> pl.Expr:
+        """Each row's "now": its file's clock (a backfill is judged at its newest event), else as_of."""
+        now = pl.lit(self.as_of, dtype=pl.Datetime("us"))
+        if not self.clocks:
+            return now
+        return pl.col("source_file").replace_strict(self.clocks, default=now, return_dtype=pl.Datetime("us"))
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,16 @@ class Detector:
     choices: dict[str, tuple[Any, ...]] | None = None        # params with a closed set of values
     time_based: bool = False   # judged against as_of: re-evaluated as time passes, without new data
     input: str = "lines"       # "flags": a correlation over the flags already raised
+    needs: Callable[[dict[str, Any]], tuple[Need, ...]] = lambda p: ()  # canonical fields it reads
 
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**self.params, **params}
+
+    def unmet(self, params: dict[str, Any], present: set[str]) -> list[str]:
+        """The needs a file with ``present`` fields does not meet (empty: it can be judged)."""
+        out = []
+        for need in self.needs(self.with_defaults(params)):
+            alts = (need,) if isinstance(need, str) else need
+            if not any(a in present for a in alts):
+                out.append(alts[0] if len(alts) == 1 else " or ".join(alts))
+        return out

@@ -3,7 +3,9 @@ store — a store correcting a wrong order.  One informational flag on the new o
 of the two alarms the pair would otherwise look like (cancelled orders never count as the
 first of a duplicate pair either).
 
-Similarity is the Jaccard index of the two orders' SKU sets.
+Similarity is the Jaccard index of the two orders' SKU sets.  When the export names buyers,
+the two orders must be the same buyer's: one customer cancelling and another ordering the
+same bestseller is not a correction.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ PARAMS: dict[str, Any] = {"window_minutes": 60}
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     window = float(p["window_minutes"])
-    cancelled_line = pl.col("status").fill_null("").str.to_lowercase().str.contains("cancel|取消|作废")
+    cancelled_line = pl.col("state").is_in(["cancelled", "closed"]).fill_null(False)
     orders = ctx.lines.filter(pl.col("goods").fill_null(True)).group_by("_okey").agg(
         pl.col("source", "store_id", "order_id", "store_name").first(),
+        pl.col("buyer_id").first().fill_null("").alias("_buyer"),
         pl.col("created_at").min(),
         cancelled_line.all().alias("_cancelled"),
         pl.col("sku").unique().alias("_skus"),
@@ -36,14 +39,14 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         pl.col("_in_batch").any(),
     )
     cancelled = orders.filter(pl.col("_cancelled")).select(
-        "store_id", pl.col("order_id").alias("cancelled_order_id"), pl.col("created_at").alias("_c_at"),
+        "store_id", "_buyer", pl.col("order_id").alias("cancelled_order_id"), pl.col("created_at").alias("_c_at"),
         pl.col("_skus").alias("_c_skus"))
     placed = orders.filter(~pl.col("_cancelled") & pl.col("_in_batch"))
     minutes = (pl.col("created_at") - pl.col("_c_at")).dt.total_seconds() / 60.0
     inter = pl.col("_skus").list.set_intersection(pl.col("_c_skus")).list.len()
     union = pl.col("_skus").list.set_union(pl.col("_c_skus")).list.len()
     return (
-        placed.join(cancelled, on="store_id", how="inner")
+        placed.join(cancelled, on=["store_id", "_buyer"], how="inner")
         .with_columns(minutes.alias("minutes_after_cancel"), (inter / union).alias("similarity"))
         .filter((pl.col("minutes_after_cancel") > 0) & (pl.col("minutes_after_cancel") <= window))
         .sort("similarity", descending=True)
@@ -63,4 +66,5 @@ DETECTOR = Detector(
     compute=_compute,
     reason_zh=lambda p: ("门店{store_id}取消订单{cancelled_order_id}后{minutes_after_cancel:.0f}分钟下了相似订单"
                          "{order_id}（商品重合度{similarity:.0%}），视为门店更正，仅作提示"),
+    needs=lambda p: ("sku", "status"),
 )

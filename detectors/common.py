@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from contracts.config import Config
+from contracts.schema import DONE_STATES, STATE_RANK, UNWOUND_STATES
 
 ORDER_KEY = ["source", "store_id", "order_id"]
 #: the same identity as one u64 hash: grouping on it is several times faster than on 3 strings
@@ -26,20 +27,20 @@ def prepare(lines: pl.LazyFrame, config: Config) -> pl.LazyFrame:
     ``line_value``: the line's amount, else quantity × unit price.
     ``order_value``: the order's amount, else the sum of its line values.
     ``day``: the business day of creation.  ``is_cod``: cash on delivery.
-    ``active``: a goods line with a positive quantity on an order that isn't cancelled —
-    returns, cancellations and fee lines don't feed volume or amount baselines.
+    ``active``: a goods line of an order that was not cancelled, closed, returned or refunded
+    (its canonical ``state``), with a positive quantity (or none, in a file of one line per
+    order) — returns, cancellations and fee lines don't feed volume or amount baselines.
     """
     line_value = pl.coalesce(pl.col("line_amount"), pl.col("quantity") * pl.col("unit_price"))
-    cancelled = pl.col("status").fill_null("").str.to_lowercase().str.contains(
-        "cancel|取消|作废|退货|退款|return|refund"
-    )
+    cancelled = pl.col("state").is_in(UNWOUND_STATES).fill_null(False)
     return (
         lines.with_columns(line_value.alias("line_value"), pl.col("created_at").dt.date().alias("day"),
                            pl.struct(ORDER_KEY).hash().alias(OKEY))
         .with_columns(
             pl.coalesce(pl.col("order_amount"), pl.col("line_value").sum().over(OKEY)).alias("order_value"),
             cod_expr(config).alias("is_cod"),
-            (pl.col("goods").fill_null(True) & (pl.col("quantity") > 0) & ~cancelled).alias("active"),
+            (pl.col("goods").fill_null(True) & (pl.col("quantity") > 0).fill_null(pl.col("quantity").is_null())
+             & ~cancelled).alias("active"),
         )
     )
 
@@ -57,7 +58,9 @@ def orders_of(lines: pl.LazyFrame, catalog: pl.LazyFrame | None) -> pl.LazyFrame
 
     Order-level fields come from the order's first line; times are the earliest; ``n_active``,
     ``active_qty`` and ``_sig`` (the multiset hash of its (sku, quantity) pairs) count only
-    active lines; ``_fresh`` is true when any line is a fresh SKU of the catalog.
+    active lines; ``_fresh`` is true when any line is a fresh SKU of the catalog.  ``_done``:
+    every line's state is completed, cancelled, closed, returned or refunded (no time-based
+    rule may flag it); ``_rank``: the furthest lifecycle stage its state proves.
     """
     if catalog is not None:
         lines = lines.join(catalog.select("sku", pl.col("fresh").alias("_fresh_sku")), on="sku", how="left")
@@ -65,8 +68,10 @@ def orders_of(lines: pl.LazyFrame, catalog: pl.LazyFrame | None) -> pl.LazyFrame
         lines = lines.with_columns(pl.lit(False).alias("_fresh_sku"))
     active = pl.col("active")
     return lines.group_by(OKEY).agg(
-        pl.col(*ORDER_KEY, "store_name", "order_value", "paid_amount", "payment_method", "is_cod",
-               "source_file", *ADDRESS_FIELDS).first(),
+        pl.col(*ORDER_KEY, "store_name", "buyer_id", "order_value", "paid_amount", "payment_method",
+               "is_cod", "source_file", "state", *ADDRESS_FIELDS).first(),
+        pl.col("state").is_in(DONE_STATES).fill_null(False).all().alias("_done"),
+        pl.col("state").replace_strict(STATE_RANK, default=None, return_dtype=pl.Int8).max().alias("_rank"),
         pl.col("created_at").min(),
         pl.coalesce(pl.col("confirmed_at"), pl.col("paid_at")).min().alias("_start"),
         pl.coalesce(pl.col("picked_at"), pl.col("shipped_at"), pl.col("delivered_at")).min().alias("_picked"),

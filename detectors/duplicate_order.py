@@ -3,7 +3,10 @@
 An order's signature is its multiset of (sku, quantity) (a sum of line hashes).  Within a store, an order
 whose signature equals the previous order's and that was created within ``window_minutes``
 of it is a probable double entry (a store clicking twice, or re-keying a slow order).
-History is included, so a duplicate of an order scanned yesterday is still caught.
+History is included, so a duplicate of an order scanned yesterday is still caught.  When the
+export names the buyer (``buyer_id``), two different buyers' orders are never duplicates: a
+shop's customers buy the same bestseller at the same minute all the time.  Needs the SKU (or
+product name): without knowing what was ordered, every order of a store would look alike.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     orders = (
         ctx.orders.filter(pl.col("n_active") > 0)
         .with_columns(pl.col("n_active").alias("line_count"), pl.col("active_qty").alias("order_qty"))
-        .sort("store_id", "_sig", "created_at", "order_id")
+        .with_columns(pl.col("buyer_id").fill_null("").alias("_buyer"))
+        .sort("store_id", "_buyer", "_sig", "created_at", "order_id")
         .with_columns(
-            pl.col("created_at").shift(1).over("store_id", "_sig").alias("_prev_at"),
-            pl.col("order_id").shift(1).over("store_id", "_sig").alias("previous_order_id"),
+            pl.col("created_at").shift(1).over("store_id", "_buyer", "_sig").alias("_prev_at"),
+            pl.col("order_id").shift(1).over("store_id", "_buyer", "_sig").alias("previous_order_id"),
         )
     )
     minutes = (pl.col("created_at") - pl.col("_prev_at")).dt.total_seconds() / 60.0
@@ -56,4 +60,5 @@ DETECTOR = Detector(
     compute=_compute,
     reason_zh=lambda p: ("订单{order_id}与{minutes_since_previous:.0f}分钟前的订单{previous_order_id}"
                          "商品和数量完全相同（{line_count}行，共{order_qty:g}件），疑似重复下单"),
+    needs=lambda p: ("sku",),
 )

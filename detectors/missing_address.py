@@ -90,4 +90,5 @@ DETECTOR = Detector(
     grain=lambda p: "order",
     compute=_compute,
     reason_zh=lambda p: "订单{order_id}收货信息不完整：缺少{missing_fields}；电话“{phone}”无效={phone_invalid}",
+    needs=lambda p: (("consignee", "phone", "address"),),
 )

@@ -60,4 +60,5 @@ DETECTOR = Detector(
     compute=_compute,
     reason_zh=lambda p: ("订单{order_id}商品{sku}单价{unit_price:,.2f}，参考价{ref_price:,.2f}（{ref_source}），"
                          "偏离{deviation_pct:+.1f}%"),
+    needs=lambda p: ("sku", "unit_price"),
 )

@@ -192,4 +192,5 @@ DETECTOR = Detector(
     compute=_compute,
     reason_zh=_reason,
     choices={"scope": ("day", "line")},
+    needs=lambda p: ("quantity",) if p["scope"] == "day" else ("sku", "quantity"),
 )

@@ -66,6 +66,11 @@ FIELDS = {
     "phone": N_("phone"), "province": N_("province"), "city": N_("city"), "district": N_("district"),
     "address": N_("street address"), "postcode": N_("postcode"), "country": N_("country"),
     "source_file": N_("file"), "source_line": N_("line in the file"), "goods": N_("goods (not a fee)"),
+    "buyer_id": N_("buyer"), "completed_at": N_("completion time"), "cancelled_at": N_("cancellation time"),
+    "refunded_at": N_("refund time"), "ship_by": N_("ship-by deadline"), "deliver_by": N_("delivery deadline"),
+    "payment_status": N_("payment status"), "aftersale_status": N_("after-sale status"),
+    "state": N_("order state"), "discount_amount": N_("discount"), "shipping_fee": N_("shipping fee"),
+    "refund_amount": N_("amount refunded"), "currency": N_("currency"), "tracking_no": N_("tracking number"),
 }
 
 FEATURES = {
@@ -132,11 +137,15 @@ FEATURE_VALUES = {
     "ref_source": {"catalog": N_("catalog list price"), "platform": N_("platform median price")},
 }
 
+#: how a column was recognised (ingest.recognise)
+FOUND_BY = {"config": N_("site config"), "alias": N_("exact name"), "meaning": N_("meaning of the words"),
+            "value": N_("its values"), "default": N_("default"), "derived": N_("derived")}
+
 GROUPS: dict[str, dict[str, str]] = {
     "level": LEVELS, "status": STATUSES, "action_to": ACTIONS_TO, "resolution": RESOLUTIONS, "role": ROLES,
     "kind": KINDS, "sort": SORTS, "event": EVENTS, "notification_kind": NOTIFICATION_KINDS,
     "notification_status": NOTIFICATION_STATUSES, "alert_label": ALERT_LABELS, "field": FIELDS,
-    "feature": FEATURES,
+    "feature": FEATURES, "found_by": FOUND_BY,
 }
 
 

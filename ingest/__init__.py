@@ -7,10 +7,15 @@ record's line number appears exactly once, in ``lines.source_line`` or ``quarant
 Modules, one job each: ``encoding`` (detect the text encoding, decode line by line when a file
 has broken bytes), ``readers`` (one file -> all-string tables + line numbers; ``csv_reader``,
 ``excel_reader`` with ``xlsx_meta``), ``recount`` (the CSV dialect's record count, made
-without the parser, for reconciliation), ``caps`` (size caps for uploads), ``headers`` (alias
-table, header mapping), ``values`` (vectorised parsing of text, numbers, timestamps, flags),
-``orders`` (checks and quarantine of one table), ``limits`` (values out of range for the
-store), ``catalog`` (the SKU master).
+without the parser, for reconciliation), ``caps`` (size caps for uploads), ``headers`` (exact
+aliases, normalisation), ``vocabulary`` (the words exports use, by meaning), ``header_words``
+(a header read as words), ``profile`` (what a column's values look like), ``recognise``
+(headers -> canonical fields: config, alias, meaning, values), ``understand`` (the plan for one
+file and its field report), ``report`` (the report as data), ``values`` and ``dates``
+(vectorised parsing of numbers and of every date form), ``columns`` (typed canonical columns
+in one select), ``states`` (status words and times -> the canonical state), ``orders`` (checks
+and quarantine of one table), ``limits`` (values out of range for the store), ``catalog``
+(the SKU master).
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ from contracts.config import Config
 from .caps import ReadLimits, TooLarge
 from .catalog import read_catalog
 from .errors import IngestError
-from .headers import ORDER_INDEX, map_headers
 from .orders import FileCount, empty_quarantine, ingest_table
 from .readers import read_tables
+from .recognise import recognise as recognise_headers
+from .report import FileReport
 
-__all__ = ["FileCount", "IngestError", "IngestResult", "ReadLimits", "TooLarge", "read_catalog",
-           "read_orders"]
+__all__ = ["FileCount", "FileReport", "IngestError", "IngestResult", "ReadLimits", "TooLarge",
+           "read_catalog", "read_orders"]
 
 
 @dataclass
@@ -40,6 +46,11 @@ class IngestResult:
     lines: pl.DataFrame
     quarantine: pl.DataFrame
     files: list[FileCount] = field(default_factory=list)
+
+    @property
+    def reports(self) -> list[FileReport]:
+        """What was understood of each file (see ``ingest.report``)."""
+        return [f.report for f in self.files if f.report is not None]
 
     @property
     def read(self) -> int:
@@ -83,7 +94,8 @@ def read_orders(
         src = config.source_for(p, source)
 
         def recognise(headers: list[str], _columns=src.columns) -> int:
-            return len(map_headers(headers, ORDER_INDEX, _columns))
+            # how many fields a candidate header row means (title rows and other sheets mean few)
+            return len(recognise_headers(headers, {}, _columns).mapping)
 
         tables = read_tables(p, limits, sheet=config.get("ingest.excel_sheet"), recognise=recognise)
         if progress:

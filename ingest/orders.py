@@ -1,36 +1,30 @@
-"""One order file -> canonical lines + quarantine (reader -> headers -> values -> checks)."""
+"""One order file -> canonical lines + quarantine + what was understood.
+
+reader -> ``understand.plan`` (headers by alias, meaning and values) -> ``columns`` (typed in
+one parallel select) -> derived columns (SKU from the product name, region split, state) ->
+checks -> quarantine.  Every row ends up accepted or quarantined with its reason.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from contracts import schema
+from contracts.schema import STATES
 from contracts.config import Config, Source
 
 from . import limits
-from .headers import ORDER_INDEX, map_headers
+from .columns import date_specs, split_region, typed_columns
 from .labels import LABELS, label
 from .readers import LINE, RawTable
-from .values import (
-    datetime_fast_expr,
-    datetime_slow,
-    int_fast_expr,
-    int_slow,
-    nullify_empty,
-    number_fast_expr,
-    number_slow,
-    pick_format,
-    repair,
-)
+from .report import FileReport
+from .states import CODE, state_codes, status_codes, word_map
+from .understand import Plan, complete, plan
 
 SEP = "；"
-FAST = "__fast__:"
-#: text fields stripped of surrounding whitespace: the keys that are compared for equality.
-#: Other text (names, addresses, regions) is kept as exported (empty -> null): a strip pass
-#: costs as much as parsing a column, and the 2x-of-a-bare-read budget is tight.
-STRIPPED = ("order_id", "store_id", "sku", "status", "phone")
+STATE_NAMES = {i: s for i, s in enumerate(STATES)}
 
 
 def _falses(n: int) -> pl.Series:
@@ -44,6 +38,7 @@ class FileCount:
     accepted: int
     quarantined: int
     counted: int | None = None     # records counted without the parser (None: not countable)
+    report: FileReport | None = field(default=None, repr=False)
 
     @property
     def reconciled(self) -> bool:
@@ -67,17 +62,6 @@ def reason_expr(pieces: list[pl.Expr]) -> pl.Expr:
     return pl.concat_str(pieces, separator=SEP, ignore_nulls=True)
 
 
-def _field_sources(table: RawTable, source: Source) -> tuple[dict[str, str], dict[str, object]]:
-    mapping = map_headers(table.headers, ORDER_INDEX, source.columns)
-    mapping.pop("source", None)
-    defaults = {
-        f: v
-        for f, v in source.defaults.items()
-        if f in schema.CANONICAL and f not in mapping and f != "source" and v is not None
-    }
-    return mapping, defaults
-
-
 def _positions(typed: pl.DataFrame) -> pl.Series:
     """1-based position of each line within its order, in file order."""
     oid = pl.col("order_id")
@@ -91,134 +75,182 @@ def _positions(typed: pl.DataFrame) -> pl.Series:
     return typed.select(expr.cast(pl.Int32)).to_series()
 
 
-def ingest_table(
-    table: RawTable, path: str, config: Config, source: Source
-) -> tuple[pl.DataFrame, pl.DataFrame, FileCount]:
-    raw = table.frame
-    headers = table.headers
-    mapping, defaults = _field_sources(table, source)
-    present = set(mapping) | set(defaults)
-    missing = [f for f in schema.REQUIRED if f not in present]
+def _cod(config: Config, frame: pl.DataFrame) -> pl.Expr:
+    """Cash on delivery, decided once per distinct payment method (there are few)."""
+    if "payment_method" not in frame.columns:
+        return pl.lit(False)
+    methods = frame["payment_method"].drop_nulls().unique().to_list()
+    cod = {m: any(c in m.lower() for c in config.cod_methods) for m in methods}
+    return pl.col("payment_method").replace_strict(cod, default=False, return_dtype=pl.Boolean)
 
-    # 1+2. one parallel select: text (identifiers and codes stripped) and the fast parse of
-    #      every typed column; then only rows the fast parse missed go through the forgiving
-    #      parser (`failed`: non-empty but unparsable)
-    tz = config.timezone
-    exprs: list[pl.Expr] = [pl.col(LINE)]
-    fast_names: list[str] = []
-    slow_fns: dict = {}
-    for f in schema.CANONICAL:
-        if f in mapping:
-            col, sample = pl.col(mapping[f]), raw[mapping[f]]
-        elif f in defaults:
-            col = pl.lit(str(defaults[f]), dtype=pl.String)
-            sample = pl.Series([str(defaults[f])], dtype=pl.String)
-        else:
-            continue
-        exprs.append((col.str.strip_chars() if f in STRIPPED else col).alias(f))
-        if f in schema.TIMESTAMP_FIELDS:
-            exprs.append(datetime_fast_expr(col, pick_format(sample)).alias(FAST + f))
-            slow_fns[f] = lambda sub: datetime_slow(sub, tz)
-        elif f in schema.NUMBER_FIELDS:
-            exprs.append(number_fast_expr(col).alias(FAST + f))
-            slow_fns[f] = number_slow
-        elif f == "line_no":
-            exprs.append(int_fast_expr(col).alias(FAST + f))
-            slow_fns[f] = int_slow
-        else:
-            continue
-        fast_names.append(FAST + f)
-    both = raw.select(exprs)
-    fast = both.select(fast_names)
-    text = nullify_empty(both.drop(fast_names), [f for f in STRIPPED if f in both.columns])
-    parsed: list[pl.Series] = []
-    failed: dict[str, pl.Series] = {}
-    for f, slow in slow_fns.items():
-        values, failed[f] = repair(text[f], fast[FAST + f], slow)
-        parsed.append(values.alias(f))
-    typed = text.with_columns(parsed) if parsed else text
 
-    # 3. checks -> quarantine mask and reasons
+def _derive(frame: pl.DataFrame, p: Plan, config: Config, source: Source
+            ) -> tuple[pl.DataFrame, dict[str, dict[str, str | None]], pl.Series]:
+    """SKU fallback, region split, legacy cancellation marks and the canonical state (and its
+    codes, which the report counts cheaply)."""
+    cols = frame.columns
+    extra: list[pl.Expr] = []
+    if p.derived_order_id:
+        when = pl.col(p.mapping["created_at"]).cast(pl.String).fill_null("")
+        extra.append(pl.concat_str([pl.col("buyer_id"), pl.lit("@"), when]).alias("order_id"))
+    if "product_name" in cols and ("sku" not in cols or frame["sku"].null_count()):
+        # no SKU (or an empty SKU cell): the product name is the key
+        sku = pl.coalesce(pl.col("sku"), pl.col("product_name")) if "sku" in cols else pl.col("product_name")
+        extra.append(sku.alias("sku"))
+    if "status" not in cols and config.cancel_pattern and "order_id" in cols:
+        extra.append(pl.when(pl.col("order_id").str.contains(config.cancel_pattern))
+                     .then(pl.lit("cancelled")).alias("status"))
+    if extra:
+        frame = frame.with_columns(extra)
+    if "_region" in frame.columns:
+        frame = split_region(frame, "_region")
+    states = {**(config.get("ingest.states") or {}), **source.states}
+    words = {f: word_map(frame[f].unique().to_list(), states)
+             for f in ("status", "payment_status", "aftersale_status") if f in frame.columns}
+    coded = frame.with_columns(status_codes(words)) if words else frame
+    code = state_codes(coded.columns, words, payment_column=False)
+    # codes and names in one pass, as expressions on the frame: a Series built apart would be
+    # one chunk beside the reader's many, and every later frame operation would re-chunk
+    named = coded.with_columns(code, code.replace_strict(STATE_NAMES, default=None, return_dtype=pl.String)
+                               .alias("state"))
+    codes = named["_state"]
+    if "paid_at" in p.mapping and codes.null_count() and frame["paid_at"].null_count():
+        # no state known and no payment time: waiting for payment, unless cash on delivery
+        # (decided only for those rows: most files know every row's state from its status)
+        idx = (codes.is_null() & frame["paid_at"].is_null()).arg_true()
+        sub = frame[idx]
+        waiting = ~sub.select(_cod(config, sub)).to_series() if "payment_method" in sub.columns else None
+        fill = idx.filter(waiting) if waiting is not None else idx
+        codes = codes.scatter(fill, CODE["pending_payment"])
+        named = named.with_columns(codes.alias("_state")).with_columns(
+            pl.col("_state").replace_strict(STATE_NAMES, default=None, return_dtype=pl.String).alias("state"))
+    return named.drop([c for c in named.columns if c.startswith("_code_") or c == "_state"]), words, codes
+
+
+def _checks(frame: pl.DataFrame, p: Plan, failed: dict[str, pl.Series], other: dict[str, pl.Series],
+            config: Config) -> dict[str, pl.Series]:
+    """name -> True where a row fails that check (see ``_reasons`` for the wording).
+
+    A column without nulls or failures needs no check at all: the common, clean file pays
+    for a few ``null_count`` calls, not for a mask per column.
+    """
     strict = set(config.strict_fields) | set(schema.REQUIRED)
     checks: dict[str, pl.Series] = {}
-    for f in schema.CANONICAL:
-        if f not in typed.columns:
-            continue
-        if f in schema.REQUIRED:
-            empty = typed[f].is_null()
-            checks[f"empty:{f}"] = empty & ~failed[f] if f in failed else empty
-        if f in strict and f in failed:
-            checks[f"fail:{f}"] = failed[f]
-    flags = pl.DataFrame(checks) if checks else pl.DataFrame({"_": _falses(raw.height)})
-    if missing:
-        bad_mask = ~_falses(raw.height)
-    else:
-        bad_mask = flags.select(pl.any_horizontal(pl.all()).fill_null(False)).to_series()
+    required = list(schema.REQUIRED)
+    if "store_id" in p.mapping:
+        required.append("store_id")      # a store column with an empty cell: whose order is it?
+    if "sku" in p.mapping or "product_name" in p.mapping:
+        required.append("sku")           # a line file's line that names no product
+    for f in required:
+        if f in frame.columns and frame[f].null_count():
+            empty = frame[f].is_null()
+            checks[f"empty:{f}"] = (empty & ~failed[f]) if f in failed else empty
+    if "quantity" in p.mapping and frame["quantity"].null_count():
+        # a blank quantity is fine on a cancelled or returned line
+        unwound = frame["state"].is_in(schema.UNWOUND_STATES).fill_null(False)
+        checks["empty:quantity"] = frame["quantity"].is_null() & ~failed["quantity"] & ~unwound
+    for f, bad in failed.items():
+        if f in strict and bad.any():
+            checks[f"fail:{f}"] = bad & ~other[f] if f in other and other[f].any() else bad
+    for f, bad in other.items():
+        if bad.any():
+            checks[f"order:{f}"] = bad
+    return {k: v.fill_null(False) for k, v in checks.items() if v.any()}
 
+
+def _reasons(checks: dict[str, pl.Series], p: Plan) -> list[pl.Expr]:
+    pieces: list[pl.Expr] = []
+    for key in checks:
+        kind, f = key.split(":", 1)
+        if kind == "empty":
+            what = "必填字段为空" if f in schema.REQUIRED or f == "store_id" else "字段为空"
+            if f == "quantity":
+                what = "数量为空（订单未取消或退货）"
+            pieces.append(pl.when(pl.col(key)).then(pl.lit(f"{what}: {label(f)}")))
+        elif kind == "order":
+            spec = p.report.dates.get(f, "")
+            pieces.append(pl.when(pl.col(key)).then(pl.concat_str([
+                pl.lit(f"{LABELS.get(f, f)}日月顺序与本列其他行不同: '"), pl.col(f"text:{f}"),
+                pl.lit(f"' 只能按另一种顺序读，本列为 {spec}；未采用 ({f})")])))
+        else:
+            # concat_str, not pl.format: format with literals panics in polars 2.1
+            pieces.append(pl.when(pl.col(key)).then(pl.concat_str([
+                pl.lit(f"{LABELS.get(f, f)}无法解析: '"), pl.col(f"text:{f}"), pl.lit(f"' ({f})")])))
+    return pieces
+
+
+def ingest_table(table: RawTable, path: str, config: Config, source: Source
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, FileCount]:
+    raw, headers = table.frame, table.headers
+    p = plan(table, path, source)
+    specs = date_specs(raw, p.mapping, source)
+    typed = typed_columns(raw, p.mapping, p.constants, specs, config.timezone)
+    base = typed.frame
+    if "_region" in p.mapping:
+        base = base.with_columns(raw[p.mapping["_region"]].alias("_region"))
+    if p.derived_order_id:
+        base = base.with_columns(raw[p.mapping["created_at"]])
+    frame, words, codes = _derive(base, p, config, source)
+    if p.derived_order_id:
+        frame = frame.drop(p.mapping["created_at"])
+    p.report.dates = {f: s.label for f, s in typed.dates.items()}
+
+    n = raw.height
+    missing = p.missing_required
+    checks = _checks(frame, p, typed.failed, typed.other_order, config)
+    bad_mask = ~_falses(n) if missing else (
+        pl.DataFrame(checks).select(pl.any_horizontal(pl.all())).to_series() if checks else _falses(n))
     row_q = empty_quarantine()
-    if bad_mask.any():
+    if n and bad_mask.any():
         pieces: list[pl.Expr] = []
         if missing:
             names = "、".join(label(f) for f in missing)
-            seen = ", ".join(headers) if headers else "(无)"
-            pieces.append(pl.lit(f"缺少必需列: {names}；文件表头: {seen}"))
+            pieces.append(pl.lit(f"文件缺少必需列: {names}（见扫描摘要）"))
+        else:
+            pieces = _reasons(checks, p)
+        text_cols = [f for f in typed.failed if f in typed.frame.columns]
         sub = pl.concat(
-            [raw.filter(bad_mask), flags.filter(bad_mask),
-             text.filter(bad_mask).drop(LINE).rename(lambda c: f"text:{c}")],
+            [raw.filter(bad_mask),
+             (pl.DataFrame(checks) if checks and not missing else pl.DataFrame({"_": _falses(n)})).filter(bad_mask),
+             typed.frame.select(text_cols).filter(bad_mask).rename(lambda c: f"text:{c}")],
             how="horizontal",
         )
-        for key in checks:
-            kind, f = key.split(":", 1)
-            if kind == "empty":
-                pieces.append(pl.when(pl.col(key)).then(pl.lit(f"必填字段为空: {label(f)}")))
-            else:
-                pieces.append(
-                    pl.when(pl.col(key)).then(
-                        # concat_str, not pl.format: format with literals panics in polars 2.1
-                        pl.concat_str([
-                            pl.lit(f"{LABELS.get(f, f)}无法解析: '"),
-                            pl.col(f"text:{f}"),
-                            pl.lit(f"' ({f})"),
-                        ])
-                    )
-                )
+        text_src = {f: raw[p.mapping[f]] for f in text_cols if f in p.mapping}
+        if text_src:  # the text as exported, for the reason (typed columns hold parsed values)
+            sub = sub.with_columns([v.filter(bad_mask).alias(f"text:{f}") for f, v in text_src.items()])
         row_q = sub.select(
-            pl.lit(path).alias("source_file"),
-            pl.col(LINE).alias("line"),
-            reason_expr(pieces).alias("reason"),
-            raw_json(headers).alias("raw"),
+            pl.lit(path).alias("source_file"), pl.col(LINE).alias("line"),
+            reason_expr(pieces).alias("reason"), raw_json(headers).alias("raw"),
         )
 
-    # 4. derived columns on accepted rows
     extra: list[pl.Expr] = [
-        pl.lit(source.name).alias("source"),
-        pl.lit(path).alias("source_file"),
+        pl.lit(source.name).alias("source"), pl.lit(path).alias("source_file"),
         pl.col(LINE).alias("source_line"),
     ]
-    if "order_id" in typed.columns:
-        if "line_no" not in typed.columns:
-            extra.append(_positions(typed).alias("line_no"))
-        elif typed["line_no"].null_count():
-            extra.append(pl.coalesce(pl.col("line_no"), _positions(typed)).alias("line_no"))
-    if "sku" in typed.columns:
+    if "order_id" in frame.columns:
+        if "line_no" not in frame.columns:
+            extra.append(_positions(frame).alias("line_no"))
+        elif frame["line_no"].null_count():
+            extra.append(pl.coalesce(pl.col("line_no"), _positions(frame)).alias("line_no"))
+    if "sku" in frame.columns and source.non_goods_skus:
         extra.append((~pl.col("sku").is_in(source.non_goods_skus).fill_null(False)).alias("goods"))
     else:
         extra.append(pl.lit(True).alias("goods"))
-    if "status" not in typed.columns and config.cancel_pattern and "order_id" in typed.columns:
-        extra.append(
-            pl.when(pl.col("order_id").str.contains(config.cancel_pattern))
-            .then(pl.lit("cancelled"))
-            .alias("status")
-        )
-    accepted = typed.with_columns(extra)
-    if bad_mask.any():
+    accepted = frame.with_columns(extra)
+    if missing:
+        accepted = accepted.head(0)
+    elif bad_mask.any():
         accepted = accepted.filter(~bad_mask)
     lines, range_q = limits.out_of_range(schema.conform(accepted), table, path, config)
 
     reader_q = table.bad.select(pl.lit(path).alias("source_file"), "line", "reason", "raw")
-    quarantine = (
-        pl.concat([reader_q.cast(schema.QUARANTINE), row_q.cast(schema.QUARANTINE), range_q])
-        .sort("line")
-    )
-    count = FileCount(path, table.records, lines.height, quarantine.height, table.counted)
+    quarantine = pl.concat([reader_q.cast(schema.QUARANTINE), row_q.cast(schema.QUARANTINE), range_q]).sort("line")
+    state_counts = None  # counted on the codes unless the range check took rows out after them
+    if range_q.height == 0:
+        kept = codes.filter(~bad_mask) if bad_mask.any() and not missing else (codes.head(0) if missing else codes)
+        counts = kept.drop_nulls().value_counts(sort=True)
+        state_counts = {STATES[int(c)]: int(n) for c, n in counts.iter_rows()}
+    report = complete(p.report, lines, typed.dates, words, state_counts)
+    report.quarantined = quarantine.height
+    count = FileCount(path, table.records, lines.height, quarantine.height, table.counted, report)
     return lines, quarantine, count

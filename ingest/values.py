@@ -1,4 +1,4 @@
-"""Vectorised value normalisation: text, numbers, timestamps, booleans.
+"""Vectorised value normalisation: text, numbers, booleans (timestamps: ``ingest.dates``).
 
 Each parser takes a String Series whose values are already stripped (empty -> null) and
 returns ``(parsed, failed)``: ``failed`` is True where a non-empty value could not be
@@ -8,11 +8,9 @@ through the slower, more forgiving normalisation.
 
 from __future__ import annotations
 
-from datetime import datetime
+from functools import lru_cache
 
 import polars as pl
-
-DATETIME = pl.Datetime("us")
 
 #: full-width ASCII (！..～) and the ideographic space -> half-width
 FULLWIDTH_FROM = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
@@ -45,7 +43,11 @@ def _apply(s: pl.Series, expr_fn) -> pl.Series:
 
 
 # -- numbers --------------------------------------------------------------------------------
-_MONEY_NOISE = r"(?i)rmb|cny|人民币|元|[¥￥$£€,\s]"
+#: currency symbols, codes and words around an amount: ¥ ￥ $ R$ € £ RMB CNY USD 元 …
+_CURRENCY = (r"(?i)(?:R\$|US\$|HK\$|NT\$|A\$|C\$|S\$|[¥￥$£€₩₹]|\b(?:RMB|CNY|USD|EUR|GBP|BRL|HKD|"
+             r"JPY|AUD|CAD|SGD|TWD|KRW|INR)\b|人民币|元|块)")
+#: a unit after a quantity: 2件, 3箱
+_UNIT = r"(?:件|个|箱|盒|瓶|包|袋|只|台|套|本|支|双|条|罐|听|份|kg|KG|pcs|PCS|pc|ea)$"
 
 
 def _finite(e: pl.Expr) -> pl.Expr:
@@ -53,12 +55,32 @@ def _finite(e: pl.Expr) -> pl.Expr:
 
 
 def number_slow(s: pl.Series) -> pl.Series:
-    return _apply(
-        s,
-        lambda v: _finite(
-            to_halfwidth(v).str.replace_all(_MONEY_NOISE, "").cast(pl.Float64, strict=False)
-        ),
-    )
+    """Amounts as people write them: currency marks, either thousands convention, ``(12.50)``.
+
+    A value with both marks uses the last one as its decimal mark (``1.234,56``, ``1,234.56``).
+    For values with commas only, the rows given together (a column's leftovers) decide: a
+    comma followed by one or two final digits anywhere (``12,5``) makes commas decimal.
+    """
+    def expr(v: pl.Expr) -> pl.Expr:
+        t = to_halfwidth(v).str.replace_all(_CURRENCY, "").str.replace_all(r"[\s\u00a0']", "")
+        t = t.str.replace_all("−", "-").str.replace(_UNIT, "")
+        neg = t.str.contains(r"^\(.*\)$") | t.str.contains(r"^[^-]*\d-$")
+        t = t.str.replace_all(r"^\((.*)\)$", "$1").str.replace(r"^([^-]*\d)-$", "$1")
+        has_dot, has_comma = t.str.contains(".", literal=True), t.str.contains(",", literal=True)
+        both = has_dot & has_comma
+        last_comma = t.str.contains(r",\d*$")
+        comma_only = has_comma & ~has_dot
+        column_comma = (comma_only & t.str.contains(r"\d,\d{1,2}$")).any() | (both & last_comma).any()
+        t = (pl.when(both & last_comma).then(t.str.replace_all(r"\.", "").str.replace_all(",", "."))
+             .when(both).then(t.str.replace_all(",", ""))
+             .when(comma_only & column_comma).then(t.str.replace_all(",", "."))
+             .when(comma_only).then(t.str.replace_all(",", ""))
+             .when(t.str.contains(r"^-?\d{1,3}(\.\d{3}){2,}$")).then(t.str.replace_all(r"\.", ""))
+             .otherwise(t))
+        n = t.cast(pl.Float64, strict=False)
+        return _finite(pl.when(neg).then(-n).otherwise(n))
+
+    return _apply(s, expr)
 
 
 def number_fast_expr(e: pl.Expr) -> pl.Expr:
@@ -80,11 +102,20 @@ def int_slow(s: pl.Series) -> pl.Series:
     )
 
 
+@lru_cache(maxsize=8)
+def _falses(n: int) -> pl.Series:
+    return pl.repeat(False, n, dtype=pl.Boolean, eager=True)
+
+
 def repair(text: pl.Series, fast: pl.Series, slow) -> tuple[pl.Series, pl.Series]:
     """Re-parse with ``slow`` the rows the fast parse missed; returns (values, failed).
 
     ``failed``: the text is non-empty (not just whitespace) but still unparsable.
     """
+    if fast.null_count() == text.null_count() and not (
+            fast.dtype.is_float() and not fast.is_finite().fill_null(True).all()):
+        # every value parsed (nulls where the text is null): the clean column costs two counts
+        return fast, _falses(text.len()).alias(text.name)
     todo = fast.is_null() & text.is_not_null()
     if fast.dtype.is_float():
         todo = todo | ~fast.is_finite().fill_null(True)
@@ -102,7 +133,7 @@ def repair(text: pl.Series, fast: pl.Series, slow) -> tuple[pl.Series, pl.Series
 
 
 def parse_number(s: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """``"¥1,234.50"``, ``"1234.5元"``, ``"￥ 12"``, ``"１２３"`` -> Float64."""
+    """``"¥1,234.50"``, ``"1234.5元"``, ``"R$ 1.234,56"``, ``"(12.50)"``, ``"１２３"`` -> Float64."""
     return repair(s, _apply(s, number_fast_expr), number_slow)
 
 
@@ -126,116 +157,3 @@ def parse_bool(s: pl.Series) -> tuple[pl.Series, pl.Series]:
 
     out = _apply(s, expr).cast(pl.Boolean)
     return out, (out.is_null() & s.is_not_null())
-
-
-# -- timestamps -----------------------------------------------------------------------------
-#: formats tried on a sample to pick the column's fast path (naive only)
-FAST_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y/%m/%d",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y%m%d",
-    "%Y%m%d%H%M%S",
-)
-#: formats of the slow path, applied after normalisation to ``YYYY-MM-DD HH:MM:SS``
-NAIVE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%Y%m%d",
-    "%Y%m%d%H%M%S",
-    "%Y%m%d %H:%M:%S",
-    "%Y%m%d %H:%M",
-)
-ZONED_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M%z")
-#: Excel serial day numbers accepted (1954-10-03 .. 2119-01-09)
-SERIAL_RANGE = (20000.0, 80000.0)
-_EXCEL_EPOCH_US = int((datetime(1899, 12, 30) - datetime(1970, 1, 1)).total_seconds()) * 1_000_000
-SAMPLE = 500
-
-
-def _normalise_datetime_text(v: pl.Expr) -> pl.Expr:
-    """``2026年9月1日 1:05``, ``2026/9/1T13:05Z`` ... -> ``2026-09-01 01:05`` / ``...+00:00``."""
-    t = to_halfwidth(v).str.strip_chars()
-    t = (
-        t.str.replace_all(r"(\d)\s*年\s*(\d)", "$1-$2")
-        .str.replace_all(r"(\d)\s*月\s*(\d)", "$1-$2")
-        .str.replace_all(r"(\d)\s*[日号]", "$1 ")
-        .str.replace_all(r"(\d)\s*[时點点]\s*(\d)", "$1:$2")
-        .str.replace_all(r"(\d)\s*分\s*(\d)", "$1:$2")
-        .str.replace_all(r"(\d)\s*[时分秒]", "$1")
-    )
-    t = t.str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", "$1-$2-$3")
-    t = t.str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})(?:[Tt]|\s+)", "$1 ").str.strip_chars()
-    # offsets: Z, +0800, " +08:00" -> +08:00 (only after a time)
-    t = t.str.replace(r"(:\d{2}(?:\.\d+)?)\s*[Zz]$", "${1}+00:00")
-    t = t.str.replace(r"(:\d{2}(?:\.\d+)?)\s*([+-]\d{2}):?(\d{2})$", "$1$2:$3")
-    # zero-pad single digits (twice: adjacent matches overlap); not fractional seconds
-    for _ in range(2):
-        t = t.str.replace_all(r"(^|[^\d.])(\d)(\D|$)", "${1}0${2}${3}")
-    return t
-
-
-def datetime_slow(s: pl.Series, tz: str) -> pl.Series:
-    raw = to_halfwidth(pl.col("v")).str.strip_chars()
-    frame = pl.DataFrame({"v": s}).select(
-        _normalise_datetime_text(pl.col("v")).alias("t"),
-        pl.when(raw.str.contains(r"^\d{5}(\.\d+)?$"))
-        .then(raw.cast(pl.Float64, strict=False))
-        .alias("serial"),
-    )
-    t, serial = pl.col("t"), pl.col("serial")
-    # Excel serial day number (date cells exported as numbers)
-    serial = pl.when((serial >= SERIAL_RANGE[0]) & (serial <= SERIAL_RANGE[1])).then(serial)
-    serial_dt = (
-        pl.lit(_EXCEL_EPOCH_US, dtype=pl.Int64)
-        + (serial * 86400).round(0).cast(pl.Int64) * 1_000_000
-    ).cast(DATETIME)
-    naive = pl.coalesce([t.str.strptime(DATETIME, f, strict=False) for f in NAIVE_FORMATS])
-    zoned = pl.coalesce(
-        [t.str.strptime(pl.Datetime("us", "UTC"), f, strict=False) for f in ZONED_FORMATS]
-    )
-    zoned = zoned.dt.convert_time_zone(tz).dt.replace_time_zone(None)
-    has_zone = t.str.contains(r":\d{2}(?:\.\d+)?[+-]\d{2}:\d{2}$")
-    out = pl.when(has_zone).then(zoned).otherwise(pl.coalesce([naive, serial_dt]))
-    return frame.select(out.cast(DATETIME).alias(s.name or "v")).to_series()
-
-
-def best_format(sample: pl.Series, formats=FAST_FORMATS) -> str | None:
-    """The format that parses the most sample values (None if none parses any)."""
-    best, hits = None, 0
-    for fmt in formats:
-        n = sample.str.to_datetime(fmt, time_unit="us", strict=False).is_not_null().sum()
-        if n > hits:
-            best, hits = fmt, n
-            if n == sample.len():
-                break
-    return best
-
-
-def datetime_fast_expr(e: pl.Expr, fmt: str | None) -> pl.Expr:
-    if fmt is None:
-        return pl.lit(None, dtype=DATETIME)
-    return e.str.to_datetime(fmt, time_unit="us", strict=False, cache=False)
-
-
-def pick_format(s: pl.Series) -> str | None:
-    """The fast-path format of a column, chosen on an evenly spread sample."""
-    sample = s.gather_every(max(1, s.len() // (SAMPLE * 4))).drop_nulls()
-    if sample.len() == 0:
-        sample = s.drop_nulls()
-    if sample.len() == 0:
-        return None
-    return best_format(sample.gather_every(max(1, sample.len() // SAMPLE)).head(SAMPLE))
-
-
-def parse_datetime(s: pl.Series, tz: str) -> tuple[pl.Series, pl.Series]:
-    """Timestamps in the usual forms -> naive Datetime(us) wall-clock in ``tz``."""
-    fast = _apply(s, lambda v: datetime_fast_expr(v, pick_format(s)))
-    return repair(s, fast.cast(DATETIME), lambda sub: datetime_slow(sub, tz))

@@ -100,6 +100,7 @@ def _summary(result: Any, path: Path) -> dict[str, Any]:
         "flags_created": result.flags_created,
         "flags_raised": result.flags_raised,
         "reconciled": result.reconciled,
+        "understood": [r.to_dict() for r in getattr(result, "reports", [])],
     }
 
 

@@ -1,5 +1,6 @@
 """The ``orderwatch`` command line.  The interface of ``scan``, ``rules check`` and ``demo`` is
 fixed (other tools call it); errors a user can fix print one clear message and exit 2.
+``inspect`` reads files like a scan and says what it understood, without judging or storing.
 """
 
 from __future__ import annotations
@@ -87,6 +88,24 @@ def cmd_scans(args: argparse.Namespace) -> int:
                       f"{r['lines_quarantined']:,}", f"{r['flags_new']:,}", files, r["error"] or "")
     Console(width=200).print(table)
     return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """What a scan would understand of each file, without scanning; and a config snippet."""
+    from orderwatch.fieldreport import render, snippet
+    from orderwatch.inspect import inspect_paths
+
+    config = load_config(args.config)
+    out = Console(soft_wrap=True)
+    reports = inspect_paths(args.paths, config, source=args.source, as_of=args.as_of)
+    for r in reports:
+        render(r, out, samples=True)
+        out.print(f"  · rows: {r.rows:,} read = {r.accepted:,} accepted + {r.quarantined:,} quarantined",
+                  highlight=False)
+        out.print("\n[dim]# config.yaml — paste and adjust (ambiguous and unrecognised columns are comments):[/dim]")
+        out.print(snippet(r), markup=False, highlight=False)
+        out.print()
+    return 0 if all(not r.missing_required for r in reports) else 1
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -203,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quarantine", help="write quarantined rows to QUARANTINE.csv")
     s.add_argument("--source", help="read every PATH as this configured source (default: by file name)")
     s.set_defaults(func=cmd_scan)
+
+    i = sub.add_parser("inspect", help="say what a scan would understand of each file, without scanning")
+    i.add_argument("paths", nargs="+", metavar="FILE")
+    i.add_argument("--source", help="read every FILE as this configured source (default: by file name)")
+    i.add_argument("--as-of", type=_as_of, help='"YYYY-MM-DD HH:MM:SS": the clock time-based rules would use')
+    i.set_defaults(func=cmd_inspect)
 
     r = sub.add_parser("rules", help="rule files")
     rsub = r.add_subparsers(dest="rules_command", required=True)

@@ -3,7 +3,9 @@
 Stale picking and delivery overdue depend on the clock: an order confirmed at 13:00 and never
 picked is fine at 15:00 and stale at 18:00.  This reads the recent lines back from history
 (their newest versions), runs only the time-based rules, and stores what fires like a scan does
-(idempotent: a flag already raised is not raised twice).
+(idempotent: a flag already raised is not raised twice).  Each file keeps the clock its scan
+gave it: a backfill (a file whose newest event is days old) is judged as of its newest event,
+never against today, and a rule judges only the files that carry what its detector needs.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from contracts.config import Config, history_dir_for
+from contracts.schema import EVENT_FIELDS
 from detectors import REGISTRY, DetectContext
 from detectors.common import prepare
+from detectors.needs import presence
+from ingest.report import is_backfill
 from orderwatch.scan import decide
 from rules.loader import load_rules_cached
 from store import History, Store
@@ -39,12 +44,17 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
         return Reevaluation(0, 0, 0, 0)
     lines = prepare(recent.lazy().with_columns(pl.lit(True).alias("_in_batch")), config).collect().lazy()
     catalog = history.catalog()
-    ctx = DetectContext(lines=lines, catalog=catalog.lazy() if catalog is not None else None, as_of=now,
-                        config=config)
-    flags = decide(ctx, rules)
-    orders = recent.select("source", "store_id", "order_id").unique().height
+    newest = recent.group_by("source_file").agg(pl.max_horizontal(pl.col(EVENT_FIELDS).max()).alias("t"))
     store = Store.open(url)
     try:
+        # a file that was a backfill when scanned stays judged as of its newest event
+        scanned = store.scan_times(now - timedelta(days=days + config.backfill_days + 1))
+        clocks = {str(f): t for f, t in newest.iter_rows()
+                  if f is not None and is_backfill(t, scanned.get(str(f), now), config.backfill_days)}
+        ctx = DetectContext(lines=lines, catalog=catalog.lazy() if catalog is not None else None, as_of=now,
+                            config=config, clocks=clocks)
+        flags = decide(ctx, rules, presence(lines))
+        orders = recent.select("source", "store_id", "order_id").unique().height
         # recorded as a scan without files, so its flags and events say where they came from
         scan_id = store.begin_scan(["(re-evaluation)"], now)
         try:

@@ -8,6 +8,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from orderwatch.fieldreport import render
 from orderwatch.scan import ScanResult
 
 FLAG_OUT_COLUMNS = ["flag_id", "rule_id", "kind", "level", "department", "order_id", "store_id",
@@ -45,7 +46,9 @@ def _counts(flags: pl.DataFrame, col: str) -> list[tuple[str, int]]:
 
 
 def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], console: Console | None = None) -> None:
-    """The end-of-scan summary: lines reconciled per file, then flags by kind, level and department.
+    """The end-of-scan summary: lines reconciled per file, what was understood of each file
+    (fields, dates, states, unused headers, detectors that could not judge it, its clock), then
+    flags by kind, level and department.
 
     Titles are lines of their own (a table title wraps mid-line when the output is not a terminal),
     and a scan without flags says so instead of printing an empty table.
@@ -67,6 +70,8 @@ def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], co
     console.print(f"reconciled 对账: read {result.read:,} = accepted {result.accepted:,} + "
                   f"quarantined {result.quarantined:,}  {ok};  new lines 新增行: {result.new_lines:,}",
                   soft_wrap=True)
+    for r in result.reports:
+        render(r, console)
     if result.catalog_rows or result.catalog_quarantined:
         console.print(f"catalog 商品目录: {result.catalog_rows:,} SKUs, {result.catalog_quarantined:,} quarantined",
                       soft_wrap=True)

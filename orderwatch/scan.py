@@ -28,6 +28,8 @@ from contracts.config import Config, history_dir_for, now_local
 from contracts.schema import LINE_KEY, QUARANTINE
 from detectors import REGISTRY, DetectContext
 from detectors.common import prepare
+from detectors.needs import judged_files, presence, skipped
+from ingest.report import FileReport, set_clock
 from rules import Rule, load_rules
 from rules.engine import RuleEngine
 from rules.flags import FLAG_SCHEMA, build_flags
@@ -74,17 +76,40 @@ class ScanResult:
         """One sentence per file whose counts do not add up."""
         return _mismatches(self.files)
 
+    @property
+    def reports(self) -> list[FileReport]:
+        """What was understood of each file: fields, dates, states, skipped detectors, clock."""
+        return [f.report for f in self.files if f.report is not None]
 
-def _feature_frames(ctx: DetectContext, rules: Sequence[Rule]) -> dict[str, pl.DataFrame]:
-    """Each rule's candidate rows, computed in one polars pass (detectors shared by params)."""
+
+def _judging(ctx: DetectContext, files: set[str], all_files: set[str]) -> DetectContext:
+    """The context with only ``files``' batch rows in the batch (history stays the baseline)."""
+    if files == all_files:
+        return ctx
+    keep = pl.col("_in_batch") & pl.col("source_file").is_in(sorted(files))
+    return DetectContext(lines=ctx.lines.with_columns(keep.alias("_in_batch")), catalog=ctx.catalog,
+                         as_of=ctx.as_of, config=ctx.config, flags=ctx.flags, clocks=ctx.clocks,
+                         orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None)
+
+
+def _feature_frames(ctx: DetectContext, rules: Sequence[Rule],
+                    present: dict[str, set[str]] | None) -> dict[str, pl.DataFrame]:
+    """Each rule's candidate rows, computed in one polars pass (detectors shared by params).
+
+    ``present``: source_file -> fields it carries; a rule judges only the files that carry
+    what its detector needs.
+    """
     plans: dict[str, pl.LazyFrame] = {}
     by_params: dict[str, pl.LazyFrame] = {}
+    all_files = set(present or ())
     for rule in rules:
         det = REGISTRY[rule.detector]
-        key = rule.detector + json.dumps(rule.params, sort_keys=True, default=str)
+        files = judged_files(rule.detector, rule.params, present) if present is not None else all_files
+        key = rule.detector + json.dumps(rule.params, sort_keys=True, default=str) + json.dumps(sorted(files))
         if key not in by_params:
+            rule_ctx = _judging(ctx, files, all_files) if present is not None else ctx
             # NaN means "no value" to the engine; make polars agree before the pre-filter
-            by_params[key] = (det.compute(ctx, rule.params)
+            by_params[key] = (det.compute(rule_ctx, rule.params)
                               .with_columns(cs.float().fill_nan(None))
                               .with_row_index("_row")
                               .with_columns(pl.col("_row").cast(pl.Int64)))
@@ -93,9 +118,13 @@ def _feature_frames(ctx: DetectContext, rules: Sequence[Rule]) -> dict[str, pl.D
     return dict(zip(plans.keys(), frames))
 
 
-def decide(ctx: DetectContext, rules: Sequence[Rule]) -> pl.DataFrame:
-    """Flags for the batch in ``ctx`` (FLAG_SCHEMA), one per rule and subject."""
-    frames = _feature_frames(ctx, rules)
+def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str]] | None = None) -> pl.DataFrame:
+    """Flags for the batch in ``ctx`` (FLAG_SCHEMA), one per rule and subject.
+
+    ``present`` (see ``detectors.needs.presence``): each rule judges only the files that carry
+    the fields its detector needs; None judges everything (the caller already knows).
+    """
+    frames = _feature_frames(ctx, rules, present)
     engine = RuleEngine(rules)
     try:
         out = []
@@ -122,7 +151,7 @@ def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl
     window = max(int(r.params.get("window_hours", 24)) for r in flag_rules)
     recent = store.recent_flags(stores, first - timedelta(hours=window), conn=conn)
     ctx2 = DetectContext(lines=ctx.lines, catalog=None, as_of=ctx.as_of, config=ctx.config,
-                         orders=pl.LazyFrame(), flags=recent.lazy())
+                         orders=pl.LazyFrame(), flags=recent.lazy(), clocks=ctx.clocks)
     return decide(ctx2, flag_rules)
 
 
@@ -169,6 +198,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         t0 = now
 
     rules = load_rules(config)  # fail on bad rules before reading anything
+    given_as_of = as_of
     as_of = as_of or now_local(config)
     url = db_url or config.database_url
     tick("read", 0.0)
@@ -180,6 +210,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         cat_df, cat_quarantine = ingest.read_catalog(catalog, config)
         cat_rows, cat_q = cat_df.height, cat_quarantine.height
         quarantine.append(cat_quarantine)
+    clocks = {r.path: set_clock(r, as_of, config.backfill_days, given_as_of) for r in result.reports}
     lap("read")
 
     store = Store.open(url, scan_lease_seconds=lease_seconds(config))
@@ -195,9 +226,14 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             new_lines, new_keys = history.new_or_changed(batch)
             lines = prepare(_combined(batch, history, config), config).collect().lazy()
             ctx = DetectContext(lines=lines, catalog=cat_df.lazy() if cat_df is not None else None,
-                                as_of=as_of, config=config)
+                                as_of=as_of, config=config, clocks=clocks)
+            present = presence(lines)
+            for r in result.reports:
+                r.skipped_detectors = skipped([x for x in rules if x.enabled], present.get(r.path, set()))
+                if cat_df is None and any(x.detector == "step_mismatch" for x in rules):
+                    r.skipped_detectors.setdefault("step_mismatch", "needs a catalog (--catalog)")
             lap("features")
-            flags = decide(ctx, [r for r in rules if REGISTRY[r.detector].input == "lines"])
+            flags = decide(ctx, [r for r in rules if REGISTRY[r.detector].input == "lines"], present)
             lap("rules")
             store.heartbeat(scan_id)
             all_quarantine = pl.concat(quarantine, how="vertical_relaxed").select(

@@ -124,6 +124,18 @@ class Store:
     def recent_scans(self, limit: int = 20) -> list[dict[str, Any]]:
         return scans.recent(self.engine, limit)
 
+    def scan_times(self, since: datetime) -> dict[str, datetime]:
+        """file -> the as_of of the latest finished scan (since ``since``) that read it."""
+        t = Scan.__table__
+        out: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.files, t.c.as_of).where(t.c.as_of >= since, t.c.status == "done")
+                                .order_by(t.c.id)).all()
+        for files, as_of in rows:
+            for f in files or []:
+                out[str(f)] = as_of
+        return out
+
     def get_scan(self, scan_id: int) -> dict[str, Any] | None:
         """One scan as a dict (None if unknown)."""
         with self.engine.connect() as conn:

@@ -11,6 +11,7 @@ from contracts.config import Config, load_config
 from contracts.schema import CATALOG, conform
 from detectors import DetectContext
 from detectors.common import prepare
+from ingest.states import state_expr, word_map
 
 T0 = datetime(2026, 9, 1, 13, 0)
 
@@ -30,6 +31,9 @@ def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         df = df.with_columns(pl.int_range(1, pl.len() + 1).over("order_id").alias("line_no"))
     df = conform(df).with_columns(pl.col("goods").fill_null(True),
                                   pl.col("source_file").fill_null("t.csv"))
+    if df["state"].null_count() == df.height:  # as ingest derives it: from status words and times
+        words = {"status": word_map(df["status"].unique().to_list())}
+        df = df.with_columns(state_expr(df.columns, words, payment_column=False))
     return df
 
 

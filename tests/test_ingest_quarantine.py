@@ -84,16 +84,30 @@ def test_bad_quoting_uses_lenient_path(tmp_path, cfg):
 
 
 def test_missing_required_column_quarantines_every_row(tmp_path, cfg):
-    text = "订单号,下单时间,商品编码,单价\nA1,2026-09-01,K1,2\nA2,2026-09-01,K2,3\n"
+    # no order time: every row is quarantined, with a short reason; the report has one line
+    # naming the field and the closest unused header
+    text = "订单号,门店编号,日子,商品编码,单价\nA1,S1,2026-09-01,K1,2\nA2,S1,2026-09-01,K2,3\n"
     res = read_orders([write(tmp_path, "m.csv", text)], cfg)
     check_invariant(res)
     assert res.lines.height == 0
     assert res.quarantine["line"].to_list() == [2, 3]
-    reason = res.quarantine["reason"][0]
-    assert "门店编号 (store_id)" in reason and "数量 (quantity)" in reason
-    assert "订单号, 下单时间, 商品编码, 单价" in reason
+    assert set(res.quarantine["reason"]) == {"文件缺少必需列: 下单时间 (created_at)（见扫描摘要）"}
     assert json.loads(res.quarantine["raw"][1]) == {
-        "订单号": "A2", "下单时间": "2026-09-01", "商品编码": "K2", "单价": "3"}
+        "订单号": "A2", "门店编号": "S1", "日子": "2026-09-01", "商品编码": "K2", "单价": "3"}
+    report = res.reports[0]
+    assert list(report.missing_required) == ["created_at"]
+    assert report.missing_required["created_at"][0] == "日子"
+    line = report.missing_line()
+    assert line.count("\n") == 0 and "created_at" in line and "日子" in line
+
+
+def test_store_and_quantity_are_no_longer_required(tmp_path, cfg):
+    text = "订单号,下单时间,商品编码,单价\nA1,2026-09-01,K1,2\nA2,2026-09-01,K2,3\n"
+    res = read_orders([write(tmp_path, "m.csv", text)], cfg)
+    assert res.accepted == 2 and res.quarantined == 0
+    assert res.lines["store_id"].to_list() == ["default", "default"]
+    assert res.lines["quantity"].to_list() == [None, None]
+    assert "one store" in res.reports[0].store_note
 
 
 def test_unparsable_strict_and_empty_required(tmp_path, cfg):
@@ -162,7 +176,7 @@ def test_whitespace_only_and_padded_keys(tmp_path, cfg):
     check_invariant(res)
     assert res.lines.select("order_id", "store_id", "sku", "quantity").row(0) == ("A1", "S1", "K1", 2.0)
     q = dict(zip(res.quarantine["line"].to_list(), res.quarantine["reason"].to_list()))
-    assert q == {3: "必填字段为空: 门店编号 (store_id)", 4: "必填字段为空: 数量 (quantity)"}
+    assert q == {3: "必填字段为空: 门店编号 (store_id)", 4: "数量为空（订单未取消或退货）: 数量 (quantity)"}
 
 
 def test_glob_characters_in_file_name(tmp_path, cfg):

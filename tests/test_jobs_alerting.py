@@ -13,7 +13,7 @@ from orderwatch.scan import run_scan
 from store import Store
 from tests.alerts_support import SmtpServer
 
-HEAD = "订单号,门店编号,下单时间,确认时间,商品编码,数量,单价,支付方式,实付金额,收货人,联系电话,省份,城市,区县,详细地址\n"
+HEAD = "订单号,门店编号,下单时间,确认时间,拣货时间,商品编码,数量,单价,支付方式,实付金额,收货人,联系电话,省份,城市,区县,详细地址\n"
 ADDR = "张三,13812345678,浙江省,杭州市,西湖区,文三路90号"
 
 
@@ -35,9 +35,11 @@ def setup(tmp_path):
         },
         "jobs": {"reports": {"dir": str(tmp_path / "reports"), "receivers": ["ops-mail"]}},
     })
-    rows = [f"A{i},MD1,2026-09-01 13:0{i},2026-09-01 13:1{i},SP{i},6,10,微信支付,{50 if i < 2 else 60},{ADDR}"
+    rows = [f"A{i},MD1,2026-09-01 13:0{i},2026-09-01 13:1{i},,SP{i},6,10,微信支付,{50 if i < 2 else 60},{ADDR}"
             for i in range(3)]                                        # 2 paid-amount mismatches at MD1
-    rows.append("B1,MD2,2026-09-01 13:00,2026-09-01 13:05,SP1,6,10,微信支付,60,,1381234567,浙江省,杭州市,,路")
+    rows.append("B1,MD2,2026-09-01 13:00,2026-09-01 13:05,,SP1,6,10,微信支付,60,,1381234567,浙江省,杭州市,,路")
+    # the export tracks picking (C1 was picked in time), so an empty pick time means "not picked"
+    rows.append(f"C1,MD3,2026-09-01 13:00,2026-09-01 13:05,2026-09-01 13:30,SP1,6,10,微信支付,60,{ADDR}")
     path = tmp_path / "o.csv"
     path.write_text(HEAD + "\n".join(rows) + "\n", encoding="utf-8")
     run_scan([path], cfg, as_of=datetime(2026, 9, 1, 14))

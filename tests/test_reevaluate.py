@@ -22,11 +22,13 @@ def test_flags_appear_as_time_passes(tmp_path, site_config):
         "A1,MD1,2026-09-01 13:00,2026-09-01 13:05,,,,SP1,6",                              # never picked
         "A2,MD1,2026-09-01 13:00,2026-09-01 13:05,2026-09-01 14:00,2026-09-01 15:00,,SP1,6",  # in transit
         "A3,MD2,2026-09-01 13:10,2026-09-01 13:15,2026-09-01 14:00,,,SP1,6",                # picked in time
+        # the export tracks deliveries: an empty delivery time means "not delivered yet"
+        "A4,MD2,2026-08-31 09:00,2026-08-31 09:05,2026-08-31 10:00,2026-08-31 11:00,2026-09-01 10:00,SP1,6",
     ])
     first = run_scan([f], site_config, db_url=db, as_of=datetime(2026, 9, 1, 15))
     assert first.flags.filter(pl.col("kind").is_in(["stale_picking", "delivery_overdue"])).height == 0
     later = reevaluate(site_config, datetime(2026, 9, 1, 20), db_url=db)
-    assert later.orders_judged == 3 and later.flags_created == 1          # A1: 7 h unpicked
+    assert later.orders_judged == 4 and later.flags_created == 1          # A1: 7 h unpicked
     again = reevaluate(site_config, datetime(2026, 9, 1, 20, 5), db_url=db)
     assert again.flags_created == 0 and again.flags_raised == 0          # idempotent
     days = reevaluate(site_config, datetime(2026, 9, 5, 12), db_url=db)

@@ -112,8 +112,10 @@ def test_history_feeds_the_next_scan(export, tmp_path, site_config):
 
 def test_later_as_of_makes_unpicked_orders_stale(tmp_path, site_config):
     path = tmp_path / "o.csv"
-    path.write_text("订单号,门店编号,下单时间,确认时间,商品编码,数量\nA1,MD1,2026-09-01 13:00,2026-09-01 13:05,SP1,6\n",
-                    encoding="utf-8")
+    # the export tracks picking (A2 was picked): A1's empty pick time means it was not picked yet
+    path.write_text("订单号,门店编号,下单时间,确认时间,拣货时间,商品编码,数量\n"
+                    "A1,MD1,2026-09-01 13:00,2026-09-01 13:05,,SP1,6\n"
+                    "A2,MD1,2026-09-01 13:00,2026-09-01 13:05,2026-09-01 14:00,SP1,6\n", encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'ow.db'}"
     early = run_scan([path], site_config, db_url=db, as_of=datetime(2026, 9, 1, 15))
     late = run_scan([path], site_config, db_url=db, as_of=datetime(2026, 9, 1, 23))

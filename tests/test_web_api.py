@@ -89,6 +89,10 @@ def test_push_orders_array_with_quarantine(world):
     assert (body["read"], body["accepted"], body["quarantined"]) == (3, 1, 2)
     reasons = {q["line"]: q["reason"] for q in body["quarantine"]}
     assert "quantity" in reasons[3] and "store_id" in reasons[4]   # element index + 2, like a header line
+    (understood,) = body["files"]                                  # what was understood, as data
+    assert understood["path"] == "body" and understood["format"] == "json"
+    assert {f["field"]: f["how"] for f in understood["fields"]}["order_id"] == "alias"
+    assert "volume_surge (line)" not in understood["skipped_detectors"]
     again = c.post("/api/v1/orders", headers=h, json=LINES).json
     assert again["new_lines"] == 0 and again["flags_created"] == 0
 

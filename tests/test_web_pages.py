@@ -70,6 +70,7 @@ def test_upload_scans_and_offers_quarantine(world, client_for):
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert '<td id="read">3</td>' in body and '<td id="accepted">1</td>' in body and '<td id="quarantined">2</td>' in body
+    assert 'class="mapping"' in body and "下单时间" in body             # the field report: headers -> fields
     link = body.split('id="quarantine-link"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
     q = c.get(link)
     text = q.get_data(as_text=True)

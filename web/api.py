@@ -120,9 +120,10 @@ def push_orders():  # type: ignore[no-untyped-def]
         discard(folder)
     quarantine = [{"line": q["line"], "reason": q["reason"]} for q in r.quarantine.iter_rows(named=True)]
     flags = [{k: _json_value(v) for k, v in row.items() if k != "evidence"} for row in r.flags.iter_rows(named=True)]
+    files = [{**rep.to_dict(), "path": "body"} for rep in r.reports]
     return jsonify({"scan_id": r.scan_id, "read": r.read, "accepted": r.accepted, "quarantined": r.quarantined,
                     "reconciled": r.reconciled, "mismatches": r.mismatches, "new_lines": r.new_lines, "flags_created": r.flags_created, "flags": flags,
-                    "quarantine": quarantine})
+                    "quarantine": quarantine, "files": files})
 
 
 @bp.get("/flags")

@@ -90,6 +90,10 @@ def document() -> dict[str, Any]:
                             "flags": {"type": "array", "items": {"type": "object"}},
                             "quarantine": {"type": "array", "items": {"type": "object", "properties": {
                                 "line": {"type": "integer"}, "reason": {"type": "string"}}}},
+                            "files": {"type": "array", "description": "what was understood of the body "
+                                      "(ingest.report.FileReport): fields used and how, dates, unused "
+                                      "headers, missing fields, states, detectors that could not judge it",
+                                      "items": {"type": "object"}},
                         }}}}},
                     "400": _err("the body isn't a JSON array of objects or JSON lines, or `source` is unknown"),
                     "401": _err("no or unknown token"), "403": _err("this user may not push orders"),

@@ -48,6 +48,11 @@ def translate_reason(text: str | None, lang: str) -> Markup:
             cols = listing([label("field", k, gt) for k in re.findall(r"\((\w+)\)", m.group(1))], lang)
             out.append(_("required column(s) missing: %(cols)s; the file's headers: %(seen)s", cols=cols,
                          seen=m.group(2)))
+        elif m := re.fullmatch(r"文件缺少必需列: (.+?)（见扫描摘要）", part):
+            cols = listing([label("field", k, gt) for k in re.findall(r"\((\w+)\)", m.group(1))], lang)
+            out.append(_("the file has no column for %(cols)s (see the file's report)", cols=cols))
+        elif m := re.fullmatch(r"数量为空（订单未取消或退货）: .*?\((\w+)\)", part):
+            out.append(_("quantity empty on a line that is not cancelled or returned"))
         elif m := re.fullmatch(r"必填字段为空: .*?\((\w+)\)", part):
             out.append(_("required field empty: %(field)s", field=label("field", m.group(1), gt)))
         elif m := re.fullmatch(r".*?无法解析: '(.*)' \((\w+)\)", part):
@@ -144,7 +149,7 @@ def context(result: Any, filename: str) -> dict[str, Any]:
     files = []
     for fc in result.files:
         files.append({"name": fc.path.rsplit("/", 1)[-1], "read": fc.read, "accepted": fc.accepted,
-                      "quarantined": fc.quarantined, "report": getattr(fc, "report", None),
+                      "quarantined": fc.quarantined, "report": fc.report.summary() if getattr(fc, "report", None) else None,
                       "quarantine": _quarantine(result.quarantine, fc.path, lang)})
     flags = []
     if result.flags.height:

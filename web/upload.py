@@ -35,7 +35,7 @@ from web.scan_report import translate_reason
 from web.security import login_required, require
 
 bp = Blueprint("upload", __name__)
-ALLOWED = {".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet"}
+ALLOWED = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".json", ".jsonl", ".ndjson", ".parquet"}
 MAX_NAME_BYTES = 150   # file systems allow 255 bytes; Chinese takes 3 per character
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:]")
 

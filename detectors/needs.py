@@ -1,0 +1,67 @@
+"""Which files each rule may judge: a detector whose needed fields a file lacks skips it.
+
+Presence is read from the lines themselves (a column that is there but empty for the whole
+file counts as absent), per source file, so one scan of several exports judges each by what
+it carries.  A configured source's history counts too: this morning's export of a feed whose
+earlier exports had delivery times still tracks delivery, though nothing was delivered yet.
+(The unconfigured ``default`` source mixes unrelated files, so only the file itself counts.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from contracts.schema import CANONICAL
+from detectors import REGISTRY
+
+#: fields whose presence never decides anything (always filled, or bookkeeping)
+_IGNORED = ("source", "line_no", "state")
+
+
+def presence(lines: pl.LazyFrame | pl.DataFrame) -> dict[str, set[str]]:
+    """batch source_file -> canonical fields with a value in it (or in its configured source).
+
+    Counted with ``null_count`` (free on a column's chunks) file by file; a configured source's
+    history is read only for the fields a batch file lacks, and only when it has history.
+    """
+    df = lines.collect() if isinstance(lines, pl.LazyFrame) else lines
+    cols = [c for c in CANONICAL if c in df.columns and c not in _IGNORED]
+    if not cols or "source_file" not in df.columns or df.height == 0:
+        return {}
+    batch = df.filter(pl.col("_in_batch")) if "_in_batch" in df.columns else df
+    past = df.filter(~pl.col("_in_batch")) if "_in_batch" in df.columns else df.head(0)
+    files = batch["source_file"].unique(maintain_order=True).to_list()
+    out: dict[str, set[str]] = {}
+    for f in files:
+        part = batch if len(files) == 1 else batch.filter(pl.col("source_file") == f)
+        fields = {c for c in cols if part[c].null_count() < part.height}
+        src = part["source"][0] if part.height else None
+        lacking = [c for c in cols if c not in fields]
+        if lacking and src and src != "default" and past.height:
+            hist = past.filter(pl.col("source") == src)
+            if hist.height:
+                fields |= {c for c in lacking if hist[c].null_count() < hist.height}
+        out[str(f)] = fields
+    return out
+
+
+def judged_files(detector: str, params: dict, present: dict[str, set[str]]) -> set[str]:
+    det = REGISTRY[detector]
+    return {f for f, fields in present.items() if not det.unmet(params, fields)}
+
+
+def skipped(rules: Iterable, present: set[str]) -> dict[str, str]:
+    """detector (and scope) -> why it cannot judge a file with ``present`` fields."""
+    out: dict[str, str] = {}
+    for r in rules:
+        det = REGISTRY[r.detector]
+        if det.input != "lines":
+            continue
+        params = det.with_defaults(r.params)
+        missing = det.unmet(params, present)
+        if missing:
+            name = det.name if "scope" not in params else f"{det.name} ({params['scope']})"
+            out.setdefault(name, "needs " + ", ".join(missing))
+    return out
