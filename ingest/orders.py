@@ -209,12 +209,11 @@ def ingest_table(table: RawTable, path: str, config: Config, source: Source
         else:
             pieces = _reasons(checks, p)
         text_cols = [f for f in typed.failed if f in typed.frame.columns]
-        sub = pl.concat(
-            [raw.filter(bad_mask),
-             (pl.DataFrame(checks) if checks and not missing else pl.DataFrame({"_": _falses(n)})).filter(bad_mask),
-             typed.frame.select(text_cols).filter(bad_mask).rename(lambda c: f"text:{c}")],
-            how="horizontal",
-        )
+        parts = [raw.filter(bad_mask),
+                 (pl.DataFrame(checks) if checks and not missing else pl.DataFrame({"_": _falses(n)})).filter(bad_mask)]
+        if text_cols:  # a zero-column frame has height 0 and cannot take the mask
+            parts.append(typed.frame.select(text_cols).filter(bad_mask).rename(lambda c: f"text:{c}"))
+        sub = pl.concat(parts, how="horizontal")
         text_src = {f: raw[p.mapping[f]] for f in text_cols if f in p.mapping}
         if text_src:  # the text as exported, for the reason (typed columns hold parsed values)
             sub = sub.with_columns([v.filter(bad_mask).alias(f"text:{f}") for f, v in text_src.items()])

@@ -294,3 +294,13 @@ def test_parquet_zoned_datetime_converted_to_config_timezone(tmp_path, cfg):
     ln = read_orders([p], cfg).lines
     assert ln.select("store_id", "created_at", "quantity").row(0) == (
         "1", datetime(2026, 9, 1, 13, 5), 1.5)
+
+
+def test_json_records_with_no_fields_are_quarantined_not_a_crash(tmp_path, cfg):
+    """Found by the API fuzz test: objects without a single field used to crash the quarantine."""
+    p = tmp_path / "empty.json"
+    p.write_text("[{}, {}]", encoding="utf-8")
+    res = read_orders([p], cfg)
+    assert (res.read, res.accepted, res.quarantined) == (2, 0, 2)
+    assert res.quarantine["line"].to_list() == [2, 3]
+    assert all("缺少必需列" in r for r in res.quarantine["reason"].to_list())
