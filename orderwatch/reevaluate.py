@@ -1,11 +1,13 @@
 """Time-based re-evaluation: judge the recent orders again against "now", without new data.
 
 Stale picking and delivery overdue depend on the clock: an order confirmed at 13:00 and never
-picked is fine at 15:00 and stale at 18:00.  This reads the recent lines back from history
-(their newest versions), runs only the time-based rules, and stores what fires like a scan does
-(idempotent: a flag already raised is not raised twice).  Each file keeps the clock its scan
-gave it: a backfill (a file whose newest event is days old) is judged as of its newest event,
-never against today, and a rule judges only the files that carry what its detector needs.
+picked is fine at 15:00 and stale at 18:00.  This reads back the newest lines of the orders
+still open in the window (``orderwatch.open_orders``: never all history), runs only the
+time-based rules, and stores what fires like a scan does (idempotent: a flag already raised is
+not raised twice).  Each file keeps the clock its scan gave it: a backfill (a file whose newest
+event is days old) is judged as of its newest event, never against today, and a rule judges
+only the files that carry what its detector needs (both read from the file's lines in the
+partitions opened, not only from its open orders).
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from contracts.config import Config, history_dir_for
-from contracts.schema import EVENT_FIELDS
 from detectors import REGISTRY, DetectContext
 from detectors.common import prepare
-from detectors.needs import presence
 from ingest.report import is_backfill
+from orderwatch.open_orders import open_lines
 from orderwatch.scan import decide
 from rules.loader import load_rules_cached
 from store import History, Store
@@ -32,6 +33,8 @@ class Reevaluation:
     flags_found: int
     flags_created: int
     flags_raised: int
+    lines_read: int = 0          # history lines loaded: the open orders' of the window
+    partitions_read: int = 0     # history partitions opened (those holding an open order)
 
 
 def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days: int = 7) -> Reevaluation:
@@ -39,12 +42,13 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
     url = db_url or config.database_url
     rules = [r for r in load_rules_cached(config) if REGISTRY[r.detector].time_based]
     history = History(history_dir_for(url, config))
-    recent = history.scan(since=now - timedelta(days=days)).filter(pl.col("created_at") <= now).collect()
+    found = open_lines(url, history, config, now - timedelta(days=days), now)  # the open set only
+    recent = found.lines
     if not rules or recent.height == 0:
-        return Reevaluation(0, 0, 0, 0)
+        return Reevaluation(0, 0, 0, 0, recent.height, found.partitions)
     lines = prepare(recent.lazy().with_columns(pl.lit(True).alias("_in_batch")), config).collect().lazy()
     catalog = history.catalog()
-    newest = recent.group_by("source_file").agg(pl.max_horizontal(pl.col(EVENT_FIELDS).max()).alias("t"))
+    newest = found.newest
     store = Store.open(url)
     try:
         # a file that was a backfill when scanned stays judged as of its newest event
@@ -53,7 +57,7 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
                   if f is not None and is_backfill(t, scanned.get(str(f), now), config.backfill_days)}
         ctx = DetectContext(lines=lines, catalog=catalog.lazy() if catalog is not None else None, as_of=now,
                             config=config, clocks=clocks)
-        flags = decide(ctx, rules, presence(lines))
+        flags = decide(ctx, rules, found.present)
         orders = recent.select("source", "store_id", "order_id").unique().height
         # recorded as a scan without files, so its flags and events say where they came from
         scan_id = store.begin_scan(["(re-evaluation)"], now)
@@ -72,4 +76,4 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
             raise
     finally:
         store.close()
-    return Reevaluation(orders, flags.height, created, raised)
+    return Reevaluation(orders, flags.height, created, raised, recent.height, found.partitions)

@@ -35,6 +35,7 @@ from rules.engine import RuleEngine
 from rules.flags import FLAG_SCHEMA, build_flags
 from rules.prefilter import candidates
 from ingest.attribution import quarantine_store_ids
+from orderwatch.open_orders import track_scan
 from store import History, Store
 from store.recovery import recover
 
@@ -240,11 +241,13 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 [pl.col(c).cast(t) for c, t in QUARANTINE.items()])
             with store.transaction() as conn:
                 tick("store flags", 0.0)
-                created, raised = store.upsert_flags(scan_id, flags, conn=conn)
+                written = store.write_flags(scan_id, flags, conn=conn)
+                created, raised, ids = written.created, written.raised, [written.ids]
                 correlated = correlate(store, ctx, rules, flags, conn)
                 if correlated.height:
-                    c2, r2 = store.upsert_flags(scan_id, correlated, conn=conn)
-                    created, raised, flags = created + c2, raised + r2, pl.concat([flags, correlated])
+                    more = store.write_flags(scan_id, correlated, conn=conn)
+                    created, raised, flags = created + more.created, raised + more.raised, pl.concat([flags, correlated])
+                    ids.append(more.ids)
                 tick("store lines", 0.3)
                 flagged = flags.select(pl.col("store_id"), pl.col("order_id")).drop_nulls().unique()
                 store.add_order_lines(scan_id, batch.join(flagged, on=["store_id", "order_id"], how="semi"),
@@ -252,6 +255,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 tick("store quarantine", 0.6)
                 store.add_quarantine(scan_id, all_quarantine.with_columns(
                     quarantine_store_ids(all_quarantine, config, source)), conn=conn)
+                track_scan(conn, scan_id, new_lines, config, as_of)   # the open set re-evaluation reads
                 tick("store history", 0.8)
                 history.stage(scan_id, new_lines, replaces=new_lines.height > new_keys)
                 problems = "; ".join(f"reconciliation: {m}" for m in _mismatches(result.files)) or None
@@ -269,11 +273,9 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 store.finish_scan(scan_id, **counts, lines_new=0, flags_new=0, status="failed",
                                   error=f"{type(exc).__name__}: {exc}")
             raise
-        ids = store.flag_ids(flags.select("rule_id", "subject")) if flags.height else None
     finally:
         store.close()
-    if ids is not None:
-        flags = flags.join(ids, on=["rule_id", "subject"], how="left")
+    flags = flags.join(pl.concat(ids), on=["rule_id", "subject"], how="left")  # ids came back from the writes
     tick("done", 1.0)
     return ScanResult(
         scan_id=scan_id, as_of=as_of, read=result.read, accepted=result.accepted,

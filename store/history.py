@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -135,6 +136,26 @@ class History:
         if files and (self.dir / UPDATES_MARKER).exists():
             lf = lf.unique(subset=list(LINE_KEY), keep="last", maintain_order=True)
         return lf if with_hash else lf.drop("_row_hash")
+
+    def scan_partitions(self, scan_ids: Iterable[int] | None, since: datetime | None = None) -> pl.LazyFrame:
+        """Lines of only these scans' partitions (None: all), with their ``_scan_id``.
+
+        Re-evaluation reads the partitions that hold open orders and never opens the others;
+        within them a line's newest version wins, as in :meth:`scan`.
+        """
+        wanted = None if scan_ids is None else {int(i) for i in scan_ids}
+        files = [f for f in self._files() if wanted is None or int(f.parent.name.split("=", 1)[1]) in wanted]
+        schema = {**HISTORY_SCHEMA, "_scan_id": pl.Int64()}
+        if not files:
+            return pl.LazyFrame(schema=schema).drop("_row_hash")
+        lf = pl.scan_parquet([str(f) for f in files], hive_partitioning=False, schema=HISTORY_SCHEMA,
+                             missing_columns="insert", extra_columns="ignore", include_file_paths="_path")
+        lf = lf.with_columns(pl.col("_path").str.extract(r"scan_id=(\d+)", 1).cast(pl.Int64).alias("_scan_id"))
+        if since is not None:
+            lf = lf.filter(pl.col("created_at") >= since)
+        if (self.dir / UPDATES_MARKER).exists():
+            lf = lf.unique(subset=list(LINE_KEY), keep="last", maintain_order=True)
+        return lf.drop("_row_hash", "_path")
 
     def save_catalog(self, catalog: pl.DataFrame) -> None:
         """Keep the latest catalog, for jobs that judge without a file (re-evaluation)."""

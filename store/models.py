@@ -35,6 +35,8 @@ from contracts.schema import LINE_KEY
 LEVELS: tuple[str, ...] = ("info", "warn", "critical")
 LEVEL_RANK: dict[str, int] = {name: i for i, name in enumerate(LEVELS)}
 SCAN_STATUSES: tuple[str, ...] = ("running", "done", "failed", "interrupted")
+#: a flag the notification planner has not seen in its current state (partial index predicate)
+UNNOTIFIED = text("notified_at IS NULL OR updated_at > notified_at")
 
 # 64-bit ids on PostgreSQL; SQLite only auto-increments a plain INTEGER PRIMARY KEY
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -182,6 +184,12 @@ class Flag(Base):
         Index("ix_flags_active_dept_id", "department", "id",
               postgresql_where=text("status IN ('open', 'acknowledged')"),
               sqlite_where=text("status IN ('open', 'acknowledged')")),
+        # the notification planner's groups: active flags of a store
+        Index("ix_flags_active_store_id", "store_id", "id",
+              postgresql_where=text("status IN ('open', 'acknowledged')"),
+              sqlite_where=text("status IN ('open', 'acknowledged')")),
+        # what the planner has not seen yet: new, or changed since it last looked (UNNOTIFIED)
+        Index("ix_flags_unnotified", "id", postgresql_where=UNNOTIFIED, sqlite_where=UNNOTIFIED),
     )
 
 
@@ -207,6 +215,28 @@ class FlagEvent(Base):
         Index("ix_flag_events_flag_id", "flag_id", "id"),
         Index("ix_flag_events_scan_id", "scan_id"),
     )
+
+
+class OpenOrder(Base):
+    """An order a time-based rule may still flag, and a scan whose history partition holds
+    (the newest version of) some of its lines: the open set re-evaluation judges.
+
+    Written in the scan's transaction; an order that reaches a terminal state (delivered,
+    cancelled, ...) leaves it, so re-evaluation reads the open orders of its window and only
+    the partitions that hold them, never all history.
+    """
+
+    __tablename__ = "open_orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str | None] = mapped_column(String)
+    store_id: Mapped[str] = mapped_column(String)
+    order_id: Mapped[str] = mapped_column(String)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("source", "store_id", "order_id", "scan_id", name="uq_open_orders_key"),
+                      Index("ix_open_orders_created", "created_at"))
 
 
 class QuarantinedRow(Base):
@@ -318,9 +348,15 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # the latest firing message of a routed group: when its repeat interval started (created,
+    # then sent); NULL on every other row, so the due groups are one small index range
+    repeat_from: Mapped[datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),
-                      Index("ix_notifications_group", "receiver", "group_key", "id"))
+                      Index("ix_notifications_group", "receiver", "group_key", "id"),
+                      Index("ix_notifications_repeat", "repeat_from",
+                            postgresql_where=text("repeat_from IS NOT NULL"),
+                            sqlite_where=text("repeat_from IS NOT NULL")))
 
 
 class Silence(Base):

@@ -1,8 +1,9 @@
 """``Store``: the one object the pipeline and the web app use to persist scans and flags.
 
-Why Core statements for the bulk paths: a scan writes 100k+ lines; ORM unit-of-work
-bookkeeping per row would dominate.  Set-based lookups (chunked ``IN``) and chunked
-executemany keep both SQLite and PostgreSQL at a handful of round trips per thousand rows.
+Why Core statements for the bulk paths: a scan writes 100k+ lines and can raise 100k+ flags;
+ORM unit-of-work bookkeeping per row would dominate.  Lookups join a staged key table on the
+target's index and writes are bulk (COPY / executemany, INSERT … SELECT … RETURNING, UPDATE …
+FROM), so both SQLite and PostgreSQL stay linear in the rows a scan stores.
 """
 
 from __future__ import annotations
@@ -13,27 +14,16 @@ from datetime import datetime
 from typing import Any, Self
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Insert, Table, and_, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, select
 
 from contracts.schema import CANONICAL, LINE_KEY, PROVENANCE, QUARANTINE, conform
 from store import quarantine as quarantine_rows
 from store import scans
-from store.bulk import fetch_matching, insert_lines
+from store.bulk import fetch_joined, insert_rows
 from store.db import make_engine, upgrade
-from store.frames import (
-    FLAG_FRAME,
-    FLAG_INPUT,
-    FLAG_REQUIRED,
-    LINE_FRAME,
-    as_evidence,
-    chunks,
-    evidence_text,
-    rows_frame,
-    select_as,
-)
+from store.flag_write import FlagWrite, write_flags
+from store.frames import FLAG_FRAME, LINE_FRAME, chunks, evidence_text, rows_frame
 from store.models import (
-    LEVEL_RANK,
     Flag,
     FlagEvent,
     OrderLine,
@@ -42,17 +32,10 @@ from store.models import (
     utcnow,
 )
 
-INSERT_CHUNK = 5_000  # rows per executemany call
-LOOKUP_CHUNK = 1_000  # values per IN (...) list
+LOOKUP_CHUNK = 1_000  # store ids per IN (...) list (single values: the index serves them)
 
 _LINE_COLS = [*CANONICAL, *PROVENANCE]
 _KEY_SCHEMA = {k: CANONICAL[k] for k in LINE_KEY}
-
-
-def _insert_ignore(conn: Connection, table: Table) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING on either backend: concurrent scans never collide."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
 
 
 class Store:
@@ -171,100 +154,41 @@ class Store:
         df = conform(df).unique(subset=list(LINE_KEY), keep="first", maintain_order=True)
         t = OrderLine.__table__
         with self._tx(conn) as c:
-            order_ids = df.get_column("order_id").drop_nulls().unique().to_list()
-            stored = rows_frame(fetch_matching(c, t, LINE_KEY, {"order_id": order_ids}), _KEY_SCHEMA)
+            order_ids = df.select(pl.col("order_id").drop_nulls())
+            stored = rows_frame(fetch_joined(c, t, LINE_KEY, order_ids), _KEY_SCHEMA)
             if stored.height:
                 df = df.join(stored, on=list(LINE_KEY), how="anti", nulls_equal=True)
             # all-null columns are left to their NULL default: fewer binds, same rows
             present = [col for col in _LINE_COLS if df.get_column(col).null_count() < df.height]
-            return insert_lines(c, t, df.select(present).with_columns(scan_id=pl.lit(scan_id)))
+            return insert_rows(c, t, df.select(present).with_columns(scan_id=pl.lit(scan_id)))
 
     def order_lines_frame(self, order_ids: list[str] | pl.Series) -> pl.DataFrame:
         """Stored lines of the given orders: canonical + provenance columns + scan_id."""
         t = OrderLine.__table__
-        ids = sorted({str(o) for o in order_ids if o is not None})
+        ids = pl.DataFrame({"order_id": sorted({str(o) for o in order_ids if o is not None})},
+                           schema={"order_id": pl.String})
         with self.engine.connect() as conn:
-            found = fetch_matching(conn, t, ["id", *LINE_FRAME], {"order_id": ids})
+            found = fetch_joined(conn, t, ["id", *LINE_FRAME], ids)
         found.sort(key=lambda r: r[0])
         return rows_frame((r[1:] for r in found), LINE_FRAME)
 
     # -- flags -------------------------------------------------------------------------
-    def _flag_records(self, flags: pl.DataFrame) -> list[dict[str, Any]]:
-        """Validated input rows, one per (rule_id, subject), keeping the most severe level."""
-        missing = [c for c in FLAG_REQUIRED if c not in flags.columns]
-        if missing:
-            raise ValueError(f"upsert_flags: missing column(s) {', '.join(missing)}")
-        bad = set(flags.get_column("level").unique().to_list()) - set(LEVEL_RANK)
-        if bad:
-            raise ValueError(f"upsert_flags: unknown level(s) {sorted(map(str, bad))}")
-        evidence = flags.get_column("evidence").to_list() if "evidence" in flags.columns else None
-        df = select_as(flags, FLAG_INPUT)
-        if df.select(pl.any_horizontal(pl.col(FLAG_REQUIRED).is_null()).any()).item():
-            raise ValueError(f"upsert_flags: {', '.join(FLAG_REQUIRED)} must not be null")
-        records = df.to_dicts()
-        for i, rec in enumerate(records):
-            rec["evidence"] = as_evidence(evidence[i], rec["subject"]) if evidence else None
-            rec["reason_args"] = as_evidence(rec["reason_args"], rec["subject"])
-        best: dict[tuple[str, str], dict[str, Any]] = {}
-        for rec in records:
-            key = (rec["rule_id"], rec["subject"])
-            if key not in best or LEVEL_RANK[rec["level"]] > LEVEL_RANK[best[key]["level"]]:
-                best[key] = rec
-        return list(best.values())
+    def write_flags(self, scan_id: int | None, flags: pl.DataFrame, actor: str = "orderwatch",
+                    conn: Connection | None = None) -> FlagWrite:
+        """Insert new flags, raise the level of known ones, in linear time (``store.flag_write``).
 
-    def _existing_flags(self, conn: Connection, keys: list[tuple[str, str]]) -> dict:
-        """(rule_id, subject) -> (id, level) of stored flags, looked up via the unique index."""
-        match = {"rule_id": [k[0] for k in keys], "subject": [k[1] for k in keys]}
-        rows = fetch_matching(conn, Flag.__table__, ["id", "rule_id", "subject", "level"], match)
-        return {(r[1], r[2]): (r[0], r[3]) for r in rows}
-
-    def upsert_flags(
-        self, scan_id: int | None, flags: pl.DataFrame, actor: str = "orderwatch",
-        conn: Connection | None = None,
-    ) -> tuple[int, int]:
-        """Insert new flags, raise the level of known ones; returns (created, raised).
-
-        A flag never goes down by itself: a lower or equal level leaves it untouched, so
-        running the same scan twice changes nothing.  Every change writes a FlagEvent.
+        Returns the counts and every input key's stored ``flag_id``.  A flag never goes down by
+        itself: a lower or equal level leaves it untouched, so running the same scan twice
+        changes nothing.  Every change writes a FlagEvent.
         """
-        if flags.is_empty():
-            return 0, 0
-        records = self._flag_records(flags)
-        now = utcnow()
-        events: list[dict[str, Any]] = []
-        ev = {"at": now, "actor": actor, "scan_id": scan_id, "from_status": None,
-              "to_status": None, "from_level": None, "to_level": None, "note": None}
-        with self._tx(conn) as conn:
-            existing = self._existing_flags(conn, [(r["rule_id"], r["subject"]) for r in records])
-            new = [
-                {**r, "status": "open", "version": 1, "created_at": now, "updated_at": now,
-                 "scan_id": scan_id, "severity": LEVEL_RANK[r["level"]] + 1}
-                for r in records if (r["rule_id"], r["subject"]) not in existing
-            ]
-            t = Flag.__table__
-            stmt = _insert_ignore(conn, t).returning(t.c.id, t.c.level)
-            for part in chunks(new, INSERT_CHUNK):
-                for fid, level in conn.execute(stmt, list(part)):
-                    events.append({**ev, "flag_id": fid, "action": "created",
-                                   "to_status": "open", "to_level": level})
-            created = len(events)
-            for r in records:
-                fid, old = existing.get((r["rule_id"], r["subject"]), (None, None))
-                if fid is None or LEVEL_RANK[r["level"]] <= LEVEL_RANK[old]:
-                    continue
-                res = conn.execute(
-                    update(t).where(and_(t.c.id == fid, t.c.level == old)).values(
-                        level=r["level"], severity=LEVEL_RANK[r["level"]] + 1,
-                        title=r["title"], reason=r["reason"], reason_id=r["reason_id"],
-                        reason_args=r["reason_args"], evidence=r["evidence"], version=t.c.version + 1, updated_at=now,
-                    )
-                )
-                if res.rowcount == 1:  # 0: someone changed it meanwhile; leave theirs
-                    events.append({**ev, "flag_id": fid, "action": "level_raised",
-                                   "from_level": old, "to_level": r["level"], "note": r["reason"]})
-            for part in chunks(events, INSERT_CHUNK):
-                conn.execute(insert(FlagEvent), list(part))
-        return created, len(events) - created
+        with self._tx(conn) as c:
+            return write_flags(c, scan_id, flags, actor=actor, now=utcnow())
+
+    def upsert_flags(self, scan_id: int | None, flags: pl.DataFrame, actor: str = "orderwatch",
+                     conn: Connection | None = None) -> tuple[int, int]:
+        """:meth:`write_flags` when only the counts matter: ``(created, raised)``."""
+        w = self.write_flags(scan_id, flags, actor, conn)
+        return w.created, w.raised
 
     def flags_frame(self, scan_id: int | None = None) -> pl.DataFrame:
         """All flags, or those a scan created or raised (via its events), ordered by id."""
@@ -295,16 +219,6 @@ class Store:
         return pl.DataFrame(rows, schema={"id": pl.Int64, "rule_id": pl.String, "kind": pl.String,
                                           "level": pl.String, "store_id": pl.String, "store_name": pl.String,
                                           "order_id": pl.String, "occurred_at": pl.Datetime("us")}, orient="row")
-
-    def flag_ids(self, keys: pl.DataFrame) -> pl.DataFrame:
-        """``(rule_id, subject)`` rows in, the same with their stored ``flag_id`` (and level) out."""
-        pairs = list(keys.select("rule_id", "subject").unique().iter_rows())
-        with self.engine.connect() as conn:
-            found = self._existing_flags(conn, pairs)
-        return pl.DataFrame(
-            [(r, s, fid) for (r, s), (fid, _lvl) in found.items()],
-            schema={"rule_id": pl.String, "subject": pl.String, "flag_id": pl.Int64}, orient="row",
-        )
 
     def flag_events(self, flag_id: int) -> list[dict[str, Any]]:
         """A flag's audit trail, oldest first."""

@@ -1,0 +1,151 @@
+"""Writing flags in linear time: a few set-based statements, whatever the number of flags.
+
+Why this shape: a scan of a backlog, a loose rule or a re-evaluation can raise hundreds of
+thousands of flags, and the old path (lookups in ``IN (...)`` chunks, one UPDATE per raised
+flag, then a second lookup for the ids) grew quadratically on SQLite.  Now:
+
+1. the input is validated and reduced to one row per ``(rule_id, subject)`` (the most severe)
+   in polars;
+2. it is staged once (``store.staging``) with everything a new row needs;
+3. one ``INSERT … SELECT`` adds the staged keys not stored yet, ``RETURNING`` their ids;
+4. one join of the staged keys to the unique index gives every key its id and stored level;
+5. the raises (a more severe level than stored) are staged and applied by one ``UPDATE …
+   FROM``, guarded by the level read in 4 (a flag changed meanwhile is left alone), returning
+   what it changed;
+6. the events of 3 and 5 go in with one bulk insert.
+
+A flag never goes down by itself, so writing the same flags twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from store.bulk import insert_rows
+from store.frames import FLAG_INPUT, FLAG_REQUIRED, select_as
+from store.models import LEVEL_RANK, Flag, FlagEvent
+from store.staging import staged
+
+KEY = ["rule_id", "subject"]
+_RAISED = ["level", "severity", "title", "reason", "reason_id", "reason_args", "evidence"]
+IDS_SCHEMA = {"rule_id": pl.String, "subject": pl.String, "flag_id": pl.Int64}
+
+
+@dataclass
+class FlagWrite:
+    """What writing a set of flags did: counts, and the stored id of every input key."""
+
+    created: int
+    raised: int
+    ids: pl.DataFrame   # rule_id, subject, flag_id — one row per distinct input key
+
+
+def _json_text(flags: pl.DataFrame, name: str) -> pl.Series:
+    """The column as JSON text (validated when it arrives as text; encoded when structured)."""
+    if name not in flags.columns or flags.schema[name] == pl.Null:
+        return pl.Series(name, [None] * flags.height, dtype=pl.String)
+    col = flags.get_column(name)
+    if isinstance(col.dtype, pl.Struct):
+        return col.struct.json_encode().alias(name)
+    if col.dtype != pl.String:
+        return pl.Series(name, [None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+                                for v in col.to_list()], dtype=pl.String)
+    subjects = flags.get_column("subject")
+    for i, v in enumerate(col.to_list()):
+        if v is not None:
+            try:
+                json.loads(v)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"flag {subjects[i]!r}: {name} is not valid JSON: {exc}") from None
+    return col
+
+
+def flag_rows(flags: pl.DataFrame) -> pl.DataFrame:
+    """Validated input, one row per (rule_id, subject): the most severe, first seen among equals."""
+    missing = [c for c in FLAG_REQUIRED if c not in flags.columns]
+    if missing:
+        raise ValueError(f"upsert_flags: missing column(s) {', '.join(missing)}")
+    bad = set(flags.get_column("level").unique().to_list()) - set(LEVEL_RANK)
+    if bad:
+        raise ValueError(f"upsert_flags: unknown level(s) {sorted(map(str, bad))}")
+    if flags.select(pl.any_horizontal(pl.col(FLAG_REQUIRED).is_null()).any()).item():
+        raise ValueError(f"upsert_flags: {', '.join(FLAG_REQUIRED)} must not be null")
+    evidence = _json_text(flags, "evidence")
+    args = _json_text(flags, "reason_args")
+    df = select_as(flags.drop("reason_args", strict=False), FLAG_INPUT).with_columns(
+        reason_args=args, evidence=evidence,
+        severity=pl.col("level").replace_strict(LEVEL_RANK, return_dtype=pl.Int64) + 1)
+    return (df.with_row_index("_i").sort(["severity", "_i"], descending=[True, False])
+            .unique(KEY, keep="first").sort("_i").drop("_i"))
+
+
+def _insert_ignore(conn: Connection):  # noqa: ANN202 - a dialect Insert
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(Flag.__table__)
+
+
+def write_flags(conn: Connection, scan_id: int | None, flags: pl.DataFrame, *, actor: str,
+                now: datetime) -> FlagWrite:
+    """Insert new flags, raise known ones, write their events; inside the caller's transaction."""
+    if flags.is_empty():
+        return FlagWrite(0, 0, pl.DataFrame(schema=IDS_SCHEMA))
+    rows = flag_rows(flags)
+    f = Flag.__table__
+    new = rows.with_columns(status=pl.lit("open"), version=pl.lit(1, dtype=pl.Int64),
+                            created_at=pl.lit(now), updated_at=pl.lit(now),
+                            scan_id=pl.lit(scan_id, dtype=pl.Int64))
+    with staged(conn, new, like=f) as s:
+        cols = list(new.columns)
+        known = select(f.c.id).where(f.c.rule_id == s.c.rule_id, f.c.subject == s.c.subject).exists()
+        ins = (_insert_ignore(conn).from_select(cols, select(*(s.c[c] for c in cols)).where(~known))
+               .on_conflict_do_nothing().returning(f.c.id, f.c.level))
+        created = pl.DataFrame(conn.execute(ins).all(), schema={"flag_id": pl.Int64, "level": pl.String},
+                               orient="row")
+        stored = pl.DataFrame(
+            conn.execute(select(s.c.rule_id, s.c.subject, f.c.id, f.c.level)
+                         .select_from(s.join(f, and_(f.c.rule_id == s.c.rule_id, f.c.subject == s.c.subject)))).all(),
+            schema={**IDS_SCHEMA, "old_level": pl.String}, orient="row")
+    raises = (stored.join(created.select("flag_id"), on="flag_id", how="anti")
+              .join(rows, on=KEY)
+              .filter(pl.col("severity") > pl.col("old_level").replace_strict(LEVEL_RANK, return_dtype=pl.Int64) + 1))
+    raised = _raise(conn, raises, now)
+    events = _events(created, raises.filter(pl.col("flag_id").is_in(raised)), scan_id, actor, now)
+    insert_rows(conn, FlagEvent.__table__, events, ignore_conflicts=False)
+    return FlagWrite(created.height, len(raised), stored.select(list(IDS_SCHEMA)))
+
+
+def _raise(conn: Connection, raises: pl.DataFrame, now: datetime) -> list[int]:
+    """Apply the level raises in one UPDATE … FROM; returns the ids it changed."""
+    if raises.is_empty():
+        return []
+    f = Flag.__table__
+    with staged(conn, raises.select("flag_id", "old_level", *_RAISED), like=f) as r:
+        stmt = (update(f).where(f.c.id == r.c.flag_id, f.c.level == r.c.old_level)   # 0 rows: changed meanwhile
+                .values(**{c: r.c[c] for c in _RAISED}, version=f.c.version + 1, updated_at=now)
+                .returning(f.c.id))
+        return [int(i) for i in conn.execute(stmt).scalars()]
+
+
+def _events(created: pl.DataFrame, raised: pl.DataFrame, scan_id: int | None, actor: str,
+            now: datetime) -> pl.DataFrame:
+    """The audit rows: ``created`` for new flags, ``level_raised`` (with the reason) for raises."""
+    common: dict[str, Any] = {"at": pl.lit(now), "actor": pl.lit(actor),
+                              "scan_id": pl.lit(scan_id, dtype=pl.Int64),
+                              "from_status": pl.lit(None, dtype=pl.String)}
+    made = created.select(pl.col("flag_id"), **common, action=pl.lit("created"), to_status=pl.lit("open"),
+                          from_level=pl.lit(None, dtype=pl.String), to_level=pl.col("level"),
+                          note=pl.lit(None, dtype=pl.String))
+    up = raised.select(pl.col("flag_id"), **common, action=pl.lit("level_raised"),
+                       to_status=pl.lit(None, dtype=pl.String), from_level=pl.col("old_level"),
+                       to_level=pl.col("level"), note=pl.col("reason"))
+    return pl.concat([made, up])
+
+
+__all__ = ["FlagWrite", "flag_rows", "write_flags"]
