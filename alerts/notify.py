@@ -17,11 +17,17 @@ Planning, per run:
 * **store managers** – CRITICAL flags of rules with ``notify_store: true`` go at once to
   ``alerts.store_contacts[store_id]`` (receiver ``store:<store_id>``), one message per store.
 
+Each run reads only the flags changed since it last looked and the groups those changes or a
+due repeat touch (``alerts.planning``), so its cost follows the news, not the backlog.  Flags it
+saw without news (acknowledged, assigned, escalated; closed before ever being announced) are
+stamped too, so they leave the index of unseen flags.
+
 The messages are inserted with ``ON CONFLICT (dedupe_key) DO NOTHING`` in the same transaction
 that stamps ``notified_at`` on the planned flags, so two planners never insert a message twice.
 The firing key holds the receiver, group key, the sorted flag ids and levels and the group's
 *repeat generation* (the id of its previous firing message), so a repeat is a new key and a
-replan of the same state is not.
+replan of the same state is not.  The group's newest firing row carries ``repeat_from`` (when
+it was created, then sent); older ones and groups with nothing open left carry none.
 
 Delivery claims a row with ``UPDATE ... SET status='sending' WHERE id=? AND status='pending'``
 before sending, so concurrent deliverers never send the same row; success → ``sent``; failure →
@@ -37,20 +43,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    and_,
-    bindparam,
-    exists,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from alerts import planning
 from alerts.labels import labels_of
+from alerts.planning import ACTIVE
 from alerts.messages import (
     _flag_payload,
     _sort,
@@ -64,19 +62,14 @@ from alerts.routing import Route
 from alerts.settings import STORE_PREFIX, AlertSettings, Receiver, load_settings
 from alerts.silences import is_silenced, list_active
 from contracts.config import Config
-from store.models import Flag, FlagEvent, Notification, utcnow
+from store.models import Flag, Notification, utcnow
 
 log = logging.getLogger("orderwatch.alerts")
 
-ACTIVE: tuple[str, ...] = ("open", "acknowledged")
 CLOSED: tuple[str, ...] = ("resolved", "dismissed")
 NOTIFICATION_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "silenced", "dead")
 SENDING_LEASE = timedelta(minutes=10)   # a 'sending' claim older than this was interrupted
 Sender = Callable[[Receiver, dict[str, Any]], "str | None"]
-
-_FLAG_COLS = ("id", "rule_id", "kind", "level", "department", "subject", "order_id", "store_id",
-              "store_name", "occurred_at", "title", "reason", "status", "resolution", "version",
-              "updated_at", "notified_at")
 
 
 # -- the log ----------------------------------------------------------------------------------
@@ -94,13 +87,14 @@ def _insert_ignore(conn: Connection):
 
 def _enqueue(conn: Connection, *, receiver: str, kind: str, group_key: str | None, dedupe_key: str,
              subject: str | None, body: str | None, payload: dict | None, flag_ids: Iterable[int],
-             now: datetime) -> int | None:
+             now: datetime, repeat_from: datetime | None = None) -> int | None:
     t = Notification.__table__
     row = conn.execute(_insert_ignore(conn).returning(t.c.id), {
         "receiver": receiver, "kind": kind, "group_key": (group_key or "")[:255] or None,
         "dedupe_key": _clip_key(dedupe_key), "subject": subject, "body": body, "payload": payload,
         "flag_ids": [int(i) for i in flag_ids], "status": "pending", "attempts": 0,
         "next_attempt_at": None, "last_error": None, "created_at": now, "sent_at": None,
+        "repeat_from": repeat_from,
     }).first()
     return int(row[0]) if row else None
 
@@ -151,80 +145,81 @@ def _notify_store_rules(config: Config, rules: Iterable[Any] | None) -> set[str]
     return {r.id for r in rules if getattr(r, "notify_store", False)}
 
 
-def _read(conn: Connection) -> tuple[list[dict], set[int], list[dict]]:
-    f, e = Flag.__table__, FlagEvent.__table__
-    cols = [f.c[c] for c in _FLAG_COLS]
-    active = [dict(r) for r in conn.execute(select(*cols).where(f.c.status.in_(ACTIVE)).order_by(f.c.id)).mappings()]
-    # created / level raised / reopened since the last notice (acknowledging or assigning is no news)
-    news = exists().where(e.c.flag_id == f.c.id, e.c.at > f.c.notified_at, or_(
-        e.c.action.in_(("created", "level_raised")), and_(e.c.action == "transition", e.c.to_status == "open")))
-    changed = set(conn.execute(select(f.c.id).where(
-        f.c.status.in_(ACTIVE), or_(f.c.notified_at.is_(None), and_(f.c.updated_at > f.c.notified_at, news))
-    )).scalars())
-    closed = [dict(r) for r in conn.execute(select(*cols).where(
-        f.c.status.in_(CLOSED), f.c.notified_at.is_not(None), f.c.updated_at > f.c.notified_at
-    ).order_by(f.c.id)).mappings()]
-    return active, changed, closed
+def _route(f: Mapping[str, Any], root: Route) -> list[tuple[tuple[str, str], Route, dict[str, str]]]:
+    """The (receiver, group key) groups a flag goes to, with the route and its labels."""
+    labels = labels_of(f)
+    return [((r.receiver, r.group_key(labels)), r, labels) for r in root.route(labels) if r.receiver is not None]
 
 
-def _last_firing(conn: Connection) -> dict[tuple[str, str], dict[str, Any]]:
-    """(receiver, group_key) -> the group's latest firing message (id, created/sent time, status)."""
-    t = Notification.__table__
-    latest = (select(func.max(t.c.id).label("id")).where(t.c.kind == "firing")
-              .group_by(t.c.receiver, t.c.group_key).subquery())
-    rows = conn.execute(select(t.c.id, t.c.receiver, t.c.group_key, t.c.created_at, t.c.sent_at, t.c.status)
-                        .join(latest, latest.c.id == t.c.id)).mappings()
-    return {(r["receiver"], r["group_key"] or ""): dict(r) for r in rows}
+def _groups(flags: Iterable[Mapping[str, Any]], wanted: set[tuple[str, str]], news: set[int], root: Route,
+            silences: list[dict], now: datetime) -> tuple[dict[tuple[str, str], _Group], set[tuple[str, str]]]:
+    """The wanted groups with their active, unsilenced flags; and the groups holding an open flag
+    a silence keeps back (their repeats must resume when it ends)."""
+    groups: dict[tuple[str, str], _Group] = {}
+    held: set[tuple[str, str]] = set()
+    for f in flags:
+        silenced = is_silenced(labels_of(f), silences, now)
+        for key, r, labels in _route(f, root):
+            if key not in wanted:
+                continue
+            if silenced:
+                if f["status"] == "open":
+                    held.add(key)
+                continue
+            g = groups.setdefault(key, _Group(r, {k: labels[k] for k in r.group_by}))
+            g.flags[f["id"]] = f
+            if f["id"] in news:
+                g.changed.add(f["id"])
+    return groups, held
 
 
 def plan(engine: Engine, config: Config, now: datetime, *, rules: Iterable[Any] | None = None,
          settings: AlertSettings | None = None) -> int:
     """Insert the notifications that flag changes call for; returns how many were inserted.
 
-    ``rules`` (for ``notify_store``) default to the configured rule pack."""
+    Reads only what changed since the last run and the groups whose repeat may be due
+    (``alerts.planning``).  ``rules`` (for ``notify_store``) default to the configured pack."""
     settings = settings or load_settings(config)
     root: Route = settings.route
     silences = list_active(engine, now)
     store_rules = _notify_store_rules(config, rules)
+    mark: list[Mapping[str, Any]] = []
+    stores: dict[str, list[Mapping[str, Any]]] = {}
     with engine.connect() as conn:
-        active, changed, closed = _read(conn)
-        last = _last_firing(conn)
-
-    groups: dict[tuple[str, str], _Group] = {}
-    stores: dict[str, list[dict]] = {}
-    mark: list[dict] = []
-    for f in active:
-        labels = labels_of(f)
-        if is_silenced(labels, silences, now):
-            continue                          # left un-stamped: sent once the silence ends
-        for r in root.route(labels):
-            if r.receiver is None:            # alerts not set up: nothing to send
-                continue
-            key = (r.receiver, r.group_key(labels))
-            g = groups.setdefault(key, _Group(r, {k: labels[k] for k in r.group_by}))
-            g.flags[f["id"]] = f
-            if f["id"] in changed:
-                g.changed.add(f["id"])
-        if f["id"] in changed:
-            mark.append(f)
+        seen, news = planning.unseen_flags(conn)
+        changed = [f for f in seen if f["id"] in news and not is_silenced(labels_of(f), silences, now)]
+        mark += changed                                       # silenced news stays unstamped
+        mark += [f for f in seen if f["status"] in ACTIVE and f["id"] not in news]   # seen, no news
+        for f in changed:
             sid = f.get("store_id")
-            if (f["level"] == "critical" and f["rule_id"] in store_rules and sid
-                    and sid in settings.store_contacts):
+            if f["level"] == "critical" and f["rule_id"] in store_rules and sid and sid in settings.store_contacts:
                 stores.setdefault(sid, []).append(f)
+        wanted = {key for f in changed for key, _, _ in _route(f, root)}
+        due = set(planning.due_groups(conn, now, root)) - wanted
+        labels = [labels_of(f) for f in changed] + [planning.key_labels(k) for _, k in due]
+        loaded = {f["id"]: f for f in planning.group_flags(conn, labels)} if labels else {}
+        loaded.update({f["id"]: f for f in changed})
+        groups, held = _groups((loaded[i] for i in sorted(loaded)), wanted | due, news, root, silences, now)
+        last = planning.last_firing(conn, wanted | due)
 
     resolved: dict[tuple[str, str], _Group] = {}
-    for f in closed:
-        labels = labels_of(f)
-        if is_silenced(labels, silences, now):
+    for f in seen:
+        if f["status"] not in CLOSED:
             continue
-        for r in root.route(labels):
-            if r.send_resolved and r.receiver is not None:
-                key = (r.receiver, r.group_key(labels))
-                resolved.setdefault(key, _Group(r, {k: labels[k] for k in r.group_by})).flags[f["id"]] = f
+        if f["notified_at"] is not None:                      # announced: it gets a resolved notice
+            if is_silenced(labels_of(f), silences, now):
+                continue                                      # sent once the silence ends
+            for key, r, labels in _route(f, root):
+                if r.send_resolved:
+                    resolved.setdefault(key, _Group(r, {k: labels[k] for k in r.group_by})).flags[f["id"]] = f
         mark.append(f)
 
     inserted = 0
+    quiet: list[int] = []                                      # due groups with nothing to nag about
     with engine.begin() as conn:
+        for key in due - set(groups) - held:
+            if key in last:
+                quiet.append(last[key]["id"])
         for (receiver, gkey), g in groups.items():
             prev = last.get((receiver, gkey))
             repeat = False
@@ -235,7 +230,9 @@ def plan(engine: Engine, config: Config, now: datetime, *, rules: Iterable[Any] 
                 elif max(prev["created_at"], prev["sent_at"] or prev["created_at"]) + g.route.repeat_interval > now:
                     continue
                 if not any(f["status"] == "open" for f in g.flags.values()):
-                    continue                  # everything acknowledged: people are on it
+                    if prev is not None and (receiver, gkey) not in held:
+                        quiet.append(prev["id"])  # everything acknowledged: people are on it
+                    continue
                 repeat = True
             new = [g.flags[i] for i in sorted(g.changed)]
             others = [f for i, f in sorted(g.flags.items()) if i not in g.changed]
@@ -246,9 +243,12 @@ def plan(engine: Engine, config: Config, now: datetime, *, rules: Iterable[Any] 
             payload = {"labels": g.labels, "route": g.route.path, "repeat": repeat,
                        "new_flag_ids": sorted(g.changed),
                        "flags": [_flag_payload(f, config) for f in _sort(g.flags.values())]}
-            if _enqueue(conn, receiver=receiver, kind="firing", group_key=gkey, dedupe_key=dedupe,
-                        subject=subject, body=body, payload=payload, flag_ids=ids, now=now) is not None:
+            nid = _enqueue(conn, receiver=receiver, kind="firing", group_key=gkey, dedupe_key=dedupe,
+                           subject=subject, body=body, payload=payload, flag_ids=ids, now=now, repeat_from=now)
+            if nid is not None:
+                planning.supersede(conn, receiver, gkey, nid)
                 inserted += 1
+        planning.stop_repeats(conn, quiet)
 
         for (receiver, gkey), g in resolved.items():
             flags = _sort(g.flags.values())
@@ -348,6 +348,8 @@ def deliver(engine: Engine, config: Config, now: datetime, sender: Sender | None
         with engine.begin() as conn:
             conn.execute(update(t).where(t.c.id == nid, t.c.status == "sending").values(
                 status="sent", sent_at=now, attempts=row["attempts"] + 1, next_attempt_at=None,
-                last_error=note if note else t.c.last_error))   # keep the history of a late success
+                last_error=note if note else t.c.last_error,     # keep the history of a late success
+                # a group's repeat interval counts from the send (unless a newer firing took over)
+                repeat_from=case((t.c.repeat_from.is_(None), None), else_=max(now, row["created_at"]))))
         out["sent"] += 1
     return out
