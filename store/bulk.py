@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import polars as pl
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Table, and_, select
 
 from store.staging import SQLITE_CHUNK, copy_rows, sqlite_ready, staged
@@ -35,8 +36,9 @@ def fetch_joined(conn: Connection, table: Table, cols: Sequence[str], keys: pl.D
 def insert_rows(conn: Connection, table: Table, df: pl.DataFrame, *, ignore_conflicts: bool = True) -> int:
     """Insert ``df`` (columns named as in ``table``); returns how many rows went in.
 
-    ``ignore_conflicts`` skips rows that hit a unique key (concurrent scans never collide);
-    without it PostgreSQL COPYs straight into ``table``.
+    ``ignore_conflicts`` skips rows that hit a unique key (concurrent scans never collide).
+    PostgreSQL COPYs straight into ``table`` inside a savepoint; only when that hits a key
+    does it take the slower path through a temp table and ``ON CONFLICT DO NOTHING``.
     """
     if df.is_empty():
         return 0
@@ -44,7 +46,12 @@ def insert_rows(conn: Connection, table: Table, df: pl.DataFrame, *, ignore_conf
         if not ignore_conflicts:
             copy_rows(conn, table.name, df)
             return df.height
-        return _copy_insert_pg(conn, table.name, df)
+        try:  # the usual case: nothing conflicts, COPY straight in
+            with conn.begin_nested():
+                copy_rows(conn, table.name, df)
+            return df.height
+        except UniqueViolation:  # a concurrent scan stored some of them: skip those
+            return _copy_insert_pg(conn, table.name, df)
     cols = df.columns
     col_list = ", ".join(f'"{c}"' for c in cols)
     marks = ", ".join("?" for _ in cols)

@@ -7,10 +7,11 @@ flag, then a second lookup for the ids) grew quadratically on SQLite.  Now:
 1. the input is validated and reduced to one row per ``(rule_id, subject)`` (the most severe)
    in polars;
 2. it is staged once (``store.staging``) with everything a new row needs;
-3. one ``INSERT … SELECT`` adds the staged keys not stored yet, ``RETURNING`` their ids;
-4. one join of the staged keys to the unique index gives every key its id and stored level;
+3. one join of the staged keys to the unique index gives every stored key its id and level;
+4. one ``INSERT … SELECT`` adds the staged keys not stored yet, ``RETURNING`` their ids (a key
+   a concurrent scan stored in between is looked up again);
 5. the raises (a more severe level than stored) are staged and applied by one ``UPDATE …
-   FROM``, guarded by the level read in 4 (a flag changed meanwhile is left alone), returning
+   FROM``, guarded by the level read in 3 (a flag changed meanwhile is left alone), returning
    what it changed;
 6. the events of 3 and 5 go in with one bulk insert.
 
@@ -36,6 +37,7 @@ from store.staging import staged
 KEY = ["rule_id", "subject"]
 _RAISED = ["level", "severity", "title", "reason", "reason_id", "reason_args", "evidence"]
 IDS_SCHEMA = {"rule_id": pl.String, "subject": pl.String, "flag_id": pl.Int64}
+OLD_SCHEMA = {**IDS_SCHEMA, "old_level": pl.String}   # a key, its id and its stored level
 
 
 @dataclass
@@ -57,13 +59,14 @@ def _json_text(flags: pl.DataFrame, name: str) -> pl.Series:
     if col.dtype != pl.String:
         return pl.Series(name, [None if v is None else json.dumps(v, ensure_ascii=False, default=str)
                                 for v in col.to_list()], dtype=pl.String)
-    subjects = flags.get_column("subject")
-    for i, v in enumerate(col.to_list()):
-        if v is not None:
-            try:
-                json.loads(v)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"flag {subjects[i]!r}: {name} is not valid JSON: {exc}") from None
+    # polars' JSON path reader gives null for text that isn't JSON (and for a literal null):
+    # only those few rows go through json.loads, for the error message
+    suspect = (col.is_not_null() & col.str.json_path_match("$").is_null()).arg_true()
+    for i in suspect.to_list():
+        try:
+            json.loads(col[i])
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"flag {flags['subject'][i]!r}: {name} is not valid JSON: {exc}") from None
     return col
 
 
@@ -102,23 +105,30 @@ def write_flags(conn: Connection, scan_id: int | None, flags: pl.DataFrame, *, a
                             created_at=pl.lit(now), updated_at=pl.lit(now),
                             scan_id=pl.lit(scan_id, dtype=pl.Int64))
     with staged(conn, new, like=f) as s:
+        on = and_(f.c.rule_id == s.c.rule_id, f.c.subject == s.c.subject)
+        existing = _frame(conn.execute(select(s.c.rule_id, s.c.subject, f.c.id, f.c.level)
+                                       .select_from(s.join(f, on))).all(), OLD_SCHEMA)
         cols = list(new.columns)
-        known = select(f.c.id).where(f.c.rule_id == s.c.rule_id, f.c.subject == s.c.subject).exists()
-        ins = (_insert_ignore(conn).from_select(cols, select(*(s.c[c] for c in cols)).where(~known))
-               .on_conflict_do_nothing().returning(f.c.id, f.c.level))
-        created = pl.DataFrame(conn.execute(ins).all(), schema={"flag_id": pl.Int64, "level": pl.String},
-                               orient="row")
-        stored = pl.DataFrame(
-            conn.execute(select(s.c.rule_id, s.c.subject, f.c.id, f.c.level)
-                         .select_from(s.join(f, and_(f.c.rule_id == s.c.rule_id, f.c.subject == s.c.subject)))).all(),
-            schema={**IDS_SCHEMA, "old_level": pl.String}, orient="row")
-    raises = (stored.join(created.select("flag_id"), on="flag_id", how="anti")
-              .join(rows, on=KEY)
-              .filter(pl.col("severity") > pl.col("old_level").replace_strict(LEVEL_RANK, return_dtype=pl.Int64) + 1))
+        ins = (_insert_ignore(conn).from_select(cols, select(*(s.c[c] for c in cols)).where(~select(f.c.id).where(on).exists()))
+               .on_conflict_do_nothing().returning(f.c.rule_id, f.c.subject, f.c.id, f.c.level))
+        created = _frame(conn.execute(ins).all(), OLD_SCHEMA)
+    if existing.height + created.height < rows.height:    # a concurrent scan stored some meanwhile
+        late = rows.select(KEY).join(pl.concat([existing, created]).select(KEY), on=KEY, how="anti")
+        with staged(conn, late, like=f) as s:
+            existing = pl.concat([existing, _frame(conn.execute(select(s.c.rule_id, s.c.subject, f.c.id, f.c.level)
+                                  .select_from(s.join(f, and_(f.c.rule_id == s.c.rule_id,
+                                                              f.c.subject == s.c.subject)))).all(), OLD_SCHEMA)])
+    raises = existing.join(rows, on=KEY).filter(
+        pl.col("severity") > pl.col("old_level").replace_strict(LEVEL_RANK, return_dtype=pl.Int64) + 1)
     raised = _raise(conn, raises, now)
-    events = _events(created, raises.filter(pl.col("flag_id").is_in(raised)), scan_id, actor, now)
+    events = _events(created.rename({"old_level": "level"}), raises.filter(pl.col("flag_id").is_in(raised)),
+                     scan_id, actor, now)
     insert_rows(conn, FlagEvent.__table__, events, ignore_conflicts=False)
-    return FlagWrite(created.height, len(raised), stored.select(list(IDS_SCHEMA)))
+    return FlagWrite(created.height, len(raised), pl.concat([existing, created]).select(list(IDS_SCHEMA)))
+
+
+def _frame(rows: list, schema: dict) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _raise(conn: Connection, raises: pl.DataFrame, now: datetime) -> list[int]:

@@ -159,3 +159,31 @@ def test_bad_evidence_names_the_flag(store: Store, bad: str) -> None:
     with pytest.raises(ValueError, match=r"order:S:1.*not valid JSON"):
         store.write_flags(None, _flags(range(1, 2), "warn").with_columns(evidence=pl.lit(bad)))
     assert _stored(store).height == 0
+
+
+def test_staged_rows_round_trip(store: Store) -> None:
+    """What a stage holds reads back as it went in: nulls, empty and awkward text, times, flags."""
+    from store.staging import staged
+
+    df = pl.DataFrame({"s": ["", None, "\\.", 'a,"b"\nc', "门店"], "n": [1, None, 3, 4, 5],
+                       "b": [True, None, False, True, False], "x": [1.5e-7, None, 2.0, 1e20, -3.25],
+                       "t": [T0, None, T0, T0, T0]})
+    with store.engine.begin() as conn, staged(conn, df) as t:
+        back = pl.DataFrame(conn.execute(select(*t.c)).all(), schema=df.schema, orient="row")
+    assert back.sort("n", nulls_last=True).equals(df.sort("n", nulls_last=True))
+
+
+def test_bulk_insert_skips_rows_already_stored(store: Store) -> None:
+    """A line a concurrent scan stored first is skipped (PostgreSQL: the COPY falls back)."""
+    from store.bulk import insert_rows
+    from store.models import OrderLine
+    from tests.test_store import lines
+
+    sid = store.begin_scan([], T0)
+    t = OrderLine.__table__
+    first = lines(3).with_columns(scan_id=pl.lit(sid))
+    with store.engine.begin() as conn:
+        assert insert_rows(conn, t, first) == 3
+    with store.engine.begin() as conn:
+        assert insert_rows(conn, t, pl.concat([first, lines(2, order="A2").with_columns(scan_id=pl.lit(sid))])) == 2
+    assert store.order_lines_frame(["A1", "A2"]).height == 5
