@@ -1,9 +1,10 @@
 #!/usr/bin/env python
-"""Benchmark ``orderwatch scan`` against a bare ``pl.read_csv`` of the same file.
+"""Benchmark ``orderwatch scan``: against a bare ``pl.read_csv``, and storing many flags.
 
-    python bench/scan_bench.py [--sizes 1000000 10000000] [--dir /tmp/owbench]
+    python bench/scan_bench.py [--sections read history flags] [--sizes 1000000 10000000]
+                               [--dir /tmp/owbench] [--backends sqlite postgresql]
 
-For each size: generate ``DIR/orders_<N>.csv`` with ``make_orders.py`` (unless it is already
+Section ``read`` — for each size: generate ``DIR/orders_<N>.csv`` with ``make_orders.py`` (unless it is already
 there with a matching ``.meta.json``), then, each in its own subprocess,
 
 (a) ``pl.read_csv(path)``: wall time (parent clock, interpreter start included) and peak RSS;
@@ -15,6 +16,13 @@ Peak RSS is the child's ``ru_maxrss`` from ``os.wait4``.  The command used for (
 found: ``$ORDERWATCH_CMD`` (split like a shell), ``orderwatch`` on PATH (or beside this Python),
 ``python -m orderwatch.cli``.  If none works the scan half is reported as missing, the
 read_csv half still runs, and the exit status is 2.
+
+Section ``history`` — a one-day batch on 90 days of history ÷ the same batch alone: the
+place is kept (``history_section``) for the baselines-as-state half of issue 9.
+
+Section ``flags`` — the ``--flags-size`` file scanned with the rule pack (~3 k flags) and with
+a loose copy of it (~300 k flags), on SQLite and on a throwaway PostgreSQL database
+(``--pg``): time, stage times and peak memory of each, and the ratio (``flag_bench.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +46,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from make_orders import make_orders, paths_for  # noqa: E402
+
+SECTIONS = ("read", "history", "flags")
+#: dividing the pack's lower thresholds by this makes the 1 M-line file raise ~100x its flags
+LOOSE_FACTOR = 1000.0
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 READ_CSV_CHILD = (
     "import sys, time, polars as pl\n"
@@ -114,13 +127,13 @@ def check_scan(cmd: list[str], env: dict) -> str | None:
     return None
 
 
-def child_env(tmp: Path) -> dict:
+def child_env(tmp: Path, rules_dir: Path | None = None, db_url: str | None = None) -> dict:
     """Environment for a scan child: a fresh site config whose instance_dir is ``tmp``."""
     cfg = tmp / "config.yaml"
     cfg.write_text(yaml.safe_dump({
         "instance_dir": str(tmp / "instance"),
-        "database": {"url": f"sqlite:///{tmp / 'scan.db'}"},
-        "rules_dir": str(ROOT / "rules" / "pack"),
+        "database": {"url": db_url or f"sqlite:///{tmp / 'scan.db'}"},
+        "rules_dir": str(rules_dir or ROOT / "rules" / "pack"),
     }, allow_unicode=True), encoding="utf-8")
     env = dict(os.environ)
     env["ORDERWATCH_CONFIG"] = str(cfg)
@@ -144,30 +157,8 @@ def fmt(x: float | None, spec: str) -> str:
     return "—" if x is None else format(x, spec)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="orderwatch scan vs pl.read_csv: time and peak memory")
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    ap.add_argument("--dir", type=Path, default=Path("/tmp/owbench"))
-    ap.add_argument("--stores", type=int, default=2000)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--timeout", type=float, default=3600, help="seconds per child (default 3600)")
-    ap.add_argument("--keep", action="store_true", help="keep each scan's temp dir (db, flags)")
-    ap.add_argument("--json", type=Path, help="also write the results here")
-    a = ap.parse_args(argv)
-    a.dir.mkdir(parents=True, exist_ok=True)
-
-    cmd, how = scan_command()
-    scan_problem = None
-    if cmd is None:
-        scan_problem = f"orderwatch scan is not available: {how}"
-    else:
-        with tempfile.TemporaryDirectory(dir=a.dir) as t:
-            scan_problem = check_scan(cmd, child_env(Path(t)))
-    if scan_problem:
-        print(f"!! {scan_problem}\n!! measuring read_csv only", file=sys.stderr)
-    else:
-        print(f"scan command: {' '.join(cmd)}", file=sys.stderr)
-
+def read_vs_scan(a: argparse.Namespace, cmd: list[str] | None, scan_problem: str | None) -> tuple[list[dict], int]:
+    """Section ``read``: each size's full scan (SQLite) against a bare ``pl.read_csv``."""
     results = []
     for size in a.sizes:
         path, meta = ensure_data(size, a.dir, a.stores, a.seed)
@@ -175,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         r = run_child([sys.executable, "-c", READ_CSV_CHILD, str(path)], timeout=a.timeout)
         if not r.ok:
             print(f"!! read_csv of {path} failed ({r.rc}): {r.stderr[-2000:]}", file=sys.stderr)
-            return 1
+            return results, 1
         row["read_s"], row["read_peak_mib"] = r.wall, r.peak_mib
         row["read_s_inproc"] = float(r.stdout.split()[0])
         print(f"read_csv {size:,}: {r.wall:.2f} s, {r.peak_mib:.0f} MiB", file=sys.stderr)
@@ -221,13 +212,82 @@ def main(argv: list[str] | None = None) -> int:
         print(" | ".join(c.rjust(w) for c, w in zip(t, widths)))
     print("(times are wall clock of a fresh subprocess, interpreter start and imports included; "
           "(in-proc) is read_csv alone; peak = ru_maxrss of the child)")
+    return results, 1 if any("scan_error" in r for r in results) else 0
+
+
+def history_section(a: argparse.Namespace) -> dict | None:
+    """Section ``history``: a one-day batch (~15 k lines) scanned on top of 90 days of history
+    ÷ the same batch with no history (target ≤ 1.5), per backend.
+
+    Not measured yet: it belongs to the baselines-as-state half of issue 9 (aggregates kept
+    beside the history, so a daily batch costs the same on day 1 and day 365); it goes here,
+    printing its table like ``flag_bench.table`` and returning its rows for ``--json``.
+    """
+    print("\none-day batch on 90 days of history ÷ with none: not measured yet "
+          "(the baselines-as-state half of issue 9 adds it here)")
+    return None
+
+
+def flags_section(a: argparse.Namespace) -> tuple[list[dict], int]:
+    """Section ``flags``: the same file raising ~3 k and ~300 k flags, per backend (flag_bench)."""
+    import flag_bench  # noqa: PLC0415
+
+    path, meta = ensure_data(a.flags_size, a.dir, a.stores, a.seed)
+    rows = flag_bench.measure(run_child, child_env, path, meta, backends=a.backends, pg_admin=a.pg,
+                              factor=a.loose_factor, workdir=a.dir, timeout=a.timeout)
+    print()
+    print("\n".join(flag_bench.table(rows, meta["lines"])))
+    print("(wall = fresh subprocess incl. imports; stage times from the scan itself; peak = ru_maxrss)")
+    failed = any("error" in r.get(k, {"error": 1}) for r in rows for k in ("pack", "loose"))
+    return rows, 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="orderwatch scan: speed and memory against the bare read, "
+                                             "and the cost of storing many flags")
+    ap.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/owbench"))
+    ap.add_argument("--stores", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds per child (default 3600)")
+    ap.add_argument("--keep", action="store_true", help="keep each scan's temp dir (db, flags)")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--flags-size", type=int, default=1_000_000, help="lines of the file of section flags")
+    ap.add_argument("--loose-factor", type=float, default=LOOSE_FACTOR,
+                    help="lower thresholds of the loose pack are divided by this")
+    ap.add_argument("--backends", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
+    ap.add_argument("--pg", default=PG_ADMIN, help="PostgreSQL to create throwaway databases on")
+    a = ap.parse_args(argv)
+    a.dir.mkdir(parents=True, exist_ok=True)
+
+    cmd, how = scan_command()
+    scan_problem = None
+    if cmd is None:
+        scan_problem = f"orderwatch scan is not available: {how}"
+    else:
+        with tempfile.TemporaryDirectory(dir=a.dir) as t:
+            scan_problem = check_scan(cmd, child_env(Path(t)))
+    if scan_problem:
+        print(f"!! {scan_problem}\n!! measuring read_csv only", file=sys.stderr)
+    else:
+        print(f"scan command: {' '.join(cmd)}", file=sys.stderr)
+
+    report: dict = {"scan_command": cmd, "scan_problem": scan_problem}
+    rc = 0
+    if "read" in a.sections:
+        report["results"], rc = read_vs_scan(a, cmd, scan_problem)
+    if "history" in a.sections:
+        report["history"] = history_section(a)
+    if "flags" in a.sections and not scan_problem:
+        report["flags"], flags_rc = flags_section(a)
+        rc = rc or flags_rc
     if a.json:
-        a.json.write_text(json.dumps({"scan_command": cmd, "scan_problem": scan_problem,
-                                      "results": results}, indent=1), encoding="utf-8")
+        a.json.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     if scan_problem:
         print(f"\nscan not measured: {scan_problem}", file=sys.stderr)
         return 2
-    return 1 if any("scan_error" in r for r in results) else 0
+    return rc
 
 
 if __name__ == "__main__":
