@@ -3,8 +3,9 @@
 
     python bench/make_orders.py 10000000 /tmp/owbench/orders_10000000.csv [--stores 2000] [--seed 1]
 
-* UTF-8 CSV, headers = the canonical field names of ``contracts.schema`` (all but ``source``,
-  which the reader assigns), times ``YYYY-MM-DD HH:MM:SS`` (naive, Asia/Shanghai wall clock).
+* UTF-8 CSV, headers = canonical field names of ``contracts.schema`` (``COLUMNS``: ``source``
+  is the reader's, and the fields added later are not written), times ``YYYY-MM-DD HH:MM:SS``
+  (naive, Asia/Shanghai wall clock).
 * ~10 lines per order (5–15), orders spread over ``--days`` days ending at ``--end``, mostly
   created 13:00–15:00, in chronological order.
 * A sprinkle of anomalies (about 0.1 % of lines / orders each): line quantity ×10/×100, quantity
@@ -33,7 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from contracts.schema import CANONICAL  # noqa: E402
 from orderwatch.demo import _catalog, _stores  # noqa: E402  (shared realistic masters)
 
-COLUMNS = [c for c in CANONICAL if c != "source"]
+#: the canonical fields this generator writes (the reader assigns ``source``; the fields the
+#: canonical line gained later — buyer, deadlines, refunds... — are left out, as many exports do)
+COLUMNS = ["order_id", "line_no", "store_id", "store_name", "created_at", "confirmed_at", "paid_at",
+           "picked_at", "shipped_at", "delivered_at", "status", "sku", "product_name", "quantity",
+           "unit_price", "line_amount", "order_amount", "paid_amount", "payment_method", "consignee",
+           "phone", "province", "city", "district", "address", "postcode", "country"]
+assert set(COLUMNS) <= set(CANONICAL)
 PAY = np.array(["货到付款", "微信支付", "支付宝", "银行转账"])
 PAY_P = [0.6, 0.2, 0.15, 0.05]
 STATUS = ["confirmed", "picked", "shipped", "delivered"]
