@@ -1,4 +1,5 @@
-"""Job ``reevaluate``: stale picking and delivery overdue re-judged against the clock."""
+"""Job ``reevaluate``: stale picking and delivery overdue re-judged against the clock, on the
+open set of the last week (``orderwatch.open_orders``)."""
 
 from __future__ import annotations
 
@@ -7,5 +8,5 @@ from orderwatch.reevaluate import reevaluate
 
 def run(ctx) -> str:  # type: ignore[no-untyped-def]
     r = reevaluate(ctx.config, ctx.now, db_url=ctx.engine.url.render_as_string(hide_password=False))
-    return (f"judged {r.orders_judged} orders: {r.flags_found} flags, {r.flags_created} new, "
-            f"{r.flags_raised} raised")
+    return (f"judged {r.orders_judged} open orders ({r.lines_read} lines from {r.partitions_read} history "
+            f"partitions): {r.flags_found} flags, {r.flags_created} new, {r.flags_raised} raised")
