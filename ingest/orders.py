@@ -24,6 +24,7 @@ from .states import CODE, state_codes, status_codes, word_map
 from .understand import Plan, complete, plan
 
 SEP = "；"
+NOT_AN_ORDER = "不是订单行: 没有订单时间、订单状态和数量（如会员、服务记录），未作为订单读取"
 STATE_NAMES = {i: s for i, s in enumerate(STATES)}
 
 
@@ -145,10 +146,16 @@ def _checks(frame: pl.DataFrame, p: Plan, failed: dict[str, pl.Series], other: d
         if f in frame.columns and frame[f].null_count():
             empty = frame[f].is_null()
             checks[f"empty:{f}"] = (empty & ~failed[f]) if f in failed else empty
+    record = _not_an_order(frame, p, failed)
+    if record is not None:
+        # said once, as what the row is, instead of a list of every empty field
+        checks = {k: v & ~record for k, v in checks.items()}
+        checks["record:order"] = record
     if "quantity" in p.mapping and frame["quantity"].null_count():
         # a blank quantity is fine on a cancelled or returned line
         unwound = frame["state"].is_in(schema.UNWOUND_STATES).fill_null(False)
-        checks["empty:quantity"] = frame["quantity"].is_null() & ~failed["quantity"] & ~unwound
+        blank = frame["quantity"].is_null() & ~failed["quantity"] & ~unwound
+        checks["empty:quantity"] = blank & ~record if record is not None else blank
     for f, bad in failed.items():
         if f in strict and bad.any():
             checks[f"fail:{f}"] = bad & ~other[f] if f in other and other[f].any() else bad
@@ -158,11 +165,29 @@ def _checks(frame: pl.DataFrame, p: Plan, failed: dict[str, pl.Series], other: d
     return {k: v.fill_null(False) for k, v in checks.items() if v.any()}
 
 
+def _not_an_order(frame: pl.DataFrame, p: Plan, failed: dict[str, pl.Series]) -> pl.Series | None:
+    """Rows of an order file that carry no order at all: no event time, no state word and no
+    quantity in a file that has those columns (a membership, voucher or service record mixed
+    into a seller export). They are quarantined as what they are, not as a list of empty cells."""
+    events = [f for f in schema.EVENT_FIELDS if f in p.mapping and f in frame.columns]
+    marks = [f for f in ("status", "quantity") if f in p.mapping and f in frame.columns]
+    if "created_at" not in events or not marks or not frame["created_at"].null_count():
+        return None
+    cols = [*events, *marks]
+    blank = frame.select(pl.all_horizontal(pl.col(c).is_null() for c in cols)).to_series()
+    for f in cols:
+        if f in failed:
+            blank = blank & ~failed[f]      # an unreadable cell is a cell: said as such
+    return blank if blank.any() else None
+
+
 def _reasons(checks: dict[str, pl.Series], p: Plan) -> list[pl.Expr]:
     pieces: list[pl.Expr] = []
     for key in checks:
         kind, f = key.split(":", 1)
-        if kind == "empty":
+        if kind == "record":
+            pieces.append(pl.when(pl.col(key)).then(pl.lit(NOT_AN_ORDER)))
+        elif kind == "empty":
             what = "必填字段为空" if f in schema.REQUIRED or f == "store_id" else "字段为空"
             if f == "quantity":
                 what = "数量为空（订单未取消或退货）"

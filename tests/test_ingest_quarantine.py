@@ -206,3 +206,19 @@ def test_fast_path_and_csv_module_path_agree(tmp_path, long_row):
     assert fast.bad.equals(slow.bad)
     assert fast.bad["line"].to_list() == ([5, 7] if long_row else [5])
     assert fast.frame["_line"].to_list() == ([2, 3, 6, 8] if long_row else [2, 3, 6, 7, 8])
+
+
+def test_row_with_no_order_in_it_is_said_as_such(tmp_path, cfg):
+    """A membership or service record mixed into an order export (no time, no state, no
+    quantity) is quarantined as 'not an order line', once; a row that lacks only its time is
+    still told which field is empty."""
+    text = ("订单编号,门店编号,下单时间,订单状态,商品编码,数量,金额\n"
+            "A1,S1,2026-09-01 10:00,已发货,K1,2,20\n"
+            "A2,S1,,,会员卡,,99\n"                     # 3: a record, not an order
+            "A3,S1,,已发货,K1,1,10\n")                 # 4: an order without its time
+    res = read_orders([write(tmp_path, "m.csv", text)], cfg)
+    check_invariant(res)
+    q = dict(zip(res.quarantine["line"].to_list(), res.quarantine["reason"].to_list()))
+    assert q[3].startswith("不是订单行") and "必填字段" not in q[3]
+    assert q[4] == "必填字段为空: 下单时间 (created_at)"
+    assert res.lines["order_id"].to_list() == ["A1"]

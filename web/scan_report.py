@@ -51,6 +51,9 @@ def translate_reason(text: str | None, lang: str) -> Markup:
         elif m := re.fullmatch(r"文件缺少必需列: (.+?)（见扫描摘要）", part):
             cols = listing([label("field", k, gt) for k in re.findall(r"\((\w+)\)", m.group(1))], lang)
             out.append(_("the file has no column for %(cols)s (see the file's report)", cols=cols))
+        elif part.startswith("不是订单行: "):
+            out.append(_("not an order line: no order time, state or quantity (a membership or service "
+                         "record, say); not read as an order"))
         elif m := re.fullmatch(r"数量为空（订单未取消或退货）: .*?\((\w+)\)", part):
             out.append(_("quantity empty on a line that is not cancelled or returned"))
         elif m := re.fullmatch(r"必填字段为空: .*?\((\w+)\)", part):
