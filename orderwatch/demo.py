@@ -30,12 +30,9 @@ Notes on the data (what a reader/detector can rely on):
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -43,33 +40,13 @@ import polars as pl
 
 from orderwatch.demo_files import write_catalog, write_erp_files, write_platform_file
 from orderwatch.demo_world import (
+    DemoSet,
     KINDS,
     PAY_P,
     _catalog,
     _mobile,
     _stores,
 )
-
-
-@dataclass
-class DemoSet:
-    """What :func:`generate` wrote and what it seeded."""
-
-    order_files: list[Path]
-    catalog: Path
-    as_of: datetime
-    #: anomaly kind -> order ids (store-day surges as "store_id/YYYY-MM-DD");
-    #: "quarantine" -> "file_name:line" of malformed rows
-    seeded: dict[str, list[str]]
-    #: the platform-wide promotion day (every store ~3×; not an anomaly)
-    promotion_day: date | None = None
-    stores: int = 0
-    lines: int = 0
-    orders: int = 0
-    erp_files: list[Path] = field(default_factory=list)
-    platform_files: list[Path] = field(default_factory=list)
-
-
 
 
 def generate(out_dir: Path, *, stores: int = 300, days: int = 35, seed: int = 20261130,
@@ -413,30 +390,7 @@ def generate(out_dir: Path, *, stores: int = 300, days: int = 35, seed: int = 20
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m orderwatch.demo",
-                                 description="Write the demo order files with seeded anomalies.")
-    ap.add_argument("out_dir", type=Path)
-    ap.add_argument("--stores", type=int, default=300)
-    ap.add_argument("--days", type=int, default=35)
-    ap.add_argument("--seed", type=int, default=20261130)
-    ap.add_argument("--end", help='"YYYY-MM-DD HH:MM" (default: today 16:00)')
-    ap.add_argument("--seeded-json", type=Path, help="also write the seeded ids to this file")
-    a = ap.parse_args(argv)
-    end = datetime.fromisoformat(a.end) if a.end else None
-    ds = generate(a.out_dir, stores=a.stores, days=a.days, seed=a.seed, end=end)
-    print(f"{ds.orders} orders, {ds.lines} lines from {ds.stores} stores; as of {ds.as_of}")
-    print(f"promotion day: {ds.promotion_day}")
-    for p in ds.order_files:
-        print(f"  {p}")
-    print(f"  {ds.catalog}")
-    for k, v in ds.seeded.items():
-        print(f"  seeded {k}: {len(v)}")
-    if a.seeded_json:
-        a.seeded_json.write_text(json.dumps({"as_of": ds.as_of.isoformat(sep=" "), **ds.seeded},
-                                            ensure_ascii=False, indent=1), encoding="utf-8")
-    return 0
-
-
 if __name__ == "__main__":
+    from orderwatch.demo_cli import main
+
     sys.exit(main())

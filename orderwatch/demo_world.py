@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 
@@ -268,3 +272,22 @@ def _cents_str(col: str) -> pl.Expr:
 
 # ----------------------------------------------------------------------------------------
 # the generator
+
+
+@dataclass
+class DemoSet:
+    """What :func:`generate` wrote and what it seeded."""
+
+    order_files: list[Path]
+    catalog: Path
+    as_of: datetime
+    #: anomaly kind -> order ids (store-day surges as "store_id/YYYY-MM-DD");
+    #: "quarantine" -> "file_name:line" of malformed rows
+    seeded: dict[str, list[str]]
+    #: the platform-wide promotion day (every store ~3×; not an anomaly)
+    promotion_day: date | None = None
+    stores: int = 0
+    lines: int = 0
+    orders: int = 0
+    erp_files: list[Path] = field(default_factory=list)
+    platform_files: list[Path] = field(default_factory=list)
