@@ -125,12 +125,11 @@ class Config:
 
     # -- business settings ---------------------------------------------------------------
     @property
-    def picking_sla_hours(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.raw["sla"]["picking_hours"].items()}
+    def sla(self):  # noqa: ANN201 - contracts.sla.SlaPolicy (imported late: it imports this module)
+        """The order-handling policy: each stage's time limit and its overrides (``sla``)."""
+        from contracts.sla import sla_policy
 
-    @property
-    def delivery_sla_hours(self) -> float:
-        return float(self.raw["sla"]["delivery_hours"])
+        return sla_policy(self)
 
     @property
     def cod_methods(self) -> list[str]:

@@ -28,6 +28,7 @@ CANONICAL: dict[str, pl.DataType] = {
     "delivered_at": DATETIME,
     "completed_at": DATETIME,
     "cancelled_at": DATETIME,
+    "refund_requested_at": DATETIME,
     "refunded_at": DATETIME,
     # the order's own deadlines, when the export carries them
     "ship_by": DATETIME,
@@ -49,6 +50,7 @@ CANONICAL: dict[str, pl.DataType] = {
     "refund_amount": pl.Float64(),
     "currency": pl.String(),
     "payment_method": pl.String(),
+    "shipping_method": pl.String(),
     "tracking_no": pl.String(),
     "consignee": pl.String(),
     "phone": pl.String(),
@@ -77,8 +79,13 @@ EVENT_STATE: dict[str, str] = {
     "delivered_at": "delivered", "completed_at": "completed", "cancelled_at": "cancelled",
     "refunded_at": "refunded",
 }
-#: events a file's "newest event" is taken from (deadlines are promises, not events)
-EVENT_FIELDS: tuple[str, ...] = ("created_at", *EVENT_STATE)
+#: the order's way through the warehouse, in order: a later event implies the earlier ones
+LIFECYCLE_EVENTS: tuple[str, ...] = (
+    "created_at", "paid_at", "confirmed_at", "picked_at", "shipped_at", "delivered_at", "completed_at",
+)
+#: events a file's "newest event" is taken from (deadlines are promises, not events); a refund
+#: request proves no state (the refund may still be refused), so it is an event without one
+EVENT_FIELDS: tuple[str, ...] = ("created_at", *EVENT_STATE, "refund_requested_at")
 DEADLINE_FIELDS: tuple[str, ...] = ("ship_by", "deliver_by")
 
 #: provenance columns every accepted row carries (not part of the business schema)
@@ -105,7 +112,7 @@ LINE_KEY: tuple[str, ...] = ("source", "store_id", "order_id", "line_no")
 BASELINE_FIELDS: tuple[str, ...] = (
     *LINE_KEY, "store_name", "buyer_id", *EVENT_FIELDS, *DEADLINE_FIELDS, "status", "state",
     "sku", "quantity", "unit_price", "line_amount", "order_amount", "payment_method",
-    "source_file", "goods",
+    "shipping_method", "source_file", "goods",
 )
 
 

@@ -7,13 +7,12 @@ Each module defines ``DETECTOR`` (see :mod:`detectors.base`).  Rules name a dete
 from detectors import (
     amount_spike,
     cancel_reorder,
-    delivery_overdue,
     duplicate_order,
     flag_cluster,
     missing_address,
     payment_mismatch,
     price_deviation,
-    stale_picking,
+    stage_overdue,
     step_mismatch,
     volume_surge,
 )
@@ -21,9 +20,8 @@ from detectors.base import SUBJECT_COLUMNS, DetectContext, Detector
 
 REGISTRY: dict[str, Detector] = {
     m.DETECTOR.name: m.DETECTOR
-    for m in (volume_surge, amount_spike, step_mismatch, stale_picking, missing_address,
-              duplicate_order, price_deviation, payment_mismatch, delivery_overdue, cancel_reorder,
-              flag_cluster)
+    for m in (volume_surge, amount_spike, step_mismatch, stage_overdue, missing_address,
+              duplicate_order, price_deviation, payment_mismatch, cancel_reorder, flag_cluster)
 }
 
 __all__ = ["REGISTRY", "SUBJECT_COLUMNS", "DetectContext", "Detector"]

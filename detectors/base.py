@@ -41,6 +41,13 @@ class DetectContext:
     orders: pl.LazyFrame | None = None  # detectors.common.orders_of(lines), one row per order
     flags: pl.LazyFrame | None = None   # recent flags, for correlation detectors (input="flags")
     clocks: dict[str, datetime] = field(default_factory=dict)  # source_file -> its own "now"
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # frames several rules share
+
+    def shared(self, key: str, build: Callable[[], Any]) -> Any:  # noqa: ANN401 - whatever build makes
+        """``build()`` once per context: a frame every rule of a detector reads (built on first use)."""
+        if key not in self.cache:
+            self.cache[key] = build()
+        return self.cache[key]
 
     def __post_init__(self) -> None:
         if self.orders is None:
@@ -68,6 +75,8 @@ class Detector:
     time_based: bool = False   # judged against as_of: re-evaluated as time passes, without new data
     input: str = "lines"       # "flags": a correlation over the flags already raised
     needs: Callable[[dict[str, Any]], tuple[Need, ...]] = lambda p: ()  # canonical fields it reads
+    # params -> (param, problem) the rules loader reports (what types and choices cannot say)
+    check: Callable[[dict[str, Any], Config], list[tuple[str, str]]] = lambda p, config: []
 
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**self.params, **params}

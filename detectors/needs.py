@@ -1,7 +1,9 @@
 """Which files each rule may judge: a detector whose needed fields a file lacks skips it.
 
 Presence is read from the lines themselves (a column that is there but empty for the whole
-file counts as absent), per source file, so one scan of several exports judges each by what
+file counts as absent), per source file, and so is what the file's states track: ``state:<s>``
+is present when some line of the file is in canonical state ``s`` (a status column whose words
+reach 已签收 tracks delivery; one that stops at 卖家已发货 does not), so one scan of several exports judges each by what
 it carries.  A configured source's history counts too: this morning's export of a feed whose
 earlier exports had delivery times still tracks delivery, though nothing was delivered yet.
 (The unconfigured ``default`` source mixes unrelated files, so only the file itself counts.)
@@ -36,15 +38,22 @@ def presence(lines: pl.LazyFrame | pl.DataFrame) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for f in files:
         part = batch if len(files) == 1 else batch.filter(pl.col("source_file") == f)
-        fields = {c for c in cols if part[c].null_count() < part.height}
+        fields = {c for c in cols if part[c].null_count() < part.height} | _states(part)
         src = part["source"][0] if part.height else None
         lacking = [c for c in cols if c not in fields]
         if lacking and src and src != "default" and past.height:
             hist = past.filter(pl.col("source") == src)
             if hist.height:
-                fields |= {c for c in lacking if hist[c].null_count() < hist.height}
+                fields |= {c for c in lacking if hist[c].null_count() < hist.height} | _states(hist)
         out[str(f)] = fields
     return out
+
+
+def _states(part: pl.DataFrame) -> set[str]:
+    """``state:<s>`` for every canonical state some line is in."""
+    if "state" not in part.columns:
+        return set()
+    return {f"state:{s}" for s in part.get_column("state").drop_nulls().unique().to_list()}
 
 
 def judged_files(detector: str, params: dict, present: dict[str, set[str]]) -> set[str]:
@@ -62,6 +71,7 @@ def skipped(rules: Iterable, present: set[str]) -> dict[str, str]:
         params = det.with_defaults(r.params)
         missing = det.unmet(params, present)
         if missing:
-            name = det.name if "scope" not in params else f"{det.name} ({params['scope']})"
+            part = params.get("scope") or params.get("stage")    # one detector, several rules
+            name = f"{det.name} ({part})" if part else det.name
             out.setdefault(name, "needs " + ", ".join(missing))
     return out

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from i18n import N_
 
-LEVELS = {"info": N_("Info"), "warn": N_("Warning"), "critical": N_("Critical")}
+LEVELS = {"report": N_("Report only"), "info": N_("Info"), "warn": N_("Warning"), "critical": N_("Critical")}
 
 STATUSES = {"open": N_("Open"), "acknowledged": N_("Acknowledged"), "resolved": N_("Resolved"),
             "dismissed": N_("Dismissed"), "active": N_("Open or acknowledged"), "all": N_("Any status")}
@@ -29,10 +29,10 @@ ROLES = {"admin": N_("Administrator"), "reviewer": N_("Reviewer"), "store_manage
 
 KINDS = {
     "volume_surge": N_("Volume surge"), "amount_spike": N_("Amount spike"),
-    "step_mismatch": N_("Order step mismatch"), "stale_picking": N_("Picking overdue"),
+    "step_mismatch": N_("Order step mismatch"), "stage_overdue": N_("Stage overdue"),
     "missing_address": N_("Address incomplete"), "duplicate_order": N_("Duplicate order"),
     "price_deviation": N_("Price off reference"), "payment_mismatch": N_("Payment mismatch"),
-    "delivery_overdue": N_("Delivery overdue"), "cancel_reorder": N_("Cancelled and re-ordered"),
+    "cancel_reorder": N_("Cancelled and re-ordered"),
     "flag_cluster": N_("Flags clustered at a store"),
 }
 
@@ -67,7 +67,8 @@ FIELDS = {
     "address": N_("street address"), "postcode": N_("postcode"), "country": N_("country"),
     "source_file": N_("file"), "source_line": N_("line in the file"), "goods": N_("goods (not a fee)"),
     "buyer_id": N_("buyer"), "completed_at": N_("completion time"), "cancelled_at": N_("cancellation time"),
-    "refunded_at": N_("refund time"), "ship_by": N_("ship-by deadline"), "deliver_by": N_("delivery deadline"),
+    "refunded_at": N_("refund time"), "refund_requested_at": N_("refund request time"),
+    "shipping_method": N_("shipping method"), "ship_by": N_("ship-by deadline"), "deliver_by": N_("delivery deadline"),
     "payment_status": N_("payment status"), "aftersale_status": N_("after-sale status"),
     "state": N_("order state"), "discount_amount": N_("discount"), "shipping_fee": N_("shipping fee"),
     "refund_amount": N_("amount refunded"), "currency": N_("currency"), "tracking_no": N_("tracking number"),
@@ -99,11 +100,14 @@ FEATURES = {
     "unit_price": N_("Unit price"), "ref_price": N_("Reference price"),
     "price_ratio": N_("Price against the reference"), "deviation_pct": N_("Deviation in %"),
     "abs_deviation_pct": N_("Deviation in % (either way)"), "ref_source": N_("Reference price from"),
-    # stale_picking / delivery_overdue
-    "hours_waiting": N_("Hours waiting to be picked"), "sla_hours": N_("Time limit (hours)"),
-    "overdue_hours": N_("Hours over the limit"), "overdue_ratio": N_("Waiting time against the limit"),
-    "picked": N_("Picked"), "fresh": N_("Fresh goods"), "hours_in_transit": N_("Hours since shipping"),
-    "delivered": N_("Delivered"),
+    # stage_overdue
+    "hours": N_("Hours the stage has taken (or waited)"), "sla_hours": N_("Time limit (hours)"),
+    "latest_hours": N_("Latest the promise allows (hours)"), "past_latest": N_("Past the latest the promise allows"),
+    "overdue_hours": N_("Hours over the limit"), "overdue_ratio": N_("Time taken against the limit"),
+    "done": N_("Stage finished"), "tracked": N_("The export records the stage's end"),
+    "deadline": N_("Limit from the export's own deadline"), "fresh": N_("Fresh goods"),
+    "express": N_("Express delivery"), "promotion": N_("Ordered on a promotion day"),
+    "start_event": N_("Clock started at"), "basis": N_("Limit based on"),
     # step_mismatch
     "order_step": N_("Order step (case size)"), "min_order_qty": N_("Minimum order quantity"),
     "step_remainder": N_("Remainder after whole steps"), "off_step": N_("Not a whole number of steps"),
@@ -125,8 +129,8 @@ FEATURES = {
 }
 
 #: features whose value is 0/1 (shown as yes/no)
-YES_NO_FEATURES = frozenset({"is_cod", "over_cap", "picked", "fresh", "delivered", "off_step", "under_min",
-                             "phone_invalid", "overseas"})
+YES_NO_FEATURES = frozenset({"is_cod", "over_cap", "fresh", "off_step", "under_min", "phone_invalid", "overseas",
+                             "past_latest", "done", "tracked", "deadline", "express", "promotion"})
 YES_NO = {1: N_("yes"), 0: N_("no")}
 
 #: features whose value is a key with a name of its own
@@ -135,7 +139,23 @@ FEATURE_VALUES = {
                  "platform_sku": N_("all stores' usual for the product"),
                  "platform": N_("the usual order line across the platform")},
     "ref_source": {"catalog": N_("catalog list price"), "platform": N_("platform median price")},
+    # stage_overdue: where a stage's clock started, and what its limit is based on
+    "start_event": {"created_at": N_("order time"), "paid_at": N_("payment time"),
+                    "confirmed_at": N_("confirmation time"), "picked_at": N_("picking time"),
+                    "shipped_at": N_("shipping time"), "delivered_at": N_("delivery time"),
+                    "refund_requested_at": N_("refund request time"), "completed_at": N_("completion time")},
+    "since": {"created_at": N_("since it was placed"), "paid_at": N_("since it was paid"),
+              "confirmed_at": N_("since it was reviewed"), "picked_at": N_("since it was packed"),
+              "shipped_at": N_("since it was shipped"), "delivered_at": N_("since it was delivered"),
+              "refund_requested_at": N_("since the refund was asked for"),
+              "completed_at": N_("since it was completed")},
+    "basis": {"standard": N_("the limit"), "normal": N_("the limit for normal goods"),
+              "fresh": N_("the limit for fresh goods"), "express": N_("the limit for express delivery"),
+              "method": N_("the limit for its logistics method"), "promotion": N_("the promotion-day limit"),
+              "deadline": N_("the export's own deadline")},
 }
+#: the same names as sentence parts (a reason template's format spec)
+FEATURE_VALUES["sla_basis"] = FEATURE_VALUES["basis"]
 
 #: how a column was recognised (ingest.recognise)
 FOUND_BY = {"config": N_("site config"), "alias": N_("exact name"), "meaning": N_("meaning of the words"),

@@ -157,7 +157,7 @@ def _meanings(raw: str) -> tuple[Match, ...]:
     kind = _kind(h)
     if kind is None or has_any(h, KIND_VETO.get(kind, ())):
         return tuple(out)
-    if kind == "method" and not has_any(h, ("支付", "付款", "结算", "收款", "payment", "pay")):
+    if kind == "method" and not any(has_any(h, m.terms) for m in MEANINGS["method"]):
         return tuple(out)
     within: list[tuple[bool, Match]] = []
     for rank, m in enumerate(MEANINGS[kind]):

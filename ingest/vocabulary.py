@@ -88,7 +88,7 @@ KIND_VETO: dict[str, tuple[str, ...]] = {
                 "sender", "return", "ip", "url", "web", "warehouse"),
     "status": ("打印", "开票", "发票", "评价", "备注", "锁定", "标记", "同步", "审核人", "invoice",
                "print", "review", "sync", "tag", "flag", "risk", "tax", "marketing"),
-    "method": ("配送", "运送", "物流", "发货", "快递", "送货", "shipping", "delivery", "ship"),
+    "method": ("退款", "退货", "refund", "return"),
     "id": ("类目", "类别", "分类", "品牌", "仓库", "库位", "批次", "供应商", "发票", "税号",
            "身份证", "证件", "category", "brand", "warehouse", "location", "batch", "lot",
            "supplier", "vendor", "tax", "discount", "coupon", "gift", "promotion", "campaign",
@@ -104,6 +104,10 @@ KIND_VETO: dict[str, tuple[str, ...]] = {
 #: within a kind, candidate fields in priority order (a tie in specificity goes to the first)
 MEANINGS: dict[str, tuple[Meaning, ...]] = {
     "time": (
+        Meaning("refund_requested_at", ("退款申请", "申请退款", "售后申请", "申请售后", "退货申请", "申请退货",
+                                        "维权申请", "发起退款", "refund request", "refund requested",
+                                        "return request", "return requested", "rma request",
+                                        "requested refund", "refund requested date")),
         Meaning("refunded_at", ("退款", "退货", "售后", "退款完成", "退款成功", "退货完成", "refund",
                                 "refunded", "return", "returned", "chargeback")),
         Meaning("cancelled_at", ("取消", "作废", "关闭", "撤销", "撤单", "交易关闭", "订单关闭", "cancel",
@@ -114,13 +118,14 @@ MEANINGS: dict[str, tuple[Meaning, ...]] = {
                                "promised delivery", "deliver by", "delivery by", "delivery due",
                                "latest delivery", "requested delivery", "arrive by",
                                "estimated arrival", "expected arrival", "delivery deadline", "eta", "promise",
-                               "promised")),
+                               "promised", "预约配送", "期望配送", "要求配送", "预约送货")),
         Meaning("ship_by", ("最晚发货", "承诺发货", "发货截止", "截止发货", "要求发货", "计划发货", "预计发货",
                             "最迟发货", "应发货", "发货时限", "预约发货", "约定发货", "发货期限", "must ship",
                             "ship by", "shipping limit", "latest ship", "promised ship",
                             "expected ship", "estimated ship", "ship deadline", "dispatch by",
                             "ship before", "shipping deadline", "handling deadline", "预发货",
-                            "promised shipping", "promised ship", "ship by date")),
+                            "promised shipping", "promised ship", "ship by date", "最晚揽收", "承诺揽收",
+                            "揽收截止", "最迟揽收", "requested ship", "ship date latest")),
         Meaning("delivered_at", ("签收", "妥投", "送达", "收货", "到货", "确认收货", "到达", "delivered",
                                  "delivery", "received", "arrived", "arrival", "signed",
                                  "delivered customer")),
@@ -141,7 +146,7 @@ MEANINGS: dict[str, tuple[Meaning, ...]] = {
         Meaning("completed_at", ("完成", "交易成功", "交易完成", "订单完成", "结束", "完结", "completed",
                                  "complete", "completion", "finished", "done"), base=True),
         Meaning("created_at", ("下单", "创建", "订单", "订购", "提交", "成交", "交易", "业务", "单据", "开单",
-                               "制单", "录入", "建单", "拍下", "购买", "销售", "发生", "订货", "采购", "要货",
+                               "制单", "录入", "录单", "建单", "拍下", "购买", "销售", "发生", "订货", "采购", "要货",
                                "生成", "created", "create", "creation", "order", "ordered", "placed",
                                "purchase", "purchased", "submitted", "submit", "invoice", "sale",
                                "sales", "transaction", "business", "document", "booking", "po",
@@ -202,6 +207,9 @@ MEANINGS: dict[str, tuple[Meaning, ...]] = {
     ),
     "method": (
         Meaning("payment_method", ("支付", "付款", "结算", "收款", "payment", "pay")),
+        Meaning("shipping_method", ("配送", "运送", "运输", "物流", "发货", "快递", "送货", "寄送", "邮寄",
+                                    "shipping", "shipment", "delivery", "ship", "carrier", "freight",
+                                    "fulfillment", "fulfilment")),
     ),
     "id": (
         Meaning("tracking_no", ("物流单号", "快递单号", "运单号", "运单", "物流编号", "物流", "快递", "面单",
@@ -256,7 +264,9 @@ MEANINGS: dict[str, tuple[Meaning, ...]] = {
 #: phrases that name a field whatever role word they carry (or lack): "Must Ship By"
 STRONG: tuple[tuple[str, str], ...] = (
     ("must ship", "ship_by"), ("ship by", "ship_by"), ("deliver by", "deliver_by"),
-    ("交期", "deliver_by"), ("currency", "currency"), ("币种", "currency"), ("货币", "currency"),
+    ("交期", "deliver_by"), ("estimated delivery", "deliver_by"), ("expected delivery", "deliver_by"),
+    ("promised delivery", "deliver_by"), ("shipping limit", "ship_by"), ("service level", "shipping_method"), ("配送方式", "shipping_method"),
+    ("物流方式", "shipping_method"), ("快递方式", "shipping_method"), ("currency", "currency"), ("币种", "currency"), ("货币", "currency"),
     ("币别", "currency"), ("币制", "currency"),
 )
 

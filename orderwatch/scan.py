@@ -33,10 +33,12 @@ from ingest.report import FileReport, set_clock
 from rules import Rule, load_rules
 from rules.engine import RuleEngine
 from rules.flags import FLAG_SCHEMA, build_flags
+from rules.model import REPORT
 from rules.prefilter import candidates
 from ingest.attribution import quarantine_store_ids
 from orderwatch.open_orders import track_scan
 from store import History, Store
+from store import sla_reports
 from store.recovery import recover
 
 Progress = Callable[[str, float], None]
@@ -66,6 +68,8 @@ class ScanResult:
     catalog_quarantined: int = 0
     files: list[ingest.FileCount] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # late but done (rules' ``report`` level): counted in the SLA statistics, not flags
+    late_done: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FLAG_SCHEMA))
 
     @property
     def reconciled(self) -> bool:
@@ -131,12 +135,29 @@ def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str
         out = []
         for rule in rules:
             cand = frames[rule.id]
-            fired = engine.evaluate_frame(rule, cand)
             det = REGISTRY[rule.detector]
+            fired = settle(engine.evaluate_frame(rule, cand), cand) if det.time_based else engine.evaluate_frame(rule, cand)
             out.append(build_flags(rule, det.name, list(det.features(rule.params)), cand, fired))
     finally:
         engine.close()
     return pl.concat(out) if out else pl.DataFrame(schema=FLAG_SCHEMA)
+
+
+def settle(fired: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """A finished stage (``done`` 1) is never a queue flag, whatever level its row reached: it
+    becomes ``report`` (late but done, for the SLA statistics)."""
+    if fired.height == 0 or "done" not in candidates.columns:
+        return fired
+    done = candidates.select("_row", (pl.col("done") == 1).fill_null(False).alias("_done"))
+    return (fired.join(done, on="_row", how="left")
+            .with_columns(pl.when(pl.col("_done")).then(pl.lit(REPORT)).otherwise(pl.col("level")).alias("level"))
+            .drop("_done"))
+
+
+def split_reports(flags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(flags to queue, ``report`` rows for the SLA statistics)."""
+    is_report = pl.col("level") == REPORT
+    return flags.filter(~is_report), flags.filter(is_report)
 
 
 def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl.DataFrame,
@@ -234,7 +255,8 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 if cat_df is None and any(x.detector == "step_mismatch" for x in rules):
                     r.skipped_detectors.setdefault("step_mismatch", "needs a catalog (--catalog)")
             lap("features")
-            flags = decide(ctx, [r for r in rules if REGISTRY[r.detector].input == "lines"], present)
+            flags, late_done = split_reports(
+                decide(ctx, [r for r in rules if REGISTRY[r.detector].input == "lines"], present))
             lap("rules")
             store.heartbeat(scan_id)
             all_quarantine = pl.concat(quarantine, how="vertical_relaxed").select(
@@ -242,6 +264,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             with store.transaction() as conn:
                 tick("store flags", 0.0)
                 written = store.write_flags(scan_id, flags, conn=conn)
+                sla_reports.write(conn, scan_id, late_done)
                 created, raised, ids = written.created, written.raised, [written.ids]
                 correlated = correlate(store, ctx, rules, flags, conn)
                 if correlated.height:
@@ -282,6 +305,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         quarantined=result.quarantined, new_lines=new_keys, flags=flags,
         flags_created=created, flags_raised=raised, quarantine=all_quarantine,
         catalog_rows=cat_rows, catalog_quarantined=cat_q, files=list(result.files), timings=timings,
+        late_done=late_done,
     )
 
 
@@ -291,4 +315,4 @@ def _mismatches(files: Sequence[ingest.FileCount]) -> list[str]:
             for f in files if not f.reconciled]
 
 
-__all__ = ["ScanResult", "ScanTimeout", "decide", "run_scan"]
+__all__ = ["ScanResult", "ScanTimeout", "decide", "run_scan", "settle", "split_reports"]

@@ -85,7 +85,7 @@ class _RuleReader:
 
     def params(self, rid: str, detector, value: Any) -> dict[str, Any] | None:
         if value is None:
-            return detector.with_defaults({})
+            value = {}
         if not isinstance(value, dict):
             self.problem(rid, "params", "must be a mapping of parameter: value")
             return None
@@ -98,7 +98,9 @@ class _RuleReader:
                 continue
             default = detector.params[k]
             choices = (detector.choices or {}).get(k)
-            if choices and v not in choices:
+            if isinstance(default, list):
+                ok = self.listed(rid, k, v, choices) and ok
+            elif choices and v not in choices:
                 self.problem(rid, f"params.{k}", f"must be one of {', '.join(map(str, choices))}, got {v!r}")
                 ok = False
             elif isinstance(default, (int, float)) and not isinstance(default, bool):
@@ -111,7 +113,23 @@ class _RuleReader:
             elif isinstance(default, str) and not isinstance(v, str):
                 self.problem(rid, f"params.{k}", f"must be a text, got {v!r}")
                 ok = False
-        return detector.with_defaults(value) if ok else None
+        if not ok:
+            return None
+        params = detector.with_defaults(value)
+        for key, message in detector.check(params, self.config):
+            self.problem(rid, f"params.{key}", message)
+            ok = False
+        return params if ok else None
+
+    def listed(self, rid: str, key: str, value: Any, choices: tuple[Any, ...] | None) -> bool:
+        """A list parameter: a list of texts, each one of ``choices`` when the detector has them."""
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            self.problem(rid, f"params.{key}", f"must be a list of texts like [a, b], got {value!r}")
+            return False
+        bad = [x for x in value if choices and x not in choices]
+        if bad:
+            self.problem(rid, f"params.{key}", f"unknown value(s) {', '.join(bad)} (known: {', '.join(map(str, choices or ()))})")
+        return not bad
 
     def read(self, raw: Any, index: int) -> Rule | None:
         if not isinstance(raw, dict):

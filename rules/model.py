@@ -9,8 +9,13 @@ from typing import Any
 from rules.condition import Node
 from rules.condition import fields as condition_fields
 
-#: severities, least to most severe
-LEVEL_ORDER: dict[str, int] = {"info": 1, "warn": 2, "critical": 3}
+#: severities, least to most severe.  ``report`` is below them all: a finding for the statistics
+#: (late but done: the SLA statistics of the dashboard and reports), never queued nor notified
+LEVEL_ORDER: dict[str, int] = {"report": 0, "info": 1, "warn": 2, "critical": 3}
+#: the level that is counted, not queued (kept in store.sla_reports, never in the flags)
+REPORT = "report"
+#: the levels a flag can have (everything but ``report``)
+QUEUED_LEVELS: tuple[str, ...] = tuple(k for k in LEVEL_ORDER if k != REPORT)
 
 
 @dataclass(frozen=True)

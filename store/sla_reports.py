@@ -1,0 +1,104 @@
+"""Late but done: orders that finished a stage past its limit, kept for the SLA statistics.
+
+Why apart from the flags: a flag is work for someone (queued, acknowledged, notified,
+escalated); an order picked two hours late and shipped since needs nobody's minute, but it
+counts against the warehouse's promise.  A rule's ``report`` level lands here, one row per
+(rule, subject) like a flag, and only the SLA statistics read it (the dashboard, the weekly
+and monthly reports), so no queue, alert, digest, cluster or escalation can pick it up.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import JSON, Double, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.bulk import insert_rows
+from store.models import Base, BigId, utcnow
+
+#: the figures of the stage a report row keeps as columns (the SLA statistics aggregate them)
+FIGURES = ("hours", "sla_hours", "overdue_hours")
+
+
+class SlaReport(Base):
+    """An order that finished a stage late (a rule's ``report`` level)."""
+
+    __tablename__ = "sla_reports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    order_id: Mapped[str | None] = mapped_column(String)
+    store_id: Mapped[str | None] = mapped_column(String)
+    store_name: Mapped[str | None] = mapped_column(String)
+    occurred_at: Mapped[datetime | None]
+    title: Mapped[str | None] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(Text)
+    reason_id: Mapped[str | None] = mapped_column(String(96))
+    reason_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    hours: Mapped[float | None] = mapped_column(Double)          # how long the stage took
+    sla_hours: Mapped[float | None] = mapped_column(Double)      # what it was allowed
+    overdue_hours: Mapped[float | None] = mapped_column(Double)  # how late it finished
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("rule_id", "subject", name="uq_sla_reports_rule_subject"),
+        Index("ix_sla_reports_occurred", "occurred_at"),
+        Index("ix_sla_reports_store", "store_id", "occurred_at"),
+    )
+
+
+COLUMNS: dict[str, pl.DataType] = {
+    "rule_id": pl.String(), "kind": pl.String(), "department": pl.String(), "subject": pl.String(),
+    "order_id": pl.String(), "store_id": pl.String(), "store_name": pl.String(),
+    "occurred_at": pl.Datetime("us"), "title": pl.String(), "reason": pl.String(), "reason_id": pl.String(),
+    "reason_args": pl.String(), "evidence": pl.String(), **{f: pl.Float64() for f in FIGURES},
+}
+
+
+def _figure(evidence: pl.Expr, name: str) -> pl.Expr:
+    return evidence.str.json_path_match(f"$.{name}").cast(pl.Float64, strict=False).alias(name)
+
+
+def report_rows(flags: pl.DataFrame) -> pl.DataFrame:
+    """The flag-shaped rows of level ``report`` as report rows (figures out of the evidence)."""
+    rows = flags.filter(pl.col("level") == "report").unique(["rule_id", "subject"], keep="first",
+                                                            maintain_order=True)
+    ev = pl.col("evidence").cast(pl.String)
+    return rows.with_columns(*[_figure(ev, f) for f in FIGURES]).select(
+        [pl.col(c).cast(t) if c in rows.columns or c in FIGURES else pl.lit(None, dtype=t).alias(c)
+         for c, t in COLUMNS.items()])
+
+
+def write(conn, scan_id: int | None, flags: pl.DataFrame, now: datetime | None = None) -> int:  # noqa: ANN001
+    """Keep the ``report`` rows of ``flags``; a (rule, subject) already kept stays as it was
+    (a stage that finished has fixed figures).  Returns how many rows were new."""
+    rows = report_rows(flags)
+    if rows.is_empty():
+        return 0
+    rows = rows.with_columns(scan_id=pl.lit(scan_id, dtype=pl.Int64), created_at=pl.lit(now or utcnow()))
+    return insert_rows(conn, SlaReport.__table__, rows, ignore_conflicts=True)
+
+
+def frame(conn, since: datetime | None = None, until: datetime | None = None) -> pl.DataFrame:  # noqa: ANN001
+    """Report rows whose order occurred in ``[since, until)`` (JSON columns as text)."""
+    t = SlaReport.__table__
+    stmt = select(*(t.c[c] for c in COLUMNS))
+    if since is not None:
+        stmt = stmt.where(t.c.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(t.c.occurred_at < until)
+    rows = [tuple(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for v in r)
+            for r in conn.execute(stmt)]
+    return pl.DataFrame(rows, schema=COLUMNS, orient="row")
+
+
+__all__ = ["COLUMNS", "SlaReport", "frame", "report_rows", "write"]
