@@ -8,8 +8,10 @@ may say follows from what the data shows:
 - **waiting** (``done`` 0): the end has not happened — no end time, no time of a later event
   (a shipped order was picked), no state at or past the end's (已打包 is picked), no closing
   state (completed, cancelled, closed …).  Judged against the file's clock, so it grows late as
-  time passes.  When the file does not carry the end event itself the judgement is "not picked
-  nor shipped within the limit" (``tracked`` 0): a later event only bounds the end, it never
+  time passes.  When the file records the end neither by its time nor by its state, only a
+  later event can show it happened (``tracked`` 0): the judgement is then "not picked nor
+  shipped within the limits of picking and of the stage that follows (``then``: the hand-over)"
+  — true only when one of the two stages is late; a later event only bounds the end, it never
   stands in for its time.
 - **finished** (``done`` 1): the end's own time is known, so how long the stage took is known;
   late-but-done is for the SLA statistics (the rule's ``report`` level), never a queue flag.
@@ -54,7 +56,7 @@ FEATURES = {
     "overdue_ratio": "用时 / 时限",
     "past_latest": "已超过承诺区间的终点（1 是 / 0 否）",
     "done": "阶段已完成（1 是 / 0 否：仍在等待）",
-    "tracked": "文件记录了该阶段的结束事件（1 是 / 0 否：只能由后续事件界定）",
+    "tracked": "文件记录了该阶段的结束（时间或状态；1 是 / 0 否：只能由后续事件界定，时限含下一阶段的时限）",
     "deadline": "时限来自导出文件中订单自己的截止时间（1 是 / 0 否）",
     "fresh": "生鲜订单（1 是 / 0 否）",
     "express": "快件（1 是 / 0 否）",
@@ -69,7 +71,8 @@ PARAMS: dict[str, Any] = {
     "tracked_by": ["shipped_at", "state:picking", "state:picked", "state:shipped"],  # what else lets a file be judged
     "closes": list(CLOSING),                             # states that end the stage without its end event
     "deadline": "",                                      # ship_by | deliver_by: the export's own deadline wins
-}
+    "then": "handover",                                  # the next stage: its limit is allowed when only
+}                                                        # its end (a later event) can show this one's
 TRACKED = (*EVENTS, *(f"state:{s}" for s in STATES))
 CHOICES: dict[str, tuple[Any, ...]] = {"start": EVENTS, "end": EVENTS, "tracked_by": TRACKED, "closes": STATES,
                                        "deadline": ("", *DEADLINE_FIELDS)}
@@ -105,7 +108,8 @@ def _order_frame(ctx: DetectContext) -> pl.DataFrame:
         pl.col("_fresh_sku").filter(goods).fill_null(False).any().alias("_fresh"),
     ).filter(pl.col("_in_batch") & pl.col("_goods"))
     carried = lines.group_by("source_file").agg(
-        [pl.col(e).is_not_null().any().alias(f"_carries_{e}") for e in EVENTS])
+        *[pl.col(e).is_not_null().any().alias(f"_carries_{e}") for e in EVENTS],
+        pl.col("state").drop_nulls().unique().alias("_file_states"))
     return orders.join(carried, on="source_file", how="left").collect()
 
 
@@ -173,6 +177,10 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     closed = pl.col("_states").list.eval(pl.element().is_in(list(p["closes"]))).list.all()
     waiting_payment = pl.col("_states").list.eval(pl.element().is_in(NOT_STARTED)).list.all()
     lo, hi, basis = _limit(policy, p["stage"])
+    direct = pl.col(f"_carries_{end}").fill_null(False)
+    if EVENT_STATE.get(end):
+        direct = direct | pl.col("_file_states").list.contains(EVENT_STATE[end]).fill_null(False)
+    allowance = policy.stage(p["then"]).limit.hours if p["then"] else 0.0
     frame = orders.with_columns(
         start.alias("_start"), start_name.alias("start_event"), ctx.clock().alias("_clock"),
         _method(policy).alias("_method"),
@@ -182,12 +190,14 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     hours_to = lambda t: (t - pl.col("_start")).dt.total_seconds() / 3600.0  # noqa: E731
     done = end_at.is_not_null()
     waiting = ~done & ~proven & ~closed & ~waiting_payment & (pl.col("_start") <= pl.col("_clock"))
+    bounded = pl.when(~done & ~direct).then(pl.lit(allowance)).otherwise(pl.lit(0.0))   # the next stage's time
     frame = (frame.filter(pl.col("_start").is_not_null() & (done | waiting))
-             .with_columns(pl.coalesce(end_at, pl.col("_clock")).alias("_until"), own.alias("_own"))
+             .with_columns(pl.coalesce(end_at, pl.col("_clock")).alias("_until"), own.alias("_own"),
+                           direct.alias("_direct"), bounded.alias("_extra"))
              .with_columns(
                  hours_to(pl.col("_until")).alias("hours"),
-                 pl.coalesce(hours_to(pl.col("_own")), pl.col("_lo")).alias("sla_hours"),
-                 pl.coalesce(hours_to(pl.col("_own")), pl.col("_hi")).alias("latest_hours"),
+                 (pl.coalesce(hours_to(pl.col("_own")), pl.col("_lo")) + pl.col("_extra")).alias("sla_hours"),
+                 (pl.coalesce(hours_to(pl.col("_own")), pl.col("_hi")) + pl.col("_extra")).alias("latest_hours"),
                  pl.when(pl.col("_own").is_not_null()).then(pl.lit("deadline")).otherwise(pl.col("basis")).alias("basis"),
              ))
     return frame.select(
@@ -199,7 +209,7 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         ((pl.col("latest_hours") > pl.col("sla_hours")) & (pl.col("hours") > pl.col("latest_hours")))
         .cast(pl.Int8).alias("past_latest"),
         done.cast(pl.Int8).alias("done"),
-        pl.col(f"_carries_{end}").fill_null(False).cast(pl.Int8).alias("tracked"),
+        (pl.col("_direct") | done).cast(pl.Int8).alias("tracked"),
         pl.col("_own").is_not_null().cast(pl.Int8).alias("deadline"),
         pl.col("_fresh").cast(pl.Int8).alias("fresh"),
         (pl.col("_method") != STANDARD).cast(pl.Int8).alias("express"),
@@ -215,8 +225,9 @@ def _needs(p: dict[str, Any]) -> tuple[Any, ...]:
 def check(p: dict[str, Any], config: Any) -> list[tuple[str, str]]:  # noqa: ANN401 - a Config
     """(param, problem) for a rule whose stage the configuration does not define."""
     stages = config.sla.stages
-    if p["stage"] not in stages:
-        return [("stage", f"unknown stage {p['stage']!r}: config.yaml sla.stages has {', '.join(stages)}")]
+    for key in ("stage", "then"):
+        if p[key] and p[key] not in stages:
+            return [(key, f"unknown stage {p[key]!r}: config.yaml sla.stages has {', '.join(stages)}")]
     if p["end"] in p["start"]:
         return [("end", f"the end event {p['end']!r} is also a start event")]
     return []

@@ -1,5 +1,6 @@
-"""Job ``reevaluate``: stale picking and delivery overdue re-judged against the clock, on the
-open set of the last week (``orderwatch.open_orders``)."""
+"""Job ``reevaluate``: every stage's clock (the time-based rules: review, picking, hand-over,
+shipment, delivery, refund) re-judged against "now", on the open set of the last week
+(``orderwatch.open_orders``)."""
 
 from __future__ import annotations
 

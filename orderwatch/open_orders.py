@@ -1,13 +1,13 @@
 """Which orders are still open for the time-based rules, kept scan by scan for re-evaluation.
 
 An order is *open* while the clock can still change what a time-based rule says about it:
-it has an active line (goods, not cancelled, closed, returned or refunded: the same
-``active`` the detectors use), none of its active lines is delivered, its state does not say
-delivered, and not every line's state is done (``DONE_STATES``).  Once delivered or done its
-waiting times are fixed: stale picking and delivery overdue judged it, with those times, in
-the scan that brought them.  A scan records the state of every order in its new
-history lines (``store.open_orders.track``); re-evaluation reads the open orders of its
-window and only the history partitions that hold them.
+some stage of it is still waiting — the time-based rules' own detectors say so (a row with
+``done`` 0: review, picking, hand-over, shipment, delivery, refund …, each only in the files
+that carry what it needs).  Once every stage that has begun is finished or closed, its times
+are fixed: the scan that brought them judged it.  An order waiting for its buyer's payment has
+no stage begun; the export that brings the payment brings it back.  A scan records the state
+of every order in its new history lines (``store.open_orders.track``); re-evaluation reads
+the open orders of its window and only the history partitions that hold them.
 
 A database from before the open set was kept is rebuilt once from the history window.
 """
@@ -20,29 +20,60 @@ from datetime import datetime, timedelta
 import polars as pl
 from sqlalchemy import Connection
 
+from collections.abc import Sequence
+
 from contracts.config import Config
-from contracts.schema import DONE_STATES, EVENT_FIELDS, STATE_RANK, conform
-from detectors.common import prepare
-from detectors.needs import presence
+from contracts.schema import EVENT_FIELDS, conform
+from detectors import REGISTRY, DetectContext
+from detectors.common import order_subject, prepare
+from detectors.needs import judged_files, presence
+from rules.loader import load_rules_cached
+from rules.model import Rule
 from store import History, Store
 from store import open_orders as open_set
 from store.open_orders import ORDER_KEY
 
 
 NEWEST_SCHEMA = {"source_file": pl.String, "t": pl.Datetime("us")}
+#: "now" when asking which stages are waiting at all (a stage begun at any time counts)
+_END_OF_TIME = datetime(9999, 12, 31)
 
 
-def order_states(lines: pl.DataFrame | pl.LazyFrame, config: Config) -> pl.DataFrame:
-    """One row per order of ``lines``: its first creation time and whether it is open."""
-    active = pl.col("active")
-    rank = pl.col("state").replace_strict(STATE_RANK, default=None, return_dtype=pl.Int8)
-    delivered = (active & pl.col("delivered_at").is_not_null()).any() | (rank.max() >= STATE_RANK["delivered"])
-    done = pl.col("state").is_in(DONE_STATES).fill_null(False).all()
-    lf = prepare(lines.lazy(), config)
-    return (lf.group_by(ORDER_KEY)
-            .agg(pl.col("created_at").min(), (active.any() & ~delivered.fill_null(False) & ~done).alias("open"))
-            .select([pl.col(c).cast(t) for c, t in open_set.STATES_SCHEMA.items()])
-            .collect())
+def _waiting(lines: pl.DataFrame, config: Config, rules: Sequence[Rule],
+             present: dict[str, set[str]]) -> pl.Series:
+    """Subjects of the orders some time-based rule still sees waiting (a row with ``done`` 0)."""
+    found: list[pl.LazyFrame] = []
+    contexts: dict[frozenset[str], DetectContext] = {}
+    for rule in rules:
+        files = frozenset(judged_files(rule.detector, rule.params, present))
+        if not files:
+            continue
+        if files not in contexts:
+            mine = lines.filter(pl.col("source_file").is_in(sorted(files))).lazy()
+            contexts[files] = DetectContext(lines=mine, catalog=None, as_of=_END_OF_TIME, config=config,
+                                            orders=pl.LazyFrame())
+        out = REGISTRY[rule.detector].compute(contexts[files], rule.params)
+        found.append(out.filter(pl.col("done") == 0).select("subject"))
+    if not found:
+        return pl.Series("subject", [], dtype=pl.String)
+    return pl.concat(pl.collect_all(found)).get_column("subject").unique()
+
+
+def order_states(lines: pl.DataFrame | pl.LazyFrame, config: Config, rules: Sequence[Rule] | None = None,
+                 present: dict[str, set[str]] | None = None) -> pl.DataFrame:
+    """One row per order of ``lines``: its first creation time and whether it is open.
+
+    ``rules``: the rules in force (default: the configured ones); only time-based ones count.
+    ``present``: each file's fields (``detectors.needs.presence``; default: from ``lines``).
+    """
+    timed = [r for r in (rules if rules is not None else load_rules_cached(config))
+             if r.enabled and REGISTRY[r.detector].time_based]
+    df = prepare(lines.lazy().with_columns(pl.lit(True).alias("_in_batch")), config).collect()
+    waiting = _waiting(df, config, timed, present if present is not None else presence(df))
+    return (df.group_by(ORDER_KEY)
+            .agg(pl.col("created_at").min(), order_subject().first().alias("subject"))
+            .with_columns(pl.col("subject").is_in(waiting.implode()).alias("open"))
+            .select([pl.col(c).cast(t) for c, t in open_set.STATES_SCHEMA.items()]))
 
 
 def horizon(config: Config, days: int = 0) -> timedelta:
@@ -51,11 +82,13 @@ def horizon(config: Config, days: int = 0) -> timedelta:
 
 
 def track_scan(conn: Connection, scan_id: int, new_lines: pl.DataFrame, config: Config,
-               as_of: datetime) -> tuple[int, int]:
-    """Record the open and closed orders of a scan's new history lines, in its transaction."""
+               as_of: datetime, rules: Sequence[Rule] | None = None,
+               present: dict[str, set[str]] | None = None) -> tuple[int, int]:
+    """Record the open and closed orders of a scan's new history lines, in its transaction
+    (``present``: what each file of the whole batch carries, not only its new lines)."""
     if new_lines.is_empty():
         return 0, 0
-    states = order_states(conform(new_lines), config)
+    states = order_states(conform(new_lines), config, rules, present)
     since = as_of - horizon(config)
     states = states.filter(~pl.col("open") | (pl.col("created_at") >= since))
     return open_set.track(conn, scan_id, states)
@@ -75,11 +108,12 @@ class OpenLines:
     newest: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=NEWEST_SCHEMA))
 
 
-def rebuild(conn: Connection, history: History, config: Config, since: datetime) -> int:
+def rebuild(conn: Connection, history: History, config: Config, since: datetime,
+            rules: Sequence[Rule] | None = None) -> int:
     """Fill the open set from the history window (a database from before it was kept)."""
     lines = history.scan_partitions(None, since).collect()
     if lines.height:
-        states = order_states(lines, config).filter(pl.col("open"))
+        states = order_states(lines.drop("_scan_id"), config, rules).filter(pl.col("open"))
         where = (lines.select(*ORDER_KEY, "_scan_id").unique()
                  .join(states.select(*ORDER_KEY, "created_at"), on=ORDER_KEY, nulls_equal=True))
         for scan_id, part in where.partition_by("_scan_id", as_dict=True).items():
@@ -88,7 +122,8 @@ def rebuild(conn: Connection, history: History, config: Config, since: datetime)
     return lines.height
 
 
-def open_lines(url: str, history: History, config: Config, since: datetime, until: datetime) -> OpenLines:
+def open_lines(url: str, history: History, config: Config, since: datetime, until: datetime,
+               rules: Sequence[Rule] | None = None) -> OpenLines:
     """The open orders created in ``[since, until]`` and their newest lines from history.
 
     Open orders older than the kept horizon are forgotten on the way (past every window).
@@ -96,7 +131,7 @@ def open_lines(url: str, history: History, config: Config, since: datetime, unti
     with Store.open(url) as store, store.transaction() as conn:
         rebuilt = not open_set.complete(conn)
         if rebuilt:
-            rebuild(conn, history, config, until - horizon(config, (until - since).days))
+            rebuild(conn, history, config, until - horizon(config, (until - since).days), rules)
         open_set.prune(conn, until - horizon(config, (until - since).days))
         keys = open_set.read(conn, since, until)
     if keys.is_empty():

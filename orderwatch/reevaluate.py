@@ -1,7 +1,8 @@
 """Time-based re-evaluation: judge the recent orders again against "now", without new data.
 
-Stale picking and delivery overdue depend on the clock: an order confirmed at 13:00 and never
-picked is fine at 15:00 and stale at 18:00.  This reads back the newest lines of the orders
+Every stage's clock runs without new data (review, picking, hand-over, shipment, delivery,
+refund: the time-based rules): an order confirmed at 13:00 and never picked is fine at 15:00
+and overdue at 18:00.  This reads back the newest lines of the orders
 still open in the window (``orderwatch.open_orders``: never all history), runs only the
 time-based rules, and stores what fires like a scan does (idempotent: a flag already raised is
 not raised twice).  Each file keeps the clock its scan gave it: a backfill (a file whose newest
@@ -22,9 +23,9 @@ from detectors import REGISTRY, DetectContext
 from detectors.common import prepare
 from ingest.report import is_backfill
 from orderwatch.open_orders import open_lines
-from orderwatch.scan import decide
+from orderwatch.scan import decide, split_reports
 from rules.loader import load_rules_cached
-from store import History, Store
+from store import History, Store, sla_reports
 
 
 @dataclass
@@ -42,7 +43,7 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
     url = db_url or config.database_url
     rules = [r for r in load_rules_cached(config) if REGISTRY[r.detector].time_based]
     history = History(history_dir_for(url, config))
-    found = open_lines(url, history, config, now - timedelta(days=days), now)  # the open set only
+    found = open_lines(url, history, config, now - timedelta(days=days), now, rules)  # the open set only
     recent = found.lines
     if not rules or recent.height == 0:
         return Reevaluation(0, 0, 0, 0, recent.height, found.partitions)
@@ -57,13 +58,14 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
                   if f is not None and is_backfill(t, scanned.get(str(f), now), config.backfill_days)}
         ctx = DetectContext(lines=lines, catalog=catalog.lazy() if catalog is not None else None, as_of=now,
                             config=config, clocks=clocks)
-        flags = decide(ctx, rules, found.present)
+        flags, late_done = split_reports(decide(ctx, rules, found.present))
         orders = recent.select("source", "store_id", "order_id").unique().height
         # recorded as a scan without files, so its flags and events say where they came from
         scan_id = store.begin_scan(["(re-evaluation)"], now)
         try:
             with store.transaction() as conn:  # flags, events, lines and "done" land together
                 created, raised = store.upsert_flags(scan_id, flags, actor="orderwatch:reevaluate", conn=conn)
+                sla_reports.write(conn, scan_id, late_done)
                 if flags.height:
                     flagged = flags.select("store_id", "order_id").drop_nulls().unique()
                     store.add_order_lines(scan_id, recent.join(flagged, on=["store_id", "order_id"], how="semi"),

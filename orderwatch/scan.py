@@ -278,7 +278,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 tick("store quarantine", 0.6)
                 store.add_quarantine(scan_id, all_quarantine.with_columns(
                     quarantine_store_ids(all_quarantine, config, source)), conn=conn)
-                track_scan(conn, scan_id, new_lines, config, as_of)   # the open set re-evaluation reads
+                track_scan(conn, scan_id, new_lines, config, as_of, rules, present)   # what re-evaluation reads
                 tick("store history", 0.8)
                 history.stage(scan_id, new_lines, replaces=new_lines.height > new_keys)
                 problems = "; ".join(f"reconciliation: {m}" for m in _mismatches(result.files)) or None

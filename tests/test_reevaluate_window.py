@@ -54,6 +54,7 @@ def _open_rows(db: str) -> int:
 def test_only_open_orders_of_the_window_are_read(tmp_path, config, db):
     # five weeks earlier: orders never picked (open, but outside a 7-day window)
     old = [f"B{i},MD1,2026-07-27 13:00,2026-07-27 13:05,,,,SP1,6" for i in range(40)]
+    old.append("C0,MD1,2026-07-27 12:00,2026-07-27 12:05,2026-07-27 12:30,,,SP1,6")  # the file tracks picking
     run_scan([_write(tmp_path / "old.csv", old)], config, db_url=db, as_of=datetime(2026, 7, 27, 14))
     run_scan([_write(tmp_path / "day.csv", _delivered(300, "2026-09-01") + OPEN)], config, db_url=db,
              as_of=datetime(2026, 9, 1, 15))
@@ -62,7 +63,7 @@ def test_only_open_orders_of_the_window_are_read(tmp_path, config, db):
     with rows_read() as n:
         r = reevaluate(config, datetime(2026, 9, 1, 20), db_url=db)
     assert (r.orders_judged, r.lines_read, r.partitions_read) == (3, 3, 1)   # not the old partition
-    assert r.flags_created == 1                                           # A1: 7 h unpicked
+    assert r.flags_created == 2                                           # A1: 7 h unpicked, A3: 6 h not handed over
     assert n["open_orders"] == 3
     assert n["flags"] <= r.flags_found and n["order_lines"] <= 1          # lookups of what it stores
 
@@ -81,7 +82,7 @@ def test_a_database_from_before_the_open_set_is_rebuilt_once(tmp_path, config, d
         conn.execute(JobState.__table__.update().where(JobState.name == open_set.STATE)
                      .values(value={"complete": False}))
     r = reevaluate(config, datetime(2026, 9, 1, 20), db_url=db)
-    assert (r.orders_judged, r.flags_created) == (3, 1)
+    assert (r.orders_judged, r.flags_created) == (3, 2)
     assert _open_rows(db) == 3
     with Store.open(db) as s, s.engine.connect() as conn:
         assert open_set.complete(conn)

@@ -14,39 +14,37 @@ from typing import Any
 from i18n import N_
 
 TEMPLATES = {
-    "review.waiting": N_("Order {order_id} is not yet reviewed {hours:hours} hours {start_event:since}; "
+    "review.waiting": N_("Order {order_id} is not yet reviewed {hours:hours} hours {start_event:after}; "
                          "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours over)."),
-    "review.late": N_("Order {order_id} was reviewed {hours:hours} hours {start_event:since}; "
+    "review.late": N_("Order {order_id} was reviewed {hours:hours} hours {start_event:after}; "
                       "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours late)."),
-    "picking.waiting": N_("Order {order_id} is not yet picked {hours:hours} hours {start_event:since}; "
+    "picking.waiting": N_("Order {order_id} is not yet picked {hours:hours} hours {start_event:after}; "
                           "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours over)."),
     "picking.unseen": N_("Order {order_id} shows no sign of being picked or shipped {hours:hours} hours "
-                         "{start_event:since}; {basis:sla_basis} for picking is {sla_hours:hours} hours "
-                         "({overdue_hours:hours} hours over)."),
-    "picking.late": N_("Order {order_id} was picked {hours:hours} hours {start_event:since}; "
+                         "{start_event:after}; picking and the hand-over to the carrier take at most "
+                         "{sla_hours:hours} hours together ({overdue_hours:hours} hours over)."),
+    "picking.late": N_("Order {order_id} was picked {hours:hours} hours {start_event:after}; "
                        "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours late)."),
     "handover.waiting": N_("Order {order_id} is not yet handed to the carrier {hours:hours} hours after it was "
                            "packed; {basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours over)."),
     "handover.unseen": N_("Order {order_id} shows no sign of being shipped or delivered {hours:hours} hours after it "
-                          "was packed; {basis:sla_basis} for the hand-over is {sla_hours:hours} hours "
+                          "was packed; the hand-over and the delivery take at most {sla_hours:hours} hours together "
                           "({overdue_hours:hours} hours over)."),
     "handover.late": N_("Order {order_id} was handed to the carrier {hours:hours} hours after it was packed; "
                         "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours late)."),
-    "shipment.waiting": N_("Order {order_id} is not yet shipped {hours:hours} hours {start_event:since}; "
+    "shipment.waiting": N_("Order {order_id} is not yet shipped {hours:hours} hours {start_event:after}; "
                            "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours over)."),
     "shipment.unseen": N_("Order {order_id} shows no sign of being shipped or delivered {hours:hours} hours "
-                          "{start_event:since}; {basis:sla_basis} for shipping is {sla_hours:hours} hours "
-                          "({overdue_hours:hours} hours over)."),
-    "shipment.late": N_("Order {order_id} was shipped {hours:hours} hours {start_event:since}; "
+                          "{start_event:after}; shipping and the delivery take at most {sla_hours:hours} hours "
+                          "together ({overdue_hours:hours} hours over)."),
+    "shipment.late": N_("Order {order_id} was shipped {hours:hours} hours {start_event:after}; "
                         "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours late)."),
     "shipment.deadline": N_("Order {order_id} is not yet shipped, {overdue_hours:hours} hours past the ship-by time "
-                            "the export gives for it ({hours:hours} hours {start_event:since})."),
+                            "the export gives for it ({hours:hours} hours {start_event:after})."),
     "shipment.deadline_late": N_("Order {order_id} was shipped {overdue_hours:hours} hours after the ship-by time "
-                                 "the export gives for it ({hours:hours} hours {start_event:since})."),
+                                 "the export gives for it ({hours:hours} hours {start_event:after})."),
     "delivery.waiting": N_("Order {order_id} is not yet delivered {hours:hours} hours after it was shipped; "
                            "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours over)."),
-    "delivery.unseen": N_("Order {order_id} shows no sign of delivery {hours:hours} hours after it was shipped; "
-                          "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours over)."),
     "delivery.late": N_("Order {order_id} was delivered {hours:hours} hours after it was shipped; "
                         "{basis:sla_basis} is {sla_hours:hours} hours ({overdue_hours:hours} hours late)."),
     "delivery.deadline": N_("Order {order_id} is not yet delivered, {overdue_hours:hours} hours past the delivery "
@@ -69,7 +67,7 @@ _BY_END = {"confirmed_at": "review", "picked_at": "picking", "shipped_at": "ship
 #: families with their own sentences for a deadline the export carries
 _DEADLINES = ("shipment", "delivery")
 #: families that have a sentence for "no sign of it" (the file records only later events)
-_UNSEEN = ("picking", "handover", "shipment", "delivery")
+_UNSEEN = ("picking", "handover", "shipment")
 
 
 def family(params: dict[str, Any]) -> str:
