@@ -42,6 +42,9 @@ class DetectContext:
     flags: pl.LazyFrame | None = None   # recent flags, for correlation detectors (input="flags")
     clocks: dict[str, datetime] = field(default_factory=dict)  # source_file -> its own "now"
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # frames several rules share
+    # source_file -> the fields it carries (``detectors.needs.presence``: its whole file and its
+    # source's history, not only the lines judged — re-evaluation reads only the open orders')
+    present: dict[str, set[str]] = field(default_factory=dict)
 
     def shared(self, key: str, build: Callable[[], Any]) -> Any:  # noqa: ANN401 - whatever build makes
         """``build()`` once per context: a frame every rule of a detector reads (built on first use)."""

@@ -107,10 +107,23 @@ def _order_frame(ctx: DetectContext) -> pl.DataFrame:
         goods.any().alias("_goods"),
         pl.col("_fresh_sku").filter(goods).fill_null(False).any().alias("_fresh"),
     ).filter(pl.col("_in_batch") & pl.col("_goods"))
-    carried = lines.group_by("source_file").agg(
-        *[pl.col(e).is_not_null().any().alias(f"_carries_{e}") for e in EVENTS],
-        pl.col("state").drop_nulls().unique().alias("_file_states"))
-    return orders.join(carried, on="source_file", how="left").collect()
+    return orders.join(_carried(ctx), on="source_file", how="left").collect()
+
+
+def _carried(ctx: DetectContext) -> pl.LazyFrame:
+    """Per source file: which events it records and which states its lines are in — from the
+    scan's presence (the whole file and its source's history) when given, else from the lines."""
+    if not ctx.present:
+        return ctx.lines.group_by("source_file").agg(
+            *[pl.col(e).is_not_null().any().alias(f"_carries_{e}") for e in EVENTS],
+            pl.col("state").drop_nulls().unique().alias("_file_states"))
+    files = list(ctx.present)
+    return pl.LazyFrame({
+        "source_file": files,
+        **{f"_carries_{e}": [e in ctx.present[f] for f in files] for e in EVENTS},
+        "_file_states": [sorted(x[6:] for x in ctx.present[f] if x.startswith("state:")) for f in files],
+    }, schema={"source_file": pl.String, **{f"_carries_{e}": pl.Boolean for e in EVENTS},
+               "_file_states": pl.List(pl.String)})
 
 
 def _start(fields: list[str]) -> tuple[pl.Expr, pl.Expr]:

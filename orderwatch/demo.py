@@ -215,8 +215,8 @@ def generate(out_dir: Path, *, stores: int = 300, days: int = 35, seed: int = 20
             l_qty[li] = float(max(minq[k], step[k] * int(rng.integers(1, 6))) + int(rng.integers(1, step[k])))
         seeded_idx["step_mismatch"].append(int(o))
 
-    # stale_picking: (a) confirmed > 4 h ago and never picked; (b) fresh, unpicked > 2 h;
-    # (c) picked well past the SLA
+    # picking_overdue: (a) confirmed > 4 h ago and never picked; (b) fresh, unpicked > 2 h;
+    # picking_late: (c) picked well past the SLA (late but done: counted, not queued)
     third = max(1, n_seed // 3)
     age = as_of_s - confirmed
     a = pick((age > 4.5 * 3600) & (age < 3 * 86400) & ~o_fresh, third)
@@ -225,13 +225,13 @@ def generate(out_dir: Path, *, stores: int = 300, days: int = 35, seed: int = 20
         b = pick((age > 2.2 * 3600) & (age < 3 * 86400) & o_fresh, third)
     for o in np.concatenate([a, b]):
         picked[o] = shipped[o] = delivered[o] = np.nan
-        seeded_idx["stale_picking"].append(int(o))
+        seeded_idx["picking_overdue"].append(int(o))
     for o in pick(settled & (created >= as_of_s - 20 * 86400), n_seed - 2 * third):
         sla = 2 if o_fresh[o] else 4
         picked[o] = np.floor(confirmed[o] + (sla + rng.uniform(1.5, 8)) * 3600)
         shipped[o] = picked[o] + rng.integers(1200, 7200)
         delivered[o] = (np.floor(shipped[o] / 86400) + 1) * 86400 + rng.integers(9 * 3600, 18 * 3600)
-        seeded_idx["stale_picking"].append(int(o))
+        seeded_idx["picking_late"].append(int(o))
 
     # missing_address: a blank field, or a bad phone
     addr_override: dict[int, tuple[str, str | None]] = {}

@@ -14,7 +14,8 @@ KINDS: tuple[str, ...] = (
     "volume_surge",
     "amount_spike",
     "step_mismatch",
-    "stale_picking",
+    "picking_overdue",     # confirmed, not picked within the SLA: a queue flag
+    "picking_late",        # picked past the SLA and done: the SLA statistics (report), never a flag
     "missing_address",
     "duplicate_order",
     "price_deviation",

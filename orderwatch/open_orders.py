@@ -51,7 +51,7 @@ def _waiting(lines: pl.DataFrame, config: Config, rules: Sequence[Rule],
         if files not in contexts:
             mine = lines.filter(pl.col("source_file").is_in(sorted(files))).lazy()
             contexts[files] = DetectContext(lines=mine, catalog=None, as_of=_END_OF_TIME, config=config,
-                                            orders=pl.LazyFrame())
+                                            orders=pl.LazyFrame(), present=present)
         out = REGISTRY[rule.detector].compute(contexts[files], rule.params)
         found.append(out.filter(pl.col("done") == 0).select("subject"))
     if not found:

@@ -93,7 +93,7 @@ def _judging(ctx: DetectContext, files: set[str], all_files: set[str]) -> Detect
         return ctx
     keep = pl.col("_in_batch") & pl.col("source_file").is_in(sorted(files))
     return DetectContext(lines=ctx.lines.with_columns(keep.alias("_in_batch")), catalog=ctx.catalog,
-                         as_of=ctx.as_of, config=ctx.config, flags=ctx.flags, clocks=ctx.clocks,
+                         as_of=ctx.as_of, config=ctx.config, flags=ctx.flags, clocks=ctx.clocks, present=ctx.present,
                          orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None)
 
 
@@ -129,6 +129,8 @@ def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str
     ``present`` (see ``detectors.needs.presence``): each rule judges only the files that carry
     the fields its detector needs; None judges everything (the caller already knows).
     """
+    if present is not None and not ctx.present:
+        ctx.present = present
     frames = _feature_frames(ctx, rules, present)
     engine = RuleEngine(rules)
     try:

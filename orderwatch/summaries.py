@@ -1,5 +1,6 @@
 """Periodic summaries as Excel workbooks: the weekly order and flag summary (Mondays) and the
-monthly analysis (by the 5th), written under ``jobs.reports.dir``.
+monthly analysis (by the 5th), written under ``jobs.reports.dir``; both with the SLA
+statistics of every stage (环节时效: flagged while waiting, finished late).
 
 Orders come from the history (every accepted line), flags from the database.  Re-running a
 period rewrites its file: the name says the period, so nothing piles up.
@@ -58,6 +59,28 @@ def _flags(store: Store, p: Period) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+def _stages(store: Store, config: Config, p: Period) -> pl.DataFrame:
+    """The SLA statistics of the period's orders, per stage rule: flagged while waiting, still
+    open, finished late (the rules' ``report`` level, counted here and never queued)."""
+    from detectors import REGISTRY
+    from rules.loader import load_rules_cached
+    from store.sla_reports import stage_stats
+
+    rules = {r.id: r for r in load_rules_cached(config, include_disabled=True)
+             if r.detector in REGISTRY and REGISTRY[r.detector].time_based}
+    lo, hi = datetime.combine(p.start, datetime.min.time()), datetime.combine(p.end, datetime.min.time())
+    with store.engine.connect() as conn:
+        stats = stage_stats(conn, sorted(rules), lo, hi)
+    title = {rid: r.title.get("zh", rid) for rid, r in rules.items()}
+    return stats.select(
+        pl.col("rule_id").alias("规则"), pl.col("rule_id").replace_strict(title, default=None).alias("环节"),
+        pl.col("department").replace_strict({k: config.department_name(k) for k in config.departments},
+                                            default=pl.col("department")).alias("部门"),
+        pl.col("flagged").alias("等待超时（已标记）"), pl.col("still_open").alias("其中未关闭"),
+        pl.col("late_done").alias("完成但超时（仅统计）"), pl.col("mean_hours_late").round(1).alias("平均超时小时"),
+        pl.col("max_hours_late").round(1).alias("最长超时小时"))
+
+
 def _orders(config: Config, url: str, p: Period) -> pl.DataFrame:
     lo, hi = datetime.combine(p.start, datetime.min.time()), datetime.combine(p.end, datetime.min.time())
     return (History(history_dir_for(url, config)).scan(since=lo).filter(pl.col("created_at") < hi)
@@ -112,9 +135,11 @@ def write_summary(config: Config, p: Period, *, db_url: str | None = None, out_d
     store = Store.open(url)
     try:
         flags = _flags(store, p)
+        stages = _stages(store, config, p)
     finally:
         store.close()
     sheets = _sheets(p, _orders(config, url, p), flags)
+    sheets["环节时效"] = stages
     path = folder / f"orderwatch_{p.kind}_{p.label}.xlsx"
     tmp = folder / f".{path.name}.tmp"
     wb = safe_workbook(tmp)

@@ -10,11 +10,12 @@ and monthly reports), so no queue, alert, digest, cluster or escalation can pick
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import JSON, Double, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, ColumnElement, Double, ForeignKey, Index, String, Table, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.bulk import insert_rows
@@ -101,4 +102,43 @@ def frame(conn, since: datetime | None = None, until: datetime | None = None) ->
     return pl.DataFrame(rows, schema=COLUMNS, orient="row")
 
 
-__all__ = ["COLUMNS", "SlaReport", "frame", "report_rows", "write"]
+STATS_SCHEMA: dict[str, pl.DataType] = {
+    "rule_id": pl.String(), "department": pl.String(), "flagged": pl.Int64(), "still_open": pl.Int64(),
+    "late_done": pl.Int64(), "mean_hours_late": pl.Float64(), "max_hours_late": pl.Float64(),
+}
+
+
+def stage_stats(conn, rule_ids: list[str], since: datetime, until: datetime,  # noqa: ANN001
+                scope: Callable[[Table], ColumnElement[bool]] | None = None) -> pl.DataFrame:
+    """Per stage rule, for the orders that occurred in ``[since, until)``: how many were flagged
+    while waiting (and how many of those flags are still open), how many finished late (the
+    ``report`` rows) and by how many hours on average and at most.
+
+    ``scope(table)``: who may see what (a condition on a table's department / store_id).
+    """
+    if not rule_ids:
+        return pl.DataFrame(schema=STATS_SCHEMA)
+    from store.models import Flag
+
+    out: dict[str, dict[str, Any]] = {}
+    f, r = Flag.__table__, SlaReport.__table__
+    for t, cols in ((f, [func.count(), func.count().filter(f.c.status.in_(("open", "acknowledged")))]),
+                    (r, [func.count(), func.avg(r.c.overdue_hours), func.max(r.c.overdue_hours)])):
+        cond = [t.c.rule_id.in_(rule_ids), t.c.occurred_at >= since, t.c.occurred_at < until]
+        if scope is not None:
+            cond.append(scope(t))
+        for rule_id, dept, *figures in conn.execute(
+                select(t.c.rule_id, t.c.department, *cols).where(*cond).group_by(t.c.rule_id, t.c.department)):
+            row = out.setdefault(f"{rule_id}|{dept}", {"rule_id": rule_id, "department": dept, "flagged": 0,
+                                                       "still_open": 0, "late_done": 0, "mean_hours_late": None,
+                                                       "max_hours_late": None})
+            if t is f:
+                row["flagged"], row["still_open"] = int(figures[0]), int(figures[1])
+            else:
+                row["late_done"] = int(figures[0])
+                row["mean_hours_late"] = float(figures[1]) if figures[1] is not None else None
+                row["max_hours_late"] = float(figures[2]) if figures[2] is not None else None
+    return pl.DataFrame(list(out.values()), schema=STATS_SCHEMA).sort("rule_id", "department")
+
+
+__all__ = ["COLUMNS", "STATS_SCHEMA", "SlaReport", "frame", "report_rows", "stage_stats", "write"]

@@ -193,7 +193,7 @@ def test_seeded_amount_spike(orders, demo):
 
 
 def test_seeded_stale_picking(orders, demo):
-    ids = _seeded_orders(demo, "stale_picking")
+    ids = _seeded_orders(demo, "picking_overdue") + _seeded_orders(demo, "picking_late")
     got = orders.filter(pl.col("order_id").is_in(ids))
     assert got.height == len(ids) and got["confirmed_at"].null_count() == 0
     sla = pl.when(pl.col("fresh")).then(2).otherwise(4)

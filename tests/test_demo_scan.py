@@ -7,8 +7,10 @@ import pytest
 from orderwatch.demo import generate
 from orderwatch.scan import run_scan
 
-EXACT_KINDS = ("step_mismatch", "stale_picking", "missing_address", "duplicate_order",
+EXACT_KINDS = ("step_mismatch", "picking_overdue", "missing_address", "duplicate_order",
                "price_deviation", "payment_mismatch", "amount_spike")
+#: seeded kinds a rule (not a whole detector) finds: one detector judges every stage
+BY_RULE = ("picking_overdue",)
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +29,16 @@ def test_every_seeded_anomaly_is_flagged(scanned, kind):
     demo, result = scanned
     seeded = {s for s in demo.seeded[kind] if "/" not in s}
     assert seeded, kind
-    flagged = set(result.flags.filter(pl.col("kind") == kind)["order_id"])
+    flagged = set(result.flags.filter(pl.col("rule_id" if kind in BY_RULE else "kind") == kind)["order_id"])
     assert seeded <= flagged, sorted(seeded - flagged)
+
+
+def test_picked_late_but_done_is_counted_not_queued(scanned):
+    demo, result = scanned
+    late = set(demo.seeded["picking_late"])
+    assert late
+    assert late <= set(result.late_done.filter(pl.col("rule_id") == "picking_overdue")["order_id"])
+    assert not late & set(result.flags.filter(pl.col("kind") == "stage_overdue")["order_id"])
 
 
 def test_seeded_store_day_surges_found_and_promotion_not_flagged(scanned):

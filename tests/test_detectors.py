@@ -131,26 +131,27 @@ def test_step_without_catalog_yields_nothing():
     assert run("step_mismatch", context([line("O1", quantity=7)])).height == 0
 
 
-# -- stale_picking --------------------------------------------------------------------------
-def test_stale_picking_judged_against_as_of():
+# -- stage_overdue (picking, the default stage) ------------------------------------------------
+def test_picking_judged_against_as_of():
     cat = catalog([{"sku": "F", "fresh": True}, {"sku": "A", "fresh": False}])
     batch = [
         line("O1", sku="A", confirmed_at=T0),                                      # 5 h, unpicked
         line("O2", sku="F", confirmed_at=T0 + timedelta(hours=2)),                 # fresh, 3 h
-        line("O3", sku="A", confirmed_at=T0, picked_at=T0 + timedelta(hours=6)),   # picked late
+        line("O3", sku="A", confirmed_at=T0, picked_at=T0 + timedelta(hours=6)),   # picked late: done
         line("O4", sku="A", confirmed_at=T0, picked_at=T0 + timedelta(hours=1)),   # on time
         line("O5", sku="A"),                                                       # never confirmed
     ]
-    out = run("stale_picking", context(batch, cat=cat, as_of=T0 + timedelta(hours=5))).sort("order_id")
-    got = {r["order_id"]: (round(r["hours_waiting"], 2), r["sla_hours"], r["picked"], r["fresh"])
+    out = run("stage_overdue", context(batch, cat=cat, as_of=T0 + timedelta(hours=5))).sort("order_id")
+    got = {r["order_id"]: (round(r["hours"], 2), r["sla_hours"], r["done"], r["fresh"])
            for r in out.iter_rows(named=True)}
     assert got == {"O1": (5.0, 4.0, 0, 0), "O2": (3.0, 2.0, 0, 1), "O3": (6.0, 4.0, 1, 0), "O4": (1.0, 4.0, 1, 0)}
 
 
-def test_stale_picking_grows_with_time():
-    batch = [line("O1", confirmed_at=T0)]
-    early = run("stale_picking", context(batch, as_of=T0 + timedelta(hours=1)))
-    late = run("stale_picking", context(batch, as_of=T0 + timedelta(hours=9)))
+def test_picking_grows_with_time():
+    # the file records picking (O0 was picked), so O1's empty picking time means "not picked yet"
+    batch = [line("O0", confirmed_at=T0, picked_at=T0 + timedelta(hours=1)), line("O1", confirmed_at=T0)]
+    early = run("stage_overdue", context(batch, as_of=T0 + timedelta(hours=1))).filter(pl.col("order_id") == "O1")
+    late = run("stage_overdue", context(batch, as_of=T0 + timedelta(hours=9))).filter(pl.col("order_id") == "O1")
     assert early["overdue_hours"][0] == pytest.approx(-3) and late["overdue_hours"][0] == pytest.approx(5)
 
 
@@ -216,14 +217,20 @@ def test_payment_mismatch_only_for_online_payments():
     assert out.select("order_id", "paid_gap", "gap_pct").rows() == [("O1", -10.0, 10.0), ("O3", 0.0, 0.0)]
 
 
-# -- delivery_overdue -----------------------------------------------------------------------
-def test_delivery_overdue_judged_against_as_of():
+# -- stage_overdue (delivery) ------------------------------------------------------------------
+DELIVERY = {"stage": "delivery", "start": ["shipped_at"], "end": "delivered_at", "tracked_by": ["state:delivered"],
+            "then": "", "deadline": "deliver_by"}
+
+
+def test_delivery_judged_against_as_of():
     shipped = T0 + timedelta(hours=2)
     batch = [line("O1", shipped_at=shipped),
              line("O2", shipped_at=shipped, delivered_at=shipped + timedelta(hours=100)),
              line("O3", shipped_at=shipped, delivered_at=shipped + timedelta(hours=10)),
              line("O4")]
-    out = run("delivery_overdue", context(batch, as_of=shipped + timedelta(hours=80))).sort("order_id")
-    got = {r["order_id"]: (round(r["hours_in_transit"]), r["overdue_hours"] > 0, r["delivered"])
+    out = run("stage_overdue", context(batch, as_of=shipped + timedelta(hours=80)), **DELIVERY).sort("order_id")
+    got = {r["order_id"]: (round(r["hours"]), r["overdue_hours"] > 0, r["done"], r["past_latest"])
            for r in out.iter_rows(named=True)}
-    assert got == {"O1": (80, True, 0), "O2": (100, True, 1), "O3": (10, False, 1)}
+    assert got == {"O1": (80, True, 0, 0), "O2": (100, True, 1, 0), "O3": (10, False, 1, 0)}
+    past = run("stage_overdue", context(batch[:1], as_of=shipped + timedelta(hours=121)), **DELIVERY)
+    assert past["past_latest"].to_list() == [1]                        # past the 5 days of "3-5 days"

@@ -101,5 +101,5 @@ def test_reevaluate_job_raises_stale_picking_with_time(setup):
     cfg, store, _ = setup
     r = run_job("reevaluate", datetime(2026, 9, 1, 23), config=cfg, engine=store.engine)
     assert r.ok, r.error
-    stale = store.flags_frame().filter(pl.col("kind") == "stale_picking")
+    stale = store.flags_frame().filter(pl.col("rule_id") == "picking_overdue")
     assert stale.height == 4 and set(stale["level"]) == {"critical"}

@@ -24,20 +24,30 @@ def test_a_file_without_the_needed_fields_is_not_judged_and_the_report_says_so(t
         f"{i},2026-09-01 1{i % 10}:00:00,2026-09-01 1{i % 10}:05:00,{37 + i},{37 + i}\n" for i in range(30))
     res = _scan(tmp_path, "tm.csv", text, site_config, as_of=datetime(2026, 9, 2, 12))
     skipped = res.reports[0].skipped_detectors
-    for name in ("volume_surge (line)", "volume_surge (day)", "stale_picking", "delivery_overdue",
-                 "duplicate_order", "missing_address", "price_deviation", "payment_mismatch"):
+    for name in ("volume_surge (line)", "volume_surge (day)", "stage_overdue (review)", "stage_overdue (picking)",
+                 "stage_overdue (handover)", "stage_overdue (shipment)", "stage_overdue (delivery)",
+                 "stage_overdue (refund)", "duplicate_order", "missing_address", "price_deviation",
+                 "payment_mismatch"):
         assert name in skipped, name
-    assert skipped["stale_picking"] == "needs picked_at or shipped_at or delivered_at or status"
+    assert skipped["stage_overdue (picking)"] == ("needs picked_at or shipped_at or state:picking or state:picked "
+                                                  "or state:shipped")
+    assert skipped["stage_overdue (delivery)"] == "needs shipped_at, delivered_at or state:delivered"
     assert "amount_spike" not in skipped
     kinds = set(res.flags["kind"].to_list())
-    assert not kinds & {"stale_picking", "delivery_overdue", "duplicate_order", "missing_address", "volume_surge"}
+    assert not kinds & {"stage_overdue", "duplicate_order", "missing_address", "volume_surge"}
 
 
 def test_needs_are_declared_per_detector_and_scope():
     vs = REGISTRY["volume_surge"]
     assert vs.unmet({"scope": "line"}, {"quantity"}) == ["sku"]
     assert vs.unmet({"scope": "day"}, {"quantity"}) == []
-    assert REGISTRY["stale_picking"].unmet({}, {"paid_at", "status"}) == []
+    picking = REGISTRY["stage_overdue"]
+    assert picking.unmet({}, {"paid_at", "state:shipped"}) == []          # a status column that tracks shipping
+    # a status column whose words never reach the warehouse (paid, completed) tells nothing of picking
+    assert picking.unmet({}, {"paid_at", "status", "state:paid", "state:completed"}) == [
+        "picked_at or shipped_at or state:picking or state:picked or state:shipped"]
+    delivery = {"stage": "delivery", "start": ["shipped_at"], "end": "delivered_at", "tracked_by": ["state:delivered"]}
+    assert picking.unmet(delivery, {"shipped_at", "state:completed"}) == ["delivered_at or state:delivered"]
 
 
 HEAD = "订单号,门店编号,下单时间,确认时间,拣货时间,发货时间,签收时间,订单状态,商品编码,数量\n"
@@ -55,9 +65,9 @@ def test_time_based_rules_never_flag_finished_orders(tmp_path, site_config):
         "B3,MD2,2026-08-25 08:00,2026-08-25 08:05,2026-08-25 09:00,2026-08-25 10:00,2026-08-26 10:00,已签收,SP1,6",
     ]
     res = _scan(tmp_path, "s.csv", HEAD + "\n".join(rows) + "\n", site_config, as_of=datetime(2026, 9, 1, 20))
-    stale = res.flags.filter(pl.col("kind") == "stale_picking")["order_id"].to_list()
-    late = res.flags.filter(pl.col("kind") == "delivery_overdue")["order_id"].to_list()
-    assert stale == ["A5"] and late == ["B2"]
+    stages = res.flags.filter(pl.col("kind") == "stage_overdue")
+    assert sorted(stages.select("rule_id", "order_id").rows()) == [("delivery_overdue", "B2"),
+                                                                    ("picking_overdue", "A5")]
 
 
 def test_backfill_is_judged_as_of_its_newest_event(tmp_path, site_config):
@@ -69,7 +79,7 @@ def test_backfill_is_judged_as_of_its_newest_event(tmp_path, site_config):
     res = _scan(tmp_path, "old.csv", HEAD + "\n".join(rows) + "\n", site_config, as_of=None)
     r = res.reports[0]
     assert r.backfill and r.judged_as_of == r.newest_event == datetime(2020, 2, 29, 23, 0)
-    stale = res.flags.filter(pl.col("kind") == "stale_picking")
+    stale = res.flags.filter(pl.col("rule_id") == "picking_overdue")
     assert stale["order_id"].to_list() == ["H1"]
     assert "13.9小时" in stale["reason"][0]                               # not "waiting 59,918 hours"
     # --as-of given: judged as of then, not a backfill

@@ -66,7 +66,8 @@ def test_tmall_order_report(kind, tmp_path, site_config):
     result = run_scan([path], site_config, db_url=f"sqlite:///{tmp_path / 'ow.db'}")
     rep = result.reports[0]
     assert rep.backfill and rep.judged_as_of == rep.newest_event
-    assert {"stale_picking", "delivery_overdue", "duplicate_order", "volume_surge (line)"} <= set(rep.skipped_detectors)
+    assert {"stage_overdue (picking)", "stage_overdue (delivery)", "duplicate_order",
+            "volume_surge (line)"} <= set(rep.skipped_detectors)
     assert result.flags.filter(pl.col("kind").is_in(TIME_BASED)).height == 0
     assert result.flags.height <= res.read / 1000 * 5                      # a normal month: almost nothing
 
@@ -77,7 +78,7 @@ def test_taobao_seller_export(kind, tmp_path, site_config):
     assert _used(r) == {"buyer_id": "买家会员名", "created_at": "订单创建时间", "paid_at": "订单付款时间",
                         "delivered_at": "确认收货时间", "status": "订单状态", "product_name": "宝贝标题",
                         "quantity": "宝贝总数量", "order_amount": "总金额", "paid_amount": "买家实际支付金额",
-                        "tracking_no": "物流单号", "sku": "宝贝标题"}
+                        "tracking_no": "物流单号", "sku": "宝贝标题", "shipping_method": "运送方式"}
     assert "联系手机" in r.unused and "masked" in r.unused["联系手机"]     # anonymised by the publisher
     raw = pl.read_excel(path, engine="calamine", infer_schema_length=0)
     dated = raw["订单创建时间"].is_not_null().sum()

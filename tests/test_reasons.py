@@ -72,7 +72,7 @@ def test_flags_read_as_sentences_in_both_languages(tmp_path, site_config):
         assert not [w for w in LATIN.findall(zh) if w not in ids], zh   # Latin letters only in ids
         assert not re.search(r"[\u4e00-\u9fff]", en.replace(f["store_name"] or "", "")), en
         seen.add(f["kind"])
-    assert {"volume_surge", "amount_spike", "missing_address", "step_mismatch", "stale_picking"} <= seen
+    assert {"volume_surge", "amount_spike", "missing_address", "step_mismatch", "stage_overdue"} <= seen
 
 
 def test_figures_follow_the_reader(tmp_path):

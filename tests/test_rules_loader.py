@@ -36,7 +36,7 @@ def problems(tmp_path: Path, text: str) -> list[str]:
 def test_shipped_pack_is_valid():
     config = load_config()
     rules = load_rules(config)
-    assert {r.detector for r in rules} >= {"volume_surge", "amount_spike", "step_mismatch", "stale_picking",
+    assert {r.detector for r in rules} >= {"volume_surge", "amount_spike", "step_mismatch", "stage_overdue",
                                           "missing_address", "duplicate_order", "price_deviation",
                                           "payment_mismatch"}
     assert all(r.department in config.departments for r in rules)

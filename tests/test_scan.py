@@ -66,7 +66,8 @@ def test_cli_scan_writes_flags_and_quarantine(export, tmp_path, site_config, cap
     got = {(r["order_id"], r["kind"]) for r in flags.iter_rows(named=True)}
     assert ("X1", "volume_surge") in got          # an extra zero: 1200 where 12 is usual
     assert ("X2", "missing_address") in got       # no consignee, no district, 10-digit phone
-    assert ("X1", "stale_picking") not in got     # never confirmed: not a picking matter
+    assert not {r["rule_id"] for r in flags.iter_rows(named=True) if r["order_id"] == "X1"} & {
+        "picking_overdue", "handover_overdue"}      # never confirmed: not a picking matter
     x1 = flags.filter((pl.col("order_id") == "X1") & (pl.col("rule_id") == "line_qty_outlier")).row(0, named=True)
     assert x1["level"] == "critical" and x1["department"] == "customer_service" and "订购1,200件" in x1["reason"]
     assert "常规数量12件的100倍" in x1["reason"] and "疑似多输了一个0" in x1["reason"]   # 100×: an extra zero (or two)
@@ -119,8 +120,8 @@ def test_later_as_of_makes_unpicked_orders_stale(tmp_path, site_config):
     db = f"sqlite:///{tmp_path / 'ow.db'}"
     early = run_scan([path], site_config, db_url=db, as_of=datetime(2026, 9, 1, 15))
     late = run_scan([path], site_config, db_url=db, as_of=datetime(2026, 9, 1, 23))
-    assert early.flags.filter(pl.col("kind") == "stale_picking").height == 0
-    assert late.flags.filter(pl.col("kind") == "stale_picking")["level"].to_list() == ["critical"]
+    assert early.flags.filter(pl.col("rule_id") == "picking_overdue").height == 0
+    assert late.flags.filter(pl.col("rule_id") == "picking_overdue")["level"].to_list() == ["critical"]
     assert late.flags_created == 1
 
 

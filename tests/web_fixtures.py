@@ -34,7 +34,7 @@ def _flags() -> pl.DataFrame:
         ("fin_b", "order_amount_spike", "amount_spike", "warn", "finance", "S2", "B1"),
         ("cs_a", "address_incomplete", "missing_address", "warn", "customer_service", "S1", "A2"),
         ("cs_b", "line_qty_outlier", "volume_surge", "critical", "customer_service", "S2", "B2"),
-        ("log_a", "picking_overdue", "stale_picking", "warn", "logistics", "S1", "A3"),
+        ("log_a", "picking_overdue", "stage_overdue", "warn", "logistics", "S1", "A3"),
     ]
     return pl.DataFrame({
         "rule_id": [r[1] for r in rows], "kind": [r[2] for r in rows], "level": [r[3] for r in rows],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, Table, false, true
 
 from store.models import Flag
 from store.users import Principal
@@ -21,14 +21,16 @@ from store.users import Principal
 FLAGS = Flag.__table__
 
 
-def flag_scope(p: Principal) -> ColumnElement[bool]:
-    """SQL condition selecting the flags ``p`` may see."""
+def flag_scope(p: Principal, table: Table | None = None) -> ColumnElement[bool]:
+    """SQL condition selecting the flags ``p`` may see (or the rows of another table with a
+    department and a store, such as the SLA reports)."""
+    t = FLAGS if table is None else table
     if p.role == "admin":
         return true()
     if p.role == "reviewer":
-        return FLAGS.c.department.in_(list(p.departments)) if p.departments else false()
+        return t.c.department.in_(list(p.departments)) if p.departments else false()
     if p.role == "store_manager":
-        return FLAGS.c.store_id.in_(list(p.stores)) if p.stores else false()
+        return t.c.store_id.in_(list(p.stores)) if p.stores else false()
     return false()
 
 

@@ -1,6 +1,7 @@
 """The dashboard: flags per day by the time the problem occurred over a chosen period, the
-backlog and what is past its acknowledgement SLA per department, the stores with most flags,
-and per-rule false-positive rates with their counts and a 95 % interval (or "too few")."""
+backlog and what is past its acknowledgement SLA per department, the SLA statistics of every
+stage (flagged while waiting, finished late), the stores with most flags, and per-rule
+false-positive rates with their counts and a 95 % interval (or "too few")."""
 
 from __future__ import annotations
 
@@ -56,10 +57,37 @@ def index():  # type: ignore[no-untyped-def]
     rate = stats.rule_stats(engine, g.user, start, end)
     names = {k: cfg.department_name(k, lang) for k in cfg.departments}
     per_day = stats.flags_per_day(engine, g.user, start, end)
+    stages = stage_rows(engine, cfg, rules, titles, start, end)
     return render_template(
         "dashboard.html", start=start, end=end, days=days, presets=PRESETS, error=error,
         per_day_chart=charts.flags_per_day(per_day, start, end, lang), per_day_total=sum(n for *_x, n in per_day),
         backlog=backlog, backlog_chart=charts.backlog(backlog, names, lang) if backlog else None,
         top_stores=stats.top_stores(engine, g.user, start, end), stats=rate, titles=titles,
-        fp_chart=charts.fp_rates(rate, titles, lang), min_n=stats.MIN_RESOLUTIONS,
+        fp_chart=charts.fp_rates(rate, titles, lang), min_n=stats.MIN_RESOLUTIONS, stages=stages,
     )
+
+
+def stage_rows(engine, cfg, rules: dict, titles: dict[str, str], start: date,  # noqa: ANN001
+               end: date) -> list[dict]:
+    """The SLA statistics of the period: per stage rule, flagged while waiting, still open, and
+    finished late (the rules' ``report`` level: counted here, never queued)."""
+    from datetime import datetime
+
+    from detectors import REGISTRY
+    from store.sla_reports import stage_stats
+    from web.access import flag_scope
+
+    timed = [rid for rid, r in rules.items() if r.detector in REGISTRY and REGISTRY[r.detector].time_based]
+    since = datetime.combine(start, datetime.min.time())
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time())
+    with engine.connect() as conn:
+        frame = stage_stats(conn, timed, since, until, lambda t: flag_scope(g.user, t))
+    stage_of = {rid: rules[rid].params.get("stage") for rid in timed}
+    limits = cfg.sla.stages
+    out = []
+    for row in frame.iter_rows(named=True):
+        limit = limits.get(stage_of.get(row["rule_id"]) or "")
+        out.append({**row, "title": titles.get(row["rule_id"], row["rule_id"]),
+                    "limit_hours": limit.limit.hours if limit else None,
+                    "latest_hours": limit.limit.latest if limit else None})
+    return out

@@ -122,6 +122,8 @@ def stuck_picking(s: Seeder, n: int) -> None:
         began = r["confirmed_at"] or r["paid_at"]
         s.record("picking_overdue", r, f"open, not picked {(s.as_of - began).total_seconds() / 3600:.1f} h "
                  f"after {'payment' if s.spec.buyers else 'confirmation'}")
+        # the order's own shipping promise (24 h from the order) breaks too, for the same cause
+        s.consequences(("shipment_overdue",), r, "an order stuck before picking")
 
 
 def stuck_delivery(s: Seeder, n: int) -> None:
