@@ -12,7 +12,7 @@ RULES = [
     ("order_amount_spike", "amount_spike", "finance", 0.13),
     ("paid_amount_mismatch", "payment_mismatch", "finance", 0.09),
     ("unit_price_off_catalog", "price_deviation", "purchasing", 0.08),
-    ("picking_overdue", "stale_picking", "logistics", 0.16),
+    ("picking_overdue", "stage_overdue", "logistics", 0.16),
     ("qty_step_mismatch", "step_mismatch", "customer_service", 0.12),
     ("duplicate_order_entry", "duplicate_order", "customer_service", 0.10),
     ("address_incomplete", "missing_address", "customer_service", 0.13),

@@ -211,7 +211,8 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
                  hours_to(pl.col("_until")).alias("hours"),
                  (pl.coalesce(hours_to(pl.col("_own")), pl.col("_lo")) + pl.col("_extra")).alias("sla_hours"),
                  (pl.coalesce(hours_to(pl.col("_own")), pl.col("_hi")) + pl.col("_extra")).alias("latest_hours"),
-                 pl.when(pl.col("_own").is_not_null()).then(pl.lit("deadline")).otherwise(pl.col("basis")).alias("basis"),
+                 pl.when(pl.col("_own").is_not_null()).then(pl.lit("deadline")).otherwise(pl.col("basis"))
+                 .alias("basis"),
              ))
     return frame.select(
         order_subject().alias("subject"), "store_id", "store_name", "order_id",

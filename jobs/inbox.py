@@ -98,6 +98,7 @@ def _summary(result: Any, path: Path) -> dict[str, Any]:
         "new_lines": result.new_lines,
         "flags": result.flags.height,
         "flags_created": result.flags_created,
+        "late_done": result.late_done.height,
         "flags_raised": result.flags_raised,
         "reconciled": result.reconciled,
         "understood": [r.to_dict() for r in getattr(result, "reports", [])],

@@ -45,6 +45,15 @@ def _counts(flags: pl.DataFrame, col: str) -> list[tuple[str, int]]:
     return [(str(k), int(n)) for k, n in flags.group_by(col).len().sort("len", descending=True).iter_rows()]
 
 
+def _late_done(result: ScanResult, console: Console) -> None:
+    """One line for the stages finished late: counted in the SLA statistics, not flags."""
+    if result.late_done.height == 0:
+        return
+    parts = ", ".join(f"{rule} {n:,}" for rule, n in _counts(result.late_done, "rule_id"))
+    console.print(f"late but done 完成但超时 (SLA statistics only, not queued 仅统计、不进队列): {parts}",
+                  soft_wrap=True)
+
+
 def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], console: Console | None = None) -> None:
     """The end-of-scan summary: lines reconciled per file, what was understood of each file
     (fields, dates, states, unused headers, detectors that could not judge it, its clock), then
@@ -75,6 +84,7 @@ def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], co
     if result.catalog_rows or result.catalog_quarantined:
         console.print(f"catalog 商品目录: {result.catalog_rows:,} SKUs, {result.catalog_quarantined:,} quarantined",
                       soft_wrap=True)
+    _late_done(result, console)
     if result.flags.height == 0:
         console.print("flags 异常标记: none — nothing abnormal in what was read 未发现异常", soft_wrap=True)
         return

@@ -138,7 +138,9 @@ def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str
         for rule in rules:
             cand = frames[rule.id]
             det = REGISTRY[rule.detector]
-            fired = settle(engine.evaluate_frame(rule, cand), cand) if det.time_based else engine.evaluate_frame(rule, cand)
+            fired = engine.evaluate_frame(rule, cand)
+            if det.time_based:
+                fired = settle(fired, cand)
             out.append(build_flags(rule, det.name, list(det.features(rule.params)), cand, fired))
     finally:
         engine.close()

@@ -128,7 +128,8 @@ class _RuleReader:
             return False
         bad = [x for x in value if choices and x not in choices]
         if bad:
-            self.problem(rid, f"params.{key}", f"unknown value(s) {', '.join(bad)} (known: {', '.join(map(str, choices or ()))})")
+            known = ", ".join(map(str, choices or ()))
+            self.problem(rid, f"params.{key}", f"unknown value(s) {', '.join(bad)} (known: {known})")
         return not bad
 
     def read(self, raw: Any, index: int) -> Rule | None:

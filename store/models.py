@@ -139,15 +139,12 @@ class OrderLine(Base):
     )
 
 
-class Flag(Base):
-    """One abnormality of one subject under one rule; people work it through its status."""
-
-    __tablename__ = "flags"
+class Finding:
+    """What a rule found about one subject: the columns a flag and an SLA report share."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(64))
-    level: Mapped[str] = mapped_column(String(16))
     department: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     order_id: Mapped[str | None] = mapped_column(String)
@@ -160,6 +157,14 @@ class Flag(Base):
     # the reason as data (rules/reasons): rendered in each reader's language; NULL on old rows
     reason_id: Mapped[str | None] = mapped_column(String(96))
     reason_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Flag(Finding, Base):
+    """One abnormality of one subject under one rule; people work it through its status."""
+
+    __tablename__ = "flags"
+
+    level: Mapped[str] = mapped_column(String(16))
     # 1 info, 2 warn, 3 critical: sortable and indexable, unlike the level's name
     severity: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     status: Mapped[str] = mapped_column(String(32), default="open", server_default="open")

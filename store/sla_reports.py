@@ -15,35 +15,21 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import JSON, ColumnElement, Double, ForeignKey, Index, String, Table, Text, UniqueConstraint, func, select
+from sqlalchemy import ColumnElement, Double, ForeignKey, Index, Table, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.bulk import insert_rows
-from store.models import Base, BigId, utcnow
+from store.models import Base, Finding, utcnow
 
 #: the figures of the stage a report row keeps as columns (the SLA statistics aggregate them)
 FIGURES = ("hours", "sla_hours", "overdue_hours")
 
 
-class SlaReport(Base):
+class SlaReport(Finding, Base):
     """An order that finished a stage late (a rule's ``report`` level)."""
 
     __tablename__ = "sla_reports"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    rule_id: Mapped[str] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(64))
-    department: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(255))
-    order_id: Mapped[str | None] = mapped_column(String)
-    store_id: Mapped[str | None] = mapped_column(String)
-    store_name: Mapped[str | None] = mapped_column(String)
-    occurred_at: Mapped[datetime | None]
-    title: Mapped[str | None] = mapped_column(String)
-    reason: Mapped[str | None] = mapped_column(Text)
-    reason_id: Mapped[str | None] = mapped_column(String(96))
-    reason_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     hours: Mapped[float | None] = mapped_column(Double)          # how long the stage took
     sla_hours: Mapped[float | None] = mapped_column(Double)      # what it was allowed
     overdue_hours: Mapped[float | None] = mapped_column(Double)  # how late it finished

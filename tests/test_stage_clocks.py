@@ -118,7 +118,7 @@ def test_the_exports_own_deadlines_win_over_the_configured_hours(tmp_path, site_
             "S2,MD1,2026-08-30 07:55,2026-08-30 08:00,2026-09-03 12:00,,,,已付款,SP2,6",        # 60 h, before ship-by
             "S3,MD1,2026-08-30 07:55,2026-08-30 08:00,2026-08-30 09:00,2026-08-30 12:00,,,已发货,SP3,6",
             "S4,MD2,2026-08-25 07:55,2026-08-25 08:00,,2026-08-25 10:00,2026-09-10 00:00,,已发货,SP1,6",   # promised later
-            "S5,MD2,2026-08-31 07:55,2026-08-31 08:00,,2026-08-31 10:00,2026-09-01 10:00,,已发货,SP2,6",   # promised: 10 h ago
+            "S5,MD2,2026-08-31 07:55,2026-08-31 08:00,,2026-08-31 10:00,2026-09-01 10:00,,已发货,SP2,6",   # promised 10 h ago
             "S6,MD3,2026-08-28 07:55,2026-08-28 08:00,,2026-08-28 10:00,,2026-08-29 10:00,已签收,SP1,6"]
     res = _scan(tmp_path, "t.csv", head, rows, site_config, as_of=DAY.replace(hour=20))
     ship = _stage(res, "shipment_overdue")
@@ -268,7 +268,8 @@ def _late_world(tmp_path):
     rows = ["L1,MD1,2026-08-31 08:00,2026-08-31 08:02,2026-08-31 15:00,2026-08-31 16:00,2026-09-01 10:00,交易成功,SP1,6",
             "L2,MD2,2026-08-31 08:00,2026-08-31 08:02,2026-08-31 14:00,2026-08-31 15:00,2026-09-01 10:00,交易成功,SP1,6",
             "W1,MD1,2026-09-01 08:00,2026-09-01 08:02,,,,已审核,SP2,6",            # waiting to be picked: a flag
-            "OK,MD2,2026-09-01 08:00,2026-09-01 08:02,2026-09-01 09:00,2026-09-01 10:00,,已发货,SP3,6"]
+            "OK,MD2,2026-09-01 08:00,2026-09-01 08:02,2026-09-01 09:00,2026-09-01 10:00,,已发货,SP3,6",
+            "RV,MD3,2026-08-31 08:00,2026-08-31 09:00,2026-08-31 10:00,2026-08-31 11:00,2026-09-01 10:00,交易成功,SP1,6"]
     path = tmp_path / "t.csv"
     path.write_text(FULL + "".join(r + "\n" for r in rows), encoding="utf-8")
     run_scan([path], cfg, as_of=DAY.replace(hour=20))
@@ -296,7 +297,8 @@ def test_the_dashboard_shows_each_stage_against_its_sla(tmp_path):
     assert [x.split(">", 1)[1] for x in cells] == ["4", "1", "1", "2", "2.5", "3.0"]
     cs = app.test_client()
     login(cs, "cs")
-    assert 'data-rule="picking_overdue"' not in cs.get("/dashboard?from=2026-08-25&to=2026-09-05").get_data(as_text=True)
+    page = cs.get("/dashboard?from=2026-08-25&to=2026-09-05").get_data(as_text=True)
+    assert 'data-rule="picking_overdue"' not in page and 'data-rule="review_overdue"' in page   # their own stages
     store.close()
 
 

@@ -122,7 +122,7 @@ def push_orders():  # type: ignore[no-untyped-def]
     flags = [{k: _json_value(v) for k, v in row.items() if k != "evidence"} for row in r.flags.iter_rows(named=True)]
     files = [{**rep.to_dict(), "path": "body"} for rep in r.reports]
     return jsonify({"scan_id": r.scan_id, "read": r.read, "accepted": r.accepted, "quarantined": r.quarantined,
-                    "reconciled": r.reconciled, "mismatches": r.mismatches, "new_lines": r.new_lines, "flags_created": r.flags_created, "flags": flags,
+                    "reconciled": r.reconciled, "mismatches": r.mismatches, "new_lines": r.new_lines, "flags_created": r.flags_created, "late_done": r.late_done.height, "flags": flags,
                     "quarantine": quarantine, "files": files})
 
 

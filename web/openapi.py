@@ -87,6 +87,7 @@ def document() -> dict[str, Any]:
                                            "the records counted without the parser"},
                             "mismatches": {"type": "array", "items": {"type": "string"}},
                             "new_lines": {"type": "integer"}, "flags_created": {"type": "integer"},
+                            "late_done": {"type": "integer"},
                             "flags": {"type": "array", "items": {"type": "object"}},
                             "quarantine": {"type": "array", "items": {"type": "object", "properties": {
                                 "line": {"type": "integer"}, "reason": {"type": "string"}}}},
