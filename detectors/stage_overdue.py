@@ -101,9 +101,10 @@ def _order_frame(ctx: DetectContext) -> pl.DataFrame:
         pl.col("source", "store_id", "order_id", "store_name", "source_file").first(),
         pl.col("shipping_method").drop_nulls().first(),
         *[pl.col(e).min().alias(f"_{e}") for e in (*EVENTS, *DEADLINE_FIELDS)],
-        pl.col("state").fill_null("").unique().alias("_states"),
+        pl.col("state").drop_nulls().unique().alias("_states"),
         rank.max().alias("_rank"),
         pl.col("_in_batch").any(),
+        pl.col("is_cod").any().alias("_cod"),
         goods.any().alias("_goods"),
         pl.col("_fresh_sku").filter(goods).fill_null(False).any().alias("_fresh"),
     ).filter(pl.col("_in_batch") & pl.col("_goods"))
@@ -124,6 +125,14 @@ def _carried(ctx: DetectContext) -> pl.LazyFrame:
         "_file_states": [sorted(x[6:] for x in ctx.present[f] if x.startswith("state:")) for f in files],
     }, schema={"source_file": pl.String, **{f"_carries_{e}": pl.Boolean for e in EVENTS},
                "_file_states": pl.List(pl.String)})
+
+
+def _order_states() -> pl.Expr:
+    """The states an order's lines tell: ``pending_payment`` only when no line says more (an
+    export that gives the order's fields on its first line leaves the others without a payment
+    time, and they read as waiting for payment)."""
+    told = pl.col("_states").list.eval(pl.element().filter(~pl.element().is_in(NOT_STARTED)))
+    return pl.when(told.list.len() > 0).then(told).otherwise(pl.col("_states"))
 
 
 def _start(fields: list[str]) -> tuple[pl.Expr, pl.Expr]:
@@ -187,8 +196,11 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         proven = proven | pl.col(f"_{e}").is_not_null()
     if STATE_RANK.get(EVENT_STATE.get(end, "")) is not None:
         proven = proven | (pl.col("_rank") >= STATE_RANK[EVENT_STATE[end]]).fill_null(False)
-    closed = pl.col("_states").list.eval(pl.element().is_in(list(p["closes"]))).list.all()
-    waiting_payment = pl.col("_states").list.eval(pl.element().is_in(NOT_STARTED)).list.all()
+    states = _order_states()
+    closed = (states.list.len() > 0) & states.list.eval(pl.element().is_in(list(p["closes"]))).list.all()
+    # a cash-on-delivery order is paid on delivery: its "payment pending" (Shopify's) waits for nothing
+    waiting_payment = (pl.col("_states").list.len() > 0) & ~pl.col("_cod") & \
+        pl.col("_states").list.eval(pl.element().is_in(NOT_STARTED)).list.all()
     lo, hi, basis = _limit(policy, p["stage"])
     direct = pl.col(f"_carries_{end}").fill_null(False)
     if EVENT_STATE.get(end):

@@ -332,3 +332,19 @@ def test_the_weekly_and_monthly_workbooks_count_late_stages(tmp_path):
 def test_deadline_refund_and_logistics_headers_are_recognised(header, field):
     from ingest.recognise import meanings
     assert max(meanings(header), key=lambda m: m.score).field == field
+
+
+def test_order_fields_on_the_first_line_only_and_cash_on_delivery(tmp_path, site_config):
+    """Shopify gives an order's status on its first line only (the others read as awaiting
+    payment), and a cash-on-delivery order's payment is "pending" until delivery."""
+    head = "Name,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Created at,Lineitem quantity,Lineitem sku," \
+           "Cancelled at,Payment Method\n"
+    rows = ["#1,refunded,2026-08-20 10:05,unfulfilled,,2026-08-20 10:00,2,A1,2026-08-20 10:30,Card",
+            "#1,,,,,2026-08-20 10:00,1,A2,,",                               # cancelled: nothing to pick
+            "#2,pending,,unfulfilled,,2026-08-31 10:00,2,A1,,Cash on Delivery (COD)",   # 34 h, not shipped
+            "#2,,,,,2026-08-31 10:00,1,A2,,",
+            "#3,pending,,unfulfilled,,2026-08-31 10:00,2,A1,,Bank Deposit",   # waiting for the buyer's money
+            "#4,paid,2026-08-31 10:05,fulfilled,2026-08-31 12:00,2026-08-31 10:00,2,A1,,Card"]
+    res = _scan(tmp_path, "orders_export.csv", head, rows, site_config, as_of=DAY.replace(hour=20))
+    assert _stage(res, "picking_overdue")["order_id"].to_list() == ["#2"]
+    assert _stage(res, "shipment_overdue")["order_id"].to_list() == ["#2"]
