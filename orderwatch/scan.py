@@ -138,24 +138,24 @@ def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str
         for rule in rules:
             cand = frames[rule.id]
             det = REGISTRY[rule.detector]
-            fired = engine.evaluate_frame(rule, cand)
-            if det.time_based:
-                fired = settle(fired, cand)
+            fired = decide_levels(engine, rule, cand) if det.time_based else engine.evaluate_frame(rule, cand)
             out.append(build_flags(rule, det.name, list(det.features(rule.params)), cand, fired))
     finally:
         engine.close()
     return pl.concat(out) if out else pl.DataFrame(schema=FLAG_SCHEMA)
 
 
-def settle(fired: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
-    """A finished stage (``done`` 1) is never a queue flag, whatever level its row reached: it
-    becomes ``report`` (late but done, for the SLA statistics)."""
-    if fired.height == 0 or "done" not in candidates.columns:
-        return fired
-    done = candidates.select("_row", (pl.col("done") == 1).fill_null(False).alias("_done"))
-    return (fired.join(done, on="_row", how="left")
-            .with_columns(pl.when(pl.col("_done")).then(pl.lit(REPORT)).otherwise(pl.col("level")).alias("level"))
-            .drop("_done"))
+def decide_levels(engine: RuleEngine, rule: Rule, candidates: pl.DataFrame) -> pl.DataFrame:
+    """A time-based rule's levels: a finished stage (``done`` 1) is never a queue flag, whatever
+    level its row would reach — it is ``report`` (late but done, for the SLA statistics).  Such a
+    row passed the pre-filter, so some level holds: it needs no engine, which decides between
+    levels only for the stages still waiting."""
+    if "done" not in candidates.columns:
+        return engine.evaluate_frame(rule, candidates)
+    finished = (pl.col("done") == 1).fill_null(False)
+    waiting = engine.evaluate_frame(rule, candidates.filter(~finished))
+    done = candidates.filter(finished).select("_row", pl.lit(REPORT).alias("level"))
+    return pl.concat([waiting, done.cast(waiting.schema)])
 
 
 def split_reports(flags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -319,4 +319,4 @@ def _mismatches(files: Sequence[ingest.FileCount]) -> list[str]:
             for f in files if not f.reconciled]
 
 
-__all__ = ["ScanResult", "ScanTimeout", "decide", "run_scan", "settle", "split_reports"]
+__all__ = ["ScanResult", "ScanTimeout", "decide", "decide_levels", "run_scan", "split_reports"]

@@ -19,7 +19,7 @@ import polars as pl
 
 from contracts.schema import FLAG_SCHEMA
 from rules import reasons
-from rules.model import LEVEL_ORDER, Rule
+from rules.model import LEVEL_ORDER, REPORT, Rule
 
 MISSING = "—"
 #: the language of the stored ``reason`` text (files, mails); readers get theirs from reason_id/args
@@ -70,7 +70,7 @@ def _evidence(rule: Rule, rows: pl.DataFrame, fields: list[str]) -> pl.Expr:
     ])
 
 
-def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str | None], list[str]]:
+def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str | None], list[str | None]]:
     """Per row: the reason's template id, its figures (JSON) and its text in STORED_LANGUAGE.
 
     A rule's own YAML reason wins; else the detector's reason module chooses per row; a detector
@@ -93,7 +93,10 @@ def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str
             assert chosen is not None
             ids.append(chosen.id)
             args.append(json.dumps(chosen.args, ensure_ascii=False))
-            texts.append(reasons.render(chosen.id, chosen.args, STORED_LANGUAGE) or "")
+            # a report row (late but done) is counted, never read as a sentence in a queue or a mail:
+            # its reason stays as data (id + figures) and is rendered only when someone asks
+            text = None if r["level"] == REPORT else reasons.render(chosen.id, chosen.args, STORED_LANGUAGE)
+            texts.append(text if r["level"] == REPORT else text or "")
         return ids, args, texts
     from detectors import REGISTRY
 
