@@ -192,7 +192,7 @@ def test_seeded_amount_spike(orders, demo):
     assert (got["order_amount"] >= 20 * typical).all()
 
 
-def test_seeded_stale_picking(orders, demo):
+def test_seeded_picking_overdue_and_late(orders, demo):
     ids = _seeded_orders(demo, "picking_overdue") + _seeded_orders(demo, "picking_late")
     got = orders.filter(pl.col("order_id").is_in(ids))
     assert got.height == len(ids) and got["confirmed_at"].null_count() == 0

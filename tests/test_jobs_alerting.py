@@ -97,7 +97,7 @@ def test_weekly_report_is_written_and_mailed_with_the_workbook(setup):
     assert parts[0].get_content()[:2] == b"PK"                                  # a real xlsx (zip)
 
 
-def test_reevaluate_job_raises_stale_picking_with_time(setup):
+def test_reevaluate_job_raises_picking_overdue_with_time(setup):
     cfg, store, _ = setup
     r = run_job("reevaluate", datetime(2026, 9, 1, 23), config=cfg, engine=store.engine)
     assert r.ok, r.error
