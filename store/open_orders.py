@@ -2,13 +2,14 @@
 
 Why a table: re-evaluation runs every few minutes and used to re-read the whole history
 window (every partition's footer, every line of the week) to judge the few orders still
-waiting to be picked or delivered.  Each scan now records, in its own transaction, which of
-its orders are open (``(order, scan)``: the scan's history partition holds the order's newest
-lines) and drops the orders that reached a terminal state; re-evaluation reads the open
-orders of its window through ``ix_open_orders_created`` and opens only their partitions.
+waiting at some stage (review, picking, hand-over, shipment, delivery, refund).  Each scan now
+records, in its own transaction, which of its orders are open (``(order, scan)``: the scan's
+history partition holds the order's newest lines) and drops the orders whose every begun stage
+finished or closed; re-evaluation reads the open orders of its window through
+``ix_open_orders_created`` and opens only their partitions.
 
-Whether an order is open is decided by the caller (``orderwatch.open_orders``: it knows what
-the detectors treat as done); this module only stores and reads the set.
+Whether an order is open is decided by the caller (``orderwatch.open_orders``: the time-based
+rules' own detectors say which stages still wait); this module only stores and reads the set.
 """
 
 from __future__ import annotations
