@@ -23,7 +23,7 @@ def test_weekly_and_monthly_workbooks(tmp_path, site_config):
     path = write_summary(site_config, week, db_url=db, out_dir=tmp_path / "r")
     assert path.name == f"orderwatch_weekly_{week.label}.xlsx"
     sheets = pl.read_excel(path, sheet_id=0)
-    assert set(sheets) == {"订单按日", "订单按门店", "异常汇总", "异常明细"}
+    assert set(sheets) == {"订单按日", "订单按门店", "异常汇总", "异常明细", "环节时效"}
     days = sheets["订单按日"]
     assert days.height == 7 and days["订单数"].sum() > 0
     in_week = result.flags.filter(pl.col("occurred_at").dt.date().is_between(week.start, week.end, closed="left"))
