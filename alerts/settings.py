@@ -221,8 +221,15 @@ def parse_alerts(raw: dict[str, Any] | None, departments: list[str] | None = Non
 
 
 def load_settings(config: Config) -> AlertSettings:
-    """The validated ``alerts:`` section of a loaded config."""
-    return parse_alerts(config.get("alerts"), list(config.departments))
+    """The validated ``alerts:`` section of a loaded config; store managers' contacts from the
+    store master (``stores.file``) fill ``store_contacts`` where the config names none."""
+    from ingest.store_master import master_contacts
+
+    raw = dict(config.get("alerts") or {})
+    from_file = master_contacts(config)
+    if from_file:
+        raw["store_contacts"] = {**from_file, **(raw.get("store_contacts") or {})}
+    return parse_alerts(raw, list(config.departments))
 
 
 #: the keys a site sets to turn alerts on (shown by the UI and the CLI while they are not set)

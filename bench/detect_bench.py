@@ -55,6 +55,8 @@ from contracts.config import load_config  # noqa: E402
 def scan_config(world: World, instance: Path, site: str | None, with_mapping: bool):
     """The configuration of one world's scan: site file (if any), instance dir, mapping (if asked)."""
     over: dict = {"instance_dir": str(instance)}
+    if world.stores_file is not None:        # the platform's store master: credit limits, read by meaning
+        over["stores"] = {"file": str(world.stores_file)}
     if with_mapping:
         mapping = world.site_mapping()
         over["sources"] = mapping["sources"] + list(load_config(site).raw.get("sources") or [])

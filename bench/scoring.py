@@ -35,6 +35,7 @@ KIND_BY_DETECTOR: dict[str, str] = {
     "delivery_overdue": "delivery_overdue", "missing_address": "missing_address",
     "duplicate_order": "duplicate_order", "price_deviation": "price_deviation",
     "payment_mismatch": "payment_mismatch", "cancel_reorder": "cancel_reorder", "flag_cluster": "flag_cluster",
+    "credit_limit": "credit_limit",
 }
 STORE_DAY = ("store_day_surge", "flag_cluster")
 TARGET_RECALL, TARGET_PRECISION, TARGET_CLEAN_PER_1000 = 0.95, 0.90, 2.0

@@ -7,6 +7,7 @@ Each module defines ``DETECTOR`` (see :mod:`detectors.base`).  Rules name a dete
 from detectors import (
     amount_spike,
     cancel_reorder,
+    credit_limit,
     duplicate_order,
     flag_cluster,
     missing_address,
@@ -21,7 +22,7 @@ from detectors.base import SUBJECT_COLUMNS, DetectContext, Detector
 REGISTRY: dict[str, Detector] = {
     m.DETECTOR.name: m.DETECTOR
     for m in (volume_surge, amount_spike, step_mismatch, stage_overdue, missing_address,
-              duplicate_order, price_deviation, payment_mismatch, cancel_reorder, flag_cluster)
+              duplicate_order, price_deviation, payment_mismatch, cancel_reorder, credit_limit, flag_cluster)
 }
 
 __all__ = ["REGISTRY", "SUBJECT_COLUMNS", "DetectContext", "Detector"]

@@ -1,9 +1,9 @@
-"""amount_spike: an order's amount far above the store's own history, or above a cap.
+"""amount_spike: an order's amount far above the store's own history.
 
 The store's baseline is the median amount of its previous ``window`` orders (at least
 ``min_history`` of them).  A store with no history is still compared with the platform's
-median order amount, so a first order of a fortune is not waved through.  Cash-on-delivery
-orders also meet an absolute cap: nobody has paid yet, so a typo is a real loss.
+median order amount, so a first order of a fortune is not waved through.  What a
+cash-on-delivery order may reach is a limit per store (``detectors.credit_limit``), not here.
 """
 
 from __future__ import annotations
@@ -22,16 +22,13 @@ FEATURES = {
     "history_orders": "基线所用历史订单数",
     "platform_amount": "全平台订单金额中位数",
     "platform_ratio": "订单金额 / 全平台中位数",
-    "is_cod": "货到付款（1 是 / 0 否）",
-    "cod_cap": "货到付款金额上限",
-    "over_cap": "货到付款且超过上限（1 是 / 0 否）",
     "comparison": "与基线比较的文字说明",
 }
-PARAMS: dict[str, Any] = {"window": 30, "min_history": 5, "cod_cap": 20000.0}
+PARAMS: dict[str, Any] = {"window": 30, "min_history": 5}
 
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
-    w, min_h, cap = int(p["window"]), int(p["min_history"]), float(p["cod_cap"])
+    w, min_h = int(p["window"]), int(p["min_history"])
     orders = (
         ctx.orders.filter(pl.col("n_active") > 0)
         .with_columns(pl.col("order_value").alias("order_amount"))
@@ -52,7 +49,6 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         .then(pl.concat_str([store_part, platform_part], separator="，"))
         .otherwise(pl.concat_str([pl.lit("门店历史不足"), platform_part], separator="，"))
     )
-    cod = pl.when(pl.col("is_cod") & (pl.col("order_amount") > cap)).then(pl.lit(f"；货到付款，超过上限{cap:,g}"))
     return orders.filter(pl.col("_in_batch")).select(
         order_subject().alias("subject"), "store_id", "store_name", "order_id",
         pl.col("created_at").alias("occurred_at"),
@@ -60,10 +56,7 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         (pl.col("order_amount") / pl.col("baseline_amount")).alias("amount_ratio"),
         "history_orders", "platform_amount",
         (pl.col("order_amount") / pl.col("platform_amount")).alias("platform_ratio"),
-        pl.col("is_cod").cast(pl.Int8),
-        pl.lit(cap).alias("cod_cap"),
-        (pl.col("is_cod") & (pl.col("order_amount") > cap)).cast(pl.Int8).alias("over_cap"),
-        pl.concat_str([comparison, cod], ignore_nulls=True).alias("comparison"),
+        comparison.alias("comparison"),
     )
 
 

@@ -51,6 +51,8 @@ class DetectContext:
         if key not in self.cache:
             self.cache[key] = build()
         return self.cache[key]
+    limits: pl.LazyFrame | None = None  # store_id -> credit_limit (the store master), or None
+    cod_cap: float | None = None        # one cash-on-delivery limit for every store (payment.cod_cap)
 
     def __post_init__(self) -> None:
         if self.orders is None:

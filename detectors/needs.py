@@ -61,17 +61,63 @@ def judged_files(detector: str, params: dict, present: dict[str, set[str]]) -> s
     return {f for f, fields in present.items() if not det.unmet(params, fields)}
 
 
-def skipped(rules: Iterable, present: set[str]) -> dict[str, str]:
-    """detector (and scope) -> why it cannot judge a file with ``present`` fields."""
-    out: dict[str, str] = {}
+#: needs met by what a scan is given beside the orders, not by a column: pseudo-field -> why
+CONTEXT_NEEDS: dict[str, str] = {
+    "catalog": "a catalog (scan --catalog)",
+    "credit_limits": "credit limits (stores.file or payment.cod_cap in config.yaml)",
+}
+
+
+def _display(det, params: dict) -> str:
+    part = params.get("scope") or params.get("stage")    # one detector, several rules
+    return f"{det.name} ({part})" if part else det.name
+
+
+def unmet_needs(rules: Iterable, present: set[str], given: Iterable[str] = ()) -> dict[str, list[list[str]]]:
+    """detector (and scope) -> its unmet needs, each a list of alternatives.
+
+    ``present``: the file's canonical fields; ``given``: the context needs the scan meets
+    (``catalog``, ``credit_limits``: see :data:`CONTEXT_NEEDS`).  Correlation detectors read
+    flags, not files, and are never skipped here.
+    """
+    have = set(present) | set(given)
+    out: dict[str, list[list[str]]] = {}
     for r in rules:
         det = REGISTRY[r.detector]
         if det.input != "lines":
             continue
         params = det.with_defaults(r.params)
-        missing = det.unmet(params, present)
-        if missing:
-            part = params.get("scope") or params.get("stage")    # one detector, several rules
-            name = f"{det.name} ({part})" if part else det.name
-            out.setdefault(name, "needs " + ", ".join(missing))
+        lacking = [list((n,) if isinstance(n, str) else n) for n in det.needs(params)
+                   if not any(a in have for a in ((n,) if isinstance(n, str) else n))]
+        if lacking:
+            out.setdefault(_display(det, params), lacking)
     return out
+
+
+def why(needs: list[list[str]]) -> str:
+    """``needs sku, quantity`` / ``needs a catalog (scan --catalog)``: the plain-text reason."""
+    return "needs " + ", ".join(
+        " or ".join(CONTEXT_NEEDS.get(a, a) for a in alts) for alts in needs)
+
+
+def skipped(rules: Iterable, present: set[str], given: Iterable[str] | None = None) -> dict[str, str]:
+    """detector (and scope) -> why it cannot judge a file with ``present`` fields.
+
+    ``given`` None: only the file's fields are judged (context needs are taken as met)."""
+    rules = list(rules)
+    assume = set(CONTEXT_NEEDS) if given is None else set(given)
+    return {d: why(n) for d, n in unmet_needs(rules, present, assume).items()}
+
+
+def context_given(catalog: bool, limits: bool) -> set[str]:
+    """The context needs a scan meets: a catalog, credit limits."""
+    return {k for k, ok in (("catalog", catalog), ("credit_limits", limits)) if ok}
+
+
+def report_skips(reports: Iterable, rules: Iterable, present: dict[str, set[str]], given: set[str]) -> None:
+    """Fill each file report's skipped detectors (text and structured), as scan and inspect say them."""
+    rules = [r for r in rules if r.enabled]
+    for rep in reports:
+        needs = unmet_needs(rules, present.get(rep.path, set()), given)
+        rep.skipped_needs = needs
+        rep.skipped_detectors = {d: why(n) for d, n in needs.items()}

@@ -33,7 +33,7 @@ KINDS = {
     "missing_address": N_("Address incomplete"), "duplicate_order": N_("Duplicate order"),
     "price_deviation": N_("Price off reference"), "payment_mismatch": N_("Payment mismatch"),
     "cancel_reorder": N_("Cancelled and re-ordered"),
-    "flag_cluster": N_("Flags clustered at a store"),
+    "flag_cluster": N_("Flags clustered at a store"), "credit_limit": N_("Credit limit exceeded"),
 }
 
 SORTS = {"severity": N_("Most severe first, oldest first"), "new": N_("Newest first"),
@@ -123,7 +123,15 @@ FEATURES = {
     # flag_cluster
     "flags_in_window": N_("Flags in the window"), "kinds_in_window": N_("Kinds in the window"),
     "critical_in_window": N_("Critical flags in the window"), "window_hours": N_("Window (hours)"),
-    "kinds": N_("Kinds"),
+    "kinds": N_("Kinds"), "orders_in_window": N_("Orders flagged in the window"),
+    "critical_orders": N_("Orders with a critical flag"), "store_orders": N_("The store's orders in the window"),
+    "flagged_share": N_("Share of the store's orders flagged"),
+    "common_kinds": N_("Kinds on nearly every order of the day (not counted)"),
+    # credit_limit
+    "credit_limit": N_("Credit limit"), "limit_source": N_("Limit from"),
+    "over_limit": N_("Order amount above the limit"), "cod_exposure": N_("Open cash-on-delivery amount"),
+    "open_cod_orders": N_("Open cash-on-delivery orders"), "exposure_over": N_("Open amount above the limit"),
+    "over_by": N_("Above the limit by"),
     # evidence context
     "sku": N_("Product code"), "line_no": N_("Line"), "lines_fired": N_("Lines that fired"),
 }
@@ -153,6 +161,7 @@ FEATURE_VALUES = {
               "fresh": N_("the limit for fresh goods"), "express": N_("the limit for express delivery"),
               "method": N_("the limit for its logistics method"), "promotion": N_("the promotion-day limit"),
               "deadline": N_("the export's own deadline")},
+    "limit_source": {"store": N_("the store master"), "platform": N_("the platform-wide cap")},
 }
 #: the same names as sentence parts (a reason template's format spec)
 FEATURE_VALUES["sla_basis"] = FEATURE_VALUES["basis"]

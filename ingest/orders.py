@@ -87,13 +87,16 @@ def _cod(config: Config, frame: pl.DataFrame) -> pl.Expr:
 
 def _derive(frame: pl.DataFrame, p: Plan, config: Config, source: Source
             ) -> tuple[pl.DataFrame, dict[str, dict[str, str | None]], pl.Series]:
-    """SKU fallback, region split, legacy cancellation marks and the canonical state (and its
-    codes, which the report counts cheaply)."""
+    """Store and SKU fallbacks, region split, legacy cancellation marks and the canonical state
+    (and its codes, which the report counts cheaply)."""
     cols = frame.columns
     extra: list[pl.Expr] = []
     if p.derived_order_id:
         when = pl.col(p.mapping["created_at"]).cast(pl.String).fill_null("")
         extra.append(pl.concat_str([pl.col("buyer_id"), pl.lit("@"), when]).alias("order_id"))
+    if "store_id" not in cols and "store_name" in cols:
+        # store names only: the name is the store's key (a row without one: the source's store)
+        extra.append(pl.coalesce(pl.col("store_name"), pl.lit(source.name)).alias("store_id"))
     if "product_name" in cols and ("sku" not in cols or frame["sku"].null_count()):
         # no SKU (or an empty SKU cell): the product name is the key
         sku = pl.coalesce(pl.col("sku"), pl.col("product_name")) if "sku" in cols else pl.col("product_name")

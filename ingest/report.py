@@ -62,6 +62,7 @@ class FileReport:
     backfill: bool = False
     judged_as_of: datetime | None = None
     skipped_detectors: dict[str, str] = field(default_factory=dict)  # detector -> why
+    skipped_needs: dict[str, list[list[str]]] = field(default_factory=dict)  # detector -> unmet needs
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -91,7 +92,8 @@ class FileReport:
                          or u.detail} for u in self.fields],
             "unused": list(self.unused),
             "missing": list(self.missing),
-            "skipped": [{"detector": d.split(" (")[0], "name": d, "why": why}
+            "skipped": [{"detector": d.split(" (")[0], "name": d, "why": why,
+                         "needs": self.skipped_needs.get(d, [])}
                         for d, why in self.skipped_detectors.items()],
             "missing_line": self.missing_line(),
             "notes": [n for n in (self.store_note, self.sku_note, *self.notes) if n],

@@ -85,7 +85,11 @@ def plan(table: RawTable, path: str, source: Source) -> Plan:
                                       f"no order number column: one buyer's purchase at one time "
                                       f"({mapping['buyer_id']} + {mapping['created_at']})"))
         report.notes.append("no order number column: orders are identified by buyer and order time")
-    if "store_id" not in mapping and "store_id" not in constants:
+    if "store_id" not in mapping and "store_id" not in constants and "store_name" in mapping:
+        # a store column of names only (店铺名称 of a multi-shop export): the name is the store's key
+        report.fields.append(FieldUse("store_id", mapping["store_name"], "derived", "from the store name"))
+        report.notes.append(f"no store code column: the store name ('{mapping['store_name']}') is the store's key")
+    elif "store_id" not in mapping and "store_id" not in constants:
         constants["store_id"] = source.name
         report.store_note = (f"no store column: the whole file is one store, '{source.name}' "
                              "(the source's name; set sources[].defaults.store_id to name it)")

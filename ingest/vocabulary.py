@@ -57,7 +57,7 @@ ROLES: dict[str, tuple[str, ...]] = {
               "telephone number", "phone no", "tel no"),
     "address": ("地址", "街道", "address", "street", "addr", "address1", "addressline"),
     "status": ("状态", "状况", "status", "state"),
-    "method": ("方式", "渠道", "method", "gateway"),
+    "method": ("方式", "渠道", "模式", "method", "gateway"),
     "id": ("号", "编号", "编码", "代码", "单号", "号码", "码", "id", "no", "nr", "number", "num",
            "code", "ref", "reference", "#", "sku", "asin", "ean", "upc", "barcode", "gtin"),
     "name": ("名称", "名", "姓名", "标题", "品名", "昵称", "网名", "账号", "帐号", "收货人", "收件人", "提货人",

@@ -6,13 +6,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from alerts.notify import enqueue
+from alerts.settings import load_settings
 from store.models import Flag
 
 F = Flag.__table__
 
 
 def run(ctx) -> str:  # type: ignore[no-untyped-def]
-    contacts = ctx.config.get("alerts.store_contacts") or {}
+    contacts = load_settings(ctx.config).store_contacts     # the config's, and the store master's
     if not contacts:
         return "no store contacts configured"
     queued = 0

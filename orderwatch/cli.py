@@ -109,11 +109,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    from rules.loader import read_rule_files
+    from rules.loader import read_pack
 
     config = load_config(args.config)
     directory = Path(args.dir) if args.dir else config.rules_dir
-    rules, problems = read_rule_files(directory, config)
+    rules, inhibitions, problems = read_pack(directory, config)
     for p in problems:
         print(str(p))
     if problems:
@@ -123,7 +123,11 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         levels = "; ".join(f"{k}: {v}" for k, v in r.level_text.items())
         state = "" if r.enabled else " (disabled)"
         print(f"ok  {r.id:<24} {r.detector:<16} {r.department:<18} {levels}{state}")
-    print(f"{len(rules)} rule(s) valid in {directory}")
+    for i in inhibitions:
+        when = f" when {i.when_text}" if i.when_text else ""
+        print(f"ok  inhibit {i.id}: {', '.join(i.cause)} explains {', '.join(i.consequence)} "
+              f"on the same {', '.join(i.equal)}{when}")
+    print(f"{len(rules)} rule(s) valid, with {len(inhibitions)} inhibition(s), in {directory}")
     return 0
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import ingest
 from contracts.config import Config, now_local
-from detectors.needs import presence, skipped
+from detectors.needs import context_given, presence, report_skips
+from ingest.store_master import has_limits
 from ingest.report import FileReport, set_clock
 from rules import load_rules
 
@@ -28,7 +29,6 @@ def inspect_paths(paths: Sequence[str | Path], config: Config, *, source: str | 
     now = as_of or now_local(config)
     for r in result.reports:
         set_clock(r, now, config.backfill_days, as_of)
-        r.skipped_detectors = skipped(rules, present.get(r.path, set()))
-        if any(x.detector == "step_mismatch" for x in rules):
-            r.skipped_detectors.setdefault("step_mismatch", "needs a catalog (scan --catalog)")
+    # inspect is given no catalog; credit limits come from the site config as a scan's would
+    report_skips(result.reports, rules, present, context_given(False, has_limits(config)))
     return result.reports

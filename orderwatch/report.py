@@ -85,6 +85,8 @@ def print_summary(result: ScanResult, departments: dict[str, dict[str, str]], co
         console.print(f"catalog 商品目录: {result.catalog_rows:,} SKUs, {result.catalog_quarantined:,} quarantined",
                       soft_wrap=True)
     _late_done(result, console)
+    if result.store_master is not None:
+        console.print(f"门店档案 {result.store_master.summary()}", soft_wrap=True, highlight=False)
     if result.flags.height == 0:
         console.print("flags 异常标记: none — nothing abnormal in what was read 未发现异常", soft_wrap=True)
         return

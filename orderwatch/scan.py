@@ -28,9 +28,12 @@ from contracts.config import Config, history_dir_for, now_local
 from contracts.schema import LINE_KEY, QUARANTINE
 from detectors import REGISTRY, DetectContext
 from detectors.common import prepare
-from detectors.needs import judged_files, presence, skipped
+from detectors.needs import context_given, judged_files, presence, report_skips
 from ingest.report import FileReport, set_clock
-from rules import Rule, load_rules
+from ingest.store_master import StoreMaster, load_store_master, platform_cap
+from rules import Rule, inhibit, load_rules
+from rules.inhibit import Inhibition
+from rules.loader import load_inhibitions
 from rules.engine import RuleEngine
 from rules.flags import FLAG_SCHEMA, build_flags
 from rules.model import REPORT
@@ -66,6 +69,7 @@ class ScanResult:
     quarantine: pl.DataFrame            # QUARANTINE rows of this scan (orders and catalog)
     catalog_rows: int = 0
     catalog_quarantined: int = 0
+    store_master: StoreMaster | None = None   # the store master read (stores.file), if any
     files: list[ingest.FileCount] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     # late but done (rules' ``report`` level): counted in the SLA statistics, not flags
@@ -94,7 +98,8 @@ def _judging(ctx: DetectContext, files: set[str], all_files: set[str]) -> Detect
     keep = pl.col("_in_batch") & pl.col("source_file").is_in(sorted(files))
     return DetectContext(lines=ctx.lines.with_columns(keep.alias("_in_batch")), catalog=ctx.catalog,
                          as_of=ctx.as_of, config=ctx.config, flags=ctx.flags, clocks=ctx.clocks, present=ctx.present,
-                         orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None)
+                         orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None,
+                         limits=ctx.limits, cod_cap=ctx.cod_cap)
 
 
 def _feature_frames(ctx: DetectContext, rules: Sequence[Rule],
@@ -123,11 +128,14 @@ def _feature_frames(ctx: DetectContext, rules: Sequence[Rule],
     return dict(zip(plans.keys(), frames))
 
 
-def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str]] | None = None) -> pl.DataFrame:
+def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str]] | None = None,
+           inhibitions: Sequence[Inhibition] = ()) -> pl.DataFrame:
     """Flags for the batch in ``ctx`` (FLAG_SCHEMA), one per rule and subject.
 
     ``present`` (see ``detectors.needs.presence``): each rule judges only the files that carry
     the fields its detector needs; None judges everything (the caller already knows).
+    ``inhibitions``: a consequence found beside its cause becomes a finding of the cause's flag
+    (``rules.inhibit``).
     """
     if present is not None and not ctx.present:
         ctx.present = present
@@ -142,7 +150,8 @@ def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str
             out.append(build_flags(rule, det.name, list(det.features(rule.params)), cand, fired))
     finally:
         engine.close()
-    return pl.concat(out) if out else pl.DataFrame(schema=FLAG_SCHEMA)
+    flags = pl.concat(out) if out else pl.DataFrame(schema=FLAG_SCHEMA)
+    return inhibit.apply(flags, list(inhibitions), list(rules), ctx.lines) if inhibitions else flags
 
 
 def decide_levels(engine: RuleEngine, rule: Rule, candidates: pl.DataFrame) -> pl.DataFrame:
@@ -177,7 +186,7 @@ def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl
     window = max(int(r.params.get("window_hours", 24)) for r in flag_rules)
     recent = store.recent_flags(stores, first - timedelta(hours=window), conn=conn)
     ctx2 = DetectContext(lines=ctx.lines, catalog=None, as_of=ctx.as_of, config=ctx.config,
-                         orders=pl.LazyFrame(), flags=recent.lazy(), clocks=ctx.clocks)
+                         orders=ctx.orders, flags=recent.lazy(), clocks=ctx.clocks)
     return decide(ctx2, flag_rules)
 
 
@@ -224,6 +233,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         t0 = now
 
     rules = load_rules(config)  # fail on bad rules before reading anything
+    inhibitions = load_inhibitions(config)
     given_as_of = as_of
     as_of = as_of or now_local(config)
     url = db_url or config.database_url
@@ -236,6 +246,12 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         cat_df, cat_quarantine = ingest.read_catalog(catalog, config)
         cat_rows, cat_q = cat_df.height, cat_quarantine.height
         quarantine.append(cat_quarantine)
+    master = load_store_master(config)
+    if master is not None:
+        quarantine.append(master.quarantine)
+        master = master.keyed_to(set(result.lines.get_column("store_id").unique().to_list()))
+    limits = master.limits if master is not None and master.limits.height else None
+    cap = platform_cap(config)
     clocks = {r.path: set_clock(r, as_of, config.backfill_days, given_as_of) for r in result.reports}
     lap("read")
 
@@ -252,15 +268,14 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             new_lines, new_keys = history.new_or_changed(batch)
             lines = prepare(_combined(batch, history, config), config).collect().lazy()
             ctx = DetectContext(lines=lines, catalog=cat_df.lazy() if cat_df is not None else None,
-                                as_of=as_of, config=config, clocks=clocks)
-            present = presence(lines)
-            for r in result.reports:
-                r.skipped_detectors = skipped([x for x in rules if x.enabled], present.get(r.path, set()))
-                if cat_df is None and any(x.detector == "step_mismatch" for x in rules):
-                    r.skipped_detectors.setdefault("step_mismatch", "needs a catalog (--catalog)")
+                                as_of=as_of, config=config, clocks=clocks,
+                                limits=limits.lazy() if limits is not None else None, cod_cap=cap)
+            given = context_given(cat_df is not None, limits is not None or cap is not None)
+            present = {f: fields | given for f, fields in presence(lines).items()}
+            report_skips(result.reports, rules, present, given)
             lap("features")
             flags, late_done = split_reports(
-                decide(ctx, [r for r in rules if REGISTRY[r.detector].input == "lines"], present))
+                decide(ctx, [r for r in rules if REGISTRY[r.detector].input == "lines"], present, inhibitions))
             lap("rules")
             store.heartbeat(scan_id)
             all_quarantine = pl.concat(quarantine, how="vertical_relaxed").select(
@@ -287,7 +302,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 history.stage(scan_id, new_lines, replaces=new_lines.height > new_keys)
                 problems = "; ".join(f"reconciliation: {m}" for m in _mismatches(result.files)) or None
                 store.finish_scan(scan_id, **counts, lines_new=new_keys, flags_new=created,
-                                  error=problems, conn=conn)
+                                  error=problems, skipped=_skipped(result.reports), conn=conn)
                 tick("store commit", 0.9)
             tick("history", 0.95)
             history.promote(scan_id)
@@ -309,8 +324,13 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         quarantined=result.quarantined, new_lines=new_keys, flags=flags,
         flags_created=created, flags_raised=raised, quarantine=all_quarantine,
         catalog_rows=cat_rows, catalog_quarantined=cat_q, files=list(result.files), timings=timings,
-        late_done=late_done,
+        late_done=late_done, store_master=master,
     )
+
+
+def _skipped(reports: Sequence[FileReport]) -> dict[str, dict[str, list[list[str]]]]:
+    """file -> detector -> unmet needs, as the scan record keeps them (the dashboard reads them)."""
+    return {r.path: r.skipped_needs for r in reports if r.skipped_needs}
 
 
 def _mismatches(files: Sequence[ingest.FileCount]) -> list[str]:

@@ -10,8 +10,6 @@ language (``reason``), so every reader can later get it in their own.
 from __future__ import annotations
 
 import json
-import math
-import string
 from collections.abc import Callable
 from typing import Any
 
@@ -19,32 +17,23 @@ import polars as pl
 
 from contracts.schema import FLAG_SCHEMA
 from rules import reasons
+from rules.reasons import sentence
 from rules.model import LEVEL_ORDER, REPORT, Rule
 
-MISSING = "—"
 #: the language of the stored ``reason`` text (files, mails); readers get theirs from reason_id/args
 STORED_LANGUAGE = "zh"
 
 
-def _field(value: Any, spec: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return MISSING
-    try:
-        return format(value, spec)
-    except (ValueError, TypeError):
-        return str(value)
-
-
 def compile_reason(template: str) -> tuple[list[str], Callable[[dict[str, Any]], str]]:
-    """The fields a reason template reads, and a function rendering it from a row.
+    """The fields a rule's own reason template reads, and a function rendering it from a row.
 
-    A missing or null value prints as "—"; a value its format spec doesn't fit prints plainly.
+    Rendering goes through ``rules.reasons.sentence``: a ``[[ … ]]`` part without its figures
+    is left out; a required figure missing raises ``sentence.Incomplete`` (never a dash).
     """
-    parts = [(lit, name, spec or "") for lit, name, spec, _ in string.Formatter().parse(template)]
-    names = sorted({name for _, name, _ in parts if name})
+    names = sentence.names(template)
 
     def render(row: dict[str, Any]) -> str:
-        return "".join(lit + (_field(row.get(name), spec) if name else "") for lit, name, spec in parts)
+        return sentence.fill(template, row, sentence.python_field)
 
     return names, render
 
@@ -74,36 +63,49 @@ def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str
     """Per row: the reason's template id, its figures (JSON) and its text in STORED_LANGUAGE.
 
     A rule's own YAML reason wins; else the detector's reason module chooses per row; a detector
-    without one keeps its plain default template (text only).
+    without one keeps its plain default template.  A row whose figures a template cannot carry
+    gets the rule's title said about its order (``reasons.by_title``), never a dash.
     """
+    ids: list[str | None] = []
+    args: list[str | None] = []
+    texts: list[str | None] = []
+
+    def add(reason: reasons.Reason, rendered: bool = True) -> None:
+        ids.append(reason.id)
+        args.append(json.dumps(reason.args, ensure_ascii=False))
+        texts.append((reasons.render(reason.id, reason.args, STORED_LANGUAGE, rule.reason) or "") if rendered else None)
+
     if rule.reason:
-        text = rule.reason.get(STORED_LANGUAGE) or next(iter(rule.reason.values()))
-        names, render = compile_reason(text)
-        present = [n for n in {n for t in rule.reason.values() for n in compile_reason(t)[0]} if n in rows.columns]
-        ids, args, texts = [], [], []
-        for r in rows.select(present).iter_rows(named=True):
-            ids.append(reasons.RULE_PREFIX + rule.id)
-            args.append(json.dumps({k: reasons.plain(v) for k, v in r.items()}, ensure_ascii=False))
-            texts.append(render(r))
+        wanted = [n for n in {n for t in rule.reason.values() for n in sentence.names(t)} if n in rows.columns]
+        context = [c for c in ("order_id", "store_id") if c in rows.columns and c not in wanted]
+        for r in rows.select(*wanted, *context).iter_rows(named=True):
+            figures = {k: reasons.plain(v) for k, v in r.items() if k in wanted}
+            if all(not sentence.lacking(t, figures) for t in rule.reason.values()):
+                add(reasons.Reason(reasons.RULE_PREFIX + rule.id, figures))
+            else:
+                add(reasons.by_title(r, rule.title))
         return ids, args, texts
     if reasons.templates(rule.detector):
-        ids, args, texts = [], [], []
         for r in rows.iter_rows(named=True):
-            chosen = reasons.choose(rule.detector, r["level"], r, rule.params)
+            chosen = reasons.choose(rule.detector, r["level"], r, rule.params, rule.title)
             assert chosen is not None
-            ids.append(chosen.id)
-            args.append(json.dumps(chosen.args, ensure_ascii=False))
             # a report row (late but done) is counted, never read as a sentence in a queue or a mail:
             # its reason stays as data (id + figures) and is rendered only when someone asks
-            text = None if r["level"] == REPORT else reasons.render(chosen.id, chosen.args, STORED_LANGUAGE)
-            texts.append(text if r["level"] == REPORT else text or "")
+            add(chosen, rendered=r["level"] != REPORT)
         return ids, args, texts
     from detectors import REGISTRY
 
     names, render = compile_reason(REGISTRY[rule.detector].reason_zh(rule.params))
     present = [n for n in names if n in rows.columns]
-    texts = [render(r) for r in rows.select(present).iter_rows(named=True)]
-    return [None] * len(texts), [None] * len(texts), texts
+    context = [c for c in ("order_id", "store_id") if c in rows.columns and c not in present]
+    for r in rows.select(*present, *context).iter_rows(named=True):
+        try:
+            texts.append(render(r))
+            ids.append(None)
+            args.append(None)
+        except sentence.Incomplete:
+            add(reasons.by_title(r, rule.title))
+    return ids, args, texts
 
 
 def build_flags(rule: Rule, kind: str, features: list[str], candidates: pl.DataFrame,

@@ -20,6 +20,7 @@ from contracts.config import Config
 from detectors import REGISTRY, SUBJECT_COLUMNS
 from rules.condition import ConditionError, parse
 from rules.condition import fields as condition_fields
+from rules.inhibit import Inhibition, read_inhibitions
 from rules.model import LEVEL_ORDER, Rule
 
 RULE_KEYS = {"id", "title", "description", "detector", "params", "levels", "department",
@@ -208,7 +209,15 @@ class _RuleReader:
 
 def read_rule_files(directory: Path, config: Config) -> tuple[list[Rule], list[RuleProblem]]:
     """Every rule of every ``*.yaml``/``*.yml`` in ``directory`` (sorted), with all problems found."""
+    rules, _, problems = read_pack(directory, config)
+    return rules, problems
+
+
+def read_pack(directory: Path, config: Config) -> tuple[list[Rule], list[Inhibition], list[RuleProblem]]:
+    """The rules and the inhibitions (``inhibit:``, see ``rules.inhibit``) of a rules directory,
+    with every problem found in either."""
     problems: list[RuleProblem] = []
+    pending: list[tuple[str, Any]] = []
     rules: list[Rule] = []
     directory = Path(directory)
     if not directory.is_dir():
@@ -234,6 +243,9 @@ def read_rule_files(directory: Path, config: Config) -> tuple[list[Rule], list[R
             problems.append(RuleProblem(name, None, None, f"cannot read: {exc}"))
             continue
         items = doc.get("rules") if isinstance(doc, dict) else doc
+        if isinstance(doc, dict) and "inhibit" in doc:
+            pending.append((name, doc["inhibit"]))
+            items = [] if items is None else items
         if not isinstance(items, list):
             problems.append(RuleProblem(name, None, "rules", "the file must hold a list under `rules:`"))
             continue
@@ -247,7 +259,21 @@ def read_rule_files(directory: Path, config: Config) -> tuple[list[Rule], list[R
                 continue
             seen[rule.id] = name
             rules.append(rule)
-    return rules, problems
+    inhibitions: list[Inhibition] = []
+    by_id = {r.id: r for r in rules}
+    for name, raw in pending:
+        found, said = read_inhibitions(raw, name, by_id)
+        inhibitions += found
+        problems += [RuleProblem(*p) for p in said]
+    return rules, inhibitions, problems
+
+
+def load_inhibitions(config: Config, directory: Path | None = None) -> list[Inhibition]:
+    """The inhibitions of the configured rules directory; raises :class:`RulesInvalid` on any mistake."""
+    _, inhibitions, problems = read_pack(directory or config.rules_dir, config)
+    if problems:
+        raise RulesInvalid(problems)
+    return inhibitions
 
 
 def load_rules(config: Config, directory: Path | None = None, include_disabled: bool = False) -> list[Rule]:

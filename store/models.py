@@ -75,6 +75,8 @@ class Scan(Base):
     owner: Mapped[str | None] = mapped_column(String(255))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[str | None] = mapped_column(String(128))   # the uploader, for uploads
+    # file -> detector -> the needs it lacked: what this scan could not judge, and why
+    skipped: Mapped[dict | None] = mapped_column(JSON)
 
 
 class OrderLine(Base):

@@ -96,13 +96,16 @@ class Store:
     def finish_scan(
         self, scan_id: int, *, lines_read: int, lines_accepted: int, lines_quarantined: int,
         lines_new: int, flags_new: int, status: str = "done", error: str | None = None,
-        conn: Connection | None = None,
+        skipped: dict[str, Any] | None = None, conn: Connection | None = None,
     ) -> None:
-        """Close a scan with its counts; ``status='failed'`` with ``error`` when it broke."""
+        """Close a scan with its counts; ``status='failed'`` with ``error`` when it broke.
+
+        ``skipped``: file -> detector -> unmet needs, the detectors that could not judge a file."""
+        extra = {"skipped": skipped} if skipped else {}
         with self._tx(conn) as c:
             scans.finish(c, scan_id, status=status, error=error, lines_read=lines_read,
                          lines_accepted=lines_accepted, lines_quarantined=lines_quarantined,
-                         lines_new=lines_new, flags_new=flags_new)
+                         lines_new=lines_new, flags_new=flags_new, **extra)
 
     def recent_scans(self, limit: int = 20) -> list[dict[str, Any]]:
         return scans.recent(self.engine, limit)
@@ -210,7 +213,8 @@ class Store:
                      conn: Connection | None = None) -> pl.DataFrame:
         """Flags of these stores that occurred since ``since`` (input of correlation rules)."""
         t = Flag.__table__
-        cols = ["id", "rule_id", "kind", "level", "store_id", "store_name", "order_id", "occurred_at"]
+        cols = ["id", "rule_id", "kind", "level", "store_id", "store_name", "order_id", "occurred_at", "status",
+                "resolution"]
         rows: list[tuple] = []
         with self._tx(conn) as conn:
             for part in chunks(sorted(set(store_ids)), LOOKUP_CHUNK):
@@ -218,7 +222,8 @@ class Store:
                                          .where(t.c.store_id.in_(part), t.c.occurred_at >= since)))
         return pl.DataFrame(rows, schema={"id": pl.Int64, "rule_id": pl.String, "kind": pl.String,
                                           "level": pl.String, "store_id": pl.String, "store_name": pl.String,
-                                          "order_id": pl.String, "occurred_at": pl.Datetime("us")}, orient="row")
+                                          "order_id": pl.String, "occurred_at": pl.Datetime("us"),
+                                          "status": pl.String, "resolution": pl.String}, orient="row")
 
     def flag_events(self, flag_id: int) -> list[dict[str, Any]]:
         """A flag's audit trail, oldest first."""

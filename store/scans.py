@@ -65,7 +65,7 @@ class LeaseLost(RuntimeError):
     not land, since that process may already have cleaned up after it."""
 
 
-def finish(conn: Connection, scan_id: int, *, status: str, error: str | None, **counts: int) -> None:
+def finish(conn: Connection, scan_id: int, *, status: str, error: str | None, **counts: Any) -> None:
     """Close a scan; ``done`` only from ``running`` (else :class:`LeaseLost`, rolling back)."""
     if status not in SCAN_STATUSES:
         raise ValueError(f"scan status must be one of {'/'.join(SCAN_STATUSES)}, not {status!r}")

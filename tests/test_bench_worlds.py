@@ -176,3 +176,16 @@ def test_flags_of_renamed_or_new_rules_find_their_kind():
     ])
     assert bench_kinds(flags).to_list() == ["picking_overdue", "delivery_overdue", "handover_overdue",
                                             "picking_overdue"]
+
+
+def test_store_masters_are_read_by_meaning_and_give_every_cod_store_a_limit(worlds):
+    from ingest.store_master import read_store_master
+
+    for w in worlds.values():
+        if not w.spec.store_master:
+            assert w.stores_file is None
+            continue
+        m = read_store_master(w.stores_file)
+        assert {"store_id", "credit_limit"} <= set(m.mapping), (w.name, m.mapping)
+        assert m.quarantine.height == 0 and m.stores.height == w.spec.stores, w.name
+        assert m.limits.height > 0, w.name

@@ -92,15 +92,32 @@ def test_null_quantity_history_is_ignored():
 
 
 # -- amount_spike ---------------------------------------------------------------------------
-def test_amount_against_store_history_and_cod_cap():
+def test_amount_against_store_history():
     hist = daily_history("S1", 10, 1, unit_price=100.0)
     batch = [line("N1", "S1", quantity=1, unit_price=3000.0, payment_method="货到付款"),
              line("N2", "S1", quantity=1, unit_price=90.0, payment_method="微信支付", created_at=T0 + timedelta(hours=1))]
-    out = run("amount_spike", context(batch, hist), cod_cap=2000).sort("order_id")
-    n1, n2 = out.row(0, named=True), out.row(1, named=True)
-    assert n1["amount_ratio"] == pytest.approx(30) and n1["is_cod"] == 1 and n1["over_cap"] == 1
-    assert n2["over_cap"] == 0 and n2["is_cod"] == 0
+    out = run("amount_spike", context(batch, hist)).sort("order_id")
+    n1 = out.row(0, named=True)
+    assert n1["amount_ratio"] == pytest.approx(30)
     assert "门店历史中位数" in n1["comparison"]
+    assert "over_cap" not in out.columns       # a platform-wide constant cap is no feature of the amount
+
+
+def test_cash_on_delivery_against_the_stores_credit_limit():
+    """The cod cap of main (one 20,000 for every store) became a credit limit per store."""
+    hist = daily_history("S1", 10, 1, unit_price=100.0, payment_method="货到付款", status="已完成")
+    batch = [line("N1", "S1", quantity=1, unit_price=3000.0, payment_method="货到付款"),
+             line("N2", "S1", quantity=1, unit_price=3000.0, payment_method="微信支付", created_at=T0 + timedelta(hours=1)),
+             line("N3", "S2", quantity=1, unit_price=3000.0, payment_method="货到付款", created_at=T0 + timedelta(hours=2))]
+    ctx = context(batch, hist)
+    assert run("credit_limit", ctx).height == 0                     # no limit known: nothing judged
+    ctx.limits = pl.LazyFrame({"store_id": ["S1"], "credit_limit": [2000.0]})
+    out = run("credit_limit", ctx)
+    assert out.select("order_id", "credit_limit", "over_limit", "limit_source").rows() == [("N1", 2000.0, 1000.0, "store")]
+    ctx.cod_cap = 2500.0                                               # the site's cap for stores without one
+    out = run("credit_limit", ctx).sort("order_id")
+    assert out.select("order_id", "credit_limit", "limit_source").rows() == [("N1", 2000.0, "store"),
+                                                                             ("N3", 2500.0, "platform")]
 
 
 def test_amount_first_order_uses_platform_median():

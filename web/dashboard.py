@@ -1,7 +1,8 @@
 """The dashboard: flags per day by the time the problem occurred over a chosen period, the
 backlog and what is past its acknowledgement SLA per department, the SLA statistics of every
-stage (flagged while waiting, finished late), the stores with most flags, and per-rule
-false-positive rates with their counts and a 95 % interval (or "too few")."""
+stage (flagged while waiting, finished late), the stores with most flags, per-rule
+false-positive rates with their counts and a 95 % interval (or "too few"), and what the latest
+scans could not judge for lack of data (so an empty queue is not read as "all fine")."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 
 from contracts.config import now_local
-from web import charts, context, review, stats
+from web import charts, context, review, skipped, stats
 from web.i18n import date_from_input
 from web.security import login_required
 from web.sla import ack_minutes
@@ -64,6 +65,7 @@ def index():  # type: ignore[no-untyped-def]
         backlog=backlog, backlog_chart=charts.backlog(backlog, names, lang) if backlog else None,
         top_stores=stats.top_stores(engine, g.user, start, end), stats=rate, titles=titles,
         fp_chart=charts.fp_rates(rate, titles, lang), min_n=stats.MIN_RESOLUTIONS, stages=stages,
+        not_judged=skipped.recent(engine, lang),
     )
 
 

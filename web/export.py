@@ -44,7 +44,7 @@ def _figures(flag: dict[str, Any], gt: Any) -> str:
     ev = json.loads(ev) if isinstance(ev, str) else (ev or {})
     parts = []
     for k, v in ev.items():
-        if k in ("conditions", "level_condition", "comparison") or v is None:
+        if k in ("conditions", "level_condition", "comparison", "explains") or v is None:
             continue
         from i18n.vocabulary import feature_value
         shown = feature_value(k, v, review.lang())

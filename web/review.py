@@ -170,12 +170,17 @@ def render_flag(flag_id: int, *, form: dict[str, Any] | None = None, error: str 
         daily = charts.store_daily(context.config(), context.store().engine.url.render_as_string(False),
                                    f["store_id"])
         chart = charts.line_chart(daily, f["occurred_at"].date() if f.get("occurred_at") else None, lang())
-    features = {k: v for k, v in evidence.items() if k not in ("conditions", "level_condition", "comparison")}
+    features = {k: v for k, v in evidence.items()
+                if k not in ("conditions", "level_condition", "comparison", "explains")}
+    explains = [{"title": (rules[e["rule_id"]].title.get(lang()) or rules[e["rule_id"]].title.get("zh"))
+                 if e.get("rule_id") in rules else e.get("rule_id"), "level": e.get("level"),
+                 "department": e.get("department")}
+                for e in evidence.get("explains") or [] if isinstance(e, dict)]
     related = queries.related_flags(engine, g.user, f)
     decorate(related, rules)
     similar = queries.similar_flags(engine, g.user, f) if access.can_act(g.user, f) else []
     return render_template(
-        "flag.html", f=f, evidence=evidence, rule=rule, chart=chart,
+        "flag.html", f=f, evidence=evidence, rule=rule, chart=chart, explains=explains,
         levels=explain_levels(rule, features, lang()), features=feature_rows(rule, features, lang()),
         lines=queries.order_lines(engine, f.get("store_id"), f.get("order_id")), related=related,
         events=events_of(queries.flag_events(engine, flag_id)), can_act=access.can_act(g.user, f),

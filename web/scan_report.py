@@ -20,7 +20,7 @@ from markupsafe import Markup
 from i18n import gettext_for
 from i18n.formats import listing
 from i18n.vocabulary import label
-from web import review
+from web import review, skipped
 
 DATA_ARGS = {"seen", "value", "sku", "file"}
 FIRST_ROWS = 3
@@ -151,8 +151,10 @@ def context(result: Any, filename: str) -> dict[str, Any]:
     rules = review.rules_by_id()
     files = []
     for fc in result.files:
+        report = fc.report.summary() if getattr(fc, "report", None) else None
         files.append({"name": fc.path.rsplit("/", 1)[-1], "read": fc.read, "accepted": fc.accepted,
-                      "quarantined": fc.quarantined, "report": fc.report.summary() if getattr(fc, "report", None) else None,
+                      "quarantined": fc.quarantined, "report": report,
+                      "skipped": skipped.said(report.get("skipped", []), lang) if report else [],
                       "quarantine": _quarantine(result.quarantine, fc.path, lang)})
     flags = []
     if result.flags.height:

@@ -22,7 +22,7 @@ import yaml
 
 from contracts.schema import CANONICAL, CATALOG
 
-from . import lifecycle, seed_lines, seed_orders, writers
+from . import credit, lifecycle, seed_lines, seed_orders, writers
 from .catalog import assortments, make_catalog, shop_catalog
 from .dialects import DIALECTS, mapping_for
 from .orders import finalize, make_lines, make_orders
@@ -40,7 +40,7 @@ SEEDERS = (
     ("missing_address", seed_orders.bad_address), ("payment_mismatch", seed_orders.paid_off),
     ("amount_spike", seed_orders.amount_spike), ("store_day_surge", seed_lines.store_day_surge),
     ("line_qty_outlier", seed_lines.extra_zero), ("step_mismatch", seed_lines.off_step),
-    ("price_deviation", seed_lines.price_off),
+    ("price_deviation", seed_lines.price_off), ("credit_limit", credit.seed),
 )
 
 
@@ -57,6 +57,7 @@ class World:
     columns: dict[str, str] = field(default_factory=dict)          # canonical -> header
     catalog_columns: dict[str, str] = field(default_factory=dict)
     chance_duplicates_fixed: int = 0
+    stores_file: Path | None = None          # the store master (credit limits), where the world has one
 
     def site_mapping(self) -> dict:
         """The site-config fragment the generator knows (its dialect -> today's canonical fields):
@@ -83,11 +84,13 @@ def generate(spec: WorldSpec, seed: int) -> tuple[Seeder, int]:
     orders = make_orders(spec, stores, plan, rng).filter(pl.col("created_at") <= as_of)
     lines = make_lines(spec, orders, stores, assort, catalog, rng)
     orders, lines = lifecycle.fulfil(spec, orders, lines, stores, catalog, as_of, rng)
-    s = Seeder(spec, orders, lines, catalog, assort, as_of, rng)
+    s = Seeder(spec, orders, lines, catalog, assort, as_of, rng, stores=stores)
     fixed = break_chance_duplicates(s)
     for kind, seeder in SEEDERS:
         if spec.seeds.get(kind):
             seeder(s, spec.seeds[kind])
+    if spec.store_master:
+        s.limits = credit.limits(s)
     s.orders, s.lines = finalize(s.orders, s.lines)
     return s, fixed
 
@@ -103,13 +106,15 @@ def build_world(name: str, seed: int, out_dir: str | Path, spec: WorldSpec | Non
     wrng = np.random.default_rng([seed, 7])
     path = writers.write_orders(dialect, s.orders, s.lines, out)
     cat = writers.write_catalog(dialect, s.catalog, out, wrng) if spec.catalog else None
+    master = (credit.write_master(spec.dialect, s.stores, s.limits, out, writers.write_table)
+              if spec.store_master and s.stores is not None else None)
     truth = truth_frame(name, s, landline_apart=any(c.field == "landline" for c in dialect.columns))
     truth.write_parquet(out / "truth.parquet")
     truth.write_csv(out / "truth.csv")
     cols, cat_cols = mapping_for(dialect)
     world = World(name=name, spec=spec, as_of=as_of_of(spec), order_files=[path], catalog_file=cat,
                   truth=truth, orders=s.orders.height, lines=s.lines.height, columns=cols,
-                  catalog_columns=cat_cols, chance_duplicates_fixed=fixed)
+                  catalog_columns=cat_cols, chance_duplicates_fixed=fixed, stores_file=master)
     (out / "mapping.yaml").write_text(
         "# The header mapping the generator knows, as a site config (orderwatch --config mapping.yaml scan ...)\n"
         + yaml.safe_dump(world.site_mapping(), allow_unicode=True, sort_keys=False), encoding="utf-8")

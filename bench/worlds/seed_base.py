@@ -40,6 +40,8 @@ class Seeder:
     truth: list[dict] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
     taken_days: set[tuple[str, object]] = field(default_factory=set)
+    stores: pl.DataFrame | None = None                      # the world's stores (for the store master)
+    limits: dict[str, float] = field(default_factory=dict)  # store_id -> credit limit (bench.worlds.credit)
 
     def __post_init__(self) -> None:
         o = self.orders.sort("created_at", "order_id")

@@ -15,6 +15,7 @@ from datetime import date
 KINDS: tuple[str, ...] = (
     "line_qty_outlier", "store_day_surge", "amount_spike", "step_mismatch", "price_deviation",
     "payment_mismatch", "picking_overdue", "delivery_overdue", "missing_address", "duplicate_order",
+    "credit_limit",
 )
 #: correlation kinds: scored separately (they read other flags or pairs of orders)
 CORRELATION_KINDS: tuple[str, ...] = ("cancel_reorder", "flag_cluster")
@@ -61,6 +62,7 @@ class WorldSpec:
     return_rate: float = 0.0
     late_pick_rate: float = 0.015   # picked (or shipped) late but done: counted, never a flag
     late_delivery_rate: float = 0.01
+    store_master: bool = False      # the platform's store master (credit limits) beside the export
     seeds: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -78,10 +80,10 @@ SPECS: dict[str, WorldSpec] = {s.name: s for s in (
         end=date(2026, 8, 28), as_of_hour=20.0, rhythm="route",
         lines=(3, 9), goods="drinks", case_share=0.55, growth=(0.1, 0.4), growth_share=0.3,
         catalog=True, picking=True, delivery=False,
-        payments=(("cod", 0.55), ("credit", 0.25), ("transfer", 0.12), ("wechat", 0.08)),
+        payments=(("cod", 0.55), ("credit", 0.25), ("transfer", 0.12), ("wechat", 0.08)), store_master=True,
         seeds={"line_qty_outlier": 36, "store_day_surge": 30, "amount_spike": 30, "step_mismatch": 30,
                "price_deviation": 30, "payment_mismatch": 30, "picking_overdue": 30,
-               "missing_address": 30, "duplicate_order": 30},
+               "missing_address": 30, "duplicate_order": 30, "credit_limit": 30},
     ),
     WorldSpec(
         name="weekly_marketplace",
@@ -107,8 +109,8 @@ SPECS: dict[str, WorldSpec] = {s.name: s for s in (
         lines=(3, 10), goods="grocery", case_share=0.4, growth=(0.5, 1.0), growth_share=0.75,
         picking=True, delivery=True,
         payments=(("prepaid", 0.45), ("credit", 0.35), ("cod", 0.2)),
-        cancel_rate=0.015, cancel_blank_qty=True, return_rate=0.03,
-        seeds={"line_qty_outlier": 30, "store_day_surge": 30, "amount_spike": 30,
+        cancel_rate=0.015, cancel_blank_qty=True, return_rate=0.03, store_master=True,
+        seeds={"credit_limit": 15, "line_qty_outlier": 30, "store_day_surge": 30, "amount_spike": 30,
                "price_deviation": 30, "payment_mismatch": 30, "picking_overdue": 30,
                "delivery_overdue": 30, "missing_address": 30, "duplicate_order": 30,
                "cancel_reorder": 20},
@@ -124,7 +126,8 @@ SPECS: dict[str, WorldSpec] = {s.name: s for s in (
         lines=(2, 7), goods="wholesale", case_share=0.5, line_value=400.0, growth=(0.2, 0.6),
         growth_share=0.4, promo_days=(17,), promo_factor=2.0, picking=False, delivery=False,
         payments=(("card", 0.5), ("transfer", 0.2), ("cod", 0.3)), cancel_rate=0.02, locale="en",
-        seeds={"line_qty_outlier": 30, "store_day_surge": 30, "amount_spike": 30, "price_deviation": 30,
+        store_master=True,
+        seeds={"credit_limit": 8, "line_qty_outlier": 30, "store_day_surge": 30, "amount_spike": 30, "price_deviation": 30,
                "picking_overdue": 30, "missing_address": 30, "duplicate_order": 30},
     ),
     WorldSpec(
@@ -136,7 +139,7 @@ SPECS: dict[str, WorldSpec] = {s.name: s for s in (
         end=date(2026, 11, 24), as_of_hour=20.5, rhythm="week",
         lines=(4, 10), goods="grocery", case_share=0.5, line_value=2400.0, store_size=4.0, growth=(0.3, 0.8), growth_share=0.5,
         promo_days=(16,), promo_factor=2.2, catalog=True, picking=False, delivery=True,
-        payments=(("cod", 0.6), ("wechat", 0.25), ("credit", 0.15)), return_rate=0.02,
+        payments=(("cod", 0.6), ("wechat", 0.25), ("credit", 0.15)), return_rate=0.02, store_master=True,
         seeds={},
     ),
 )}

@@ -12,7 +12,15 @@ the sentence for the flag's figures and level.  A rule with its own ``reason:`` 
 Placeholders take a format name instead of a Python spec, so every figure is written the
 reader's way: ``int``, ``num`` (default), ``ratio``, ``money``, ``hours``, ``pct`` (a value in
 percent), ``share`` (a fraction as percent), ``day`` (a date), ``fields`` and ``kinds`` (lists of
-keys, named and joined), or a key of ``i18n.vocabulary.FEATURE_VALUES`` (a named value).
+keys, named and joined), ``title`` (a rule title by language), or a key of
+``i18n.vocabulary.FEATURE_VALUES`` (a named value).
+
+Every reason is a sentence with its figures (``rules.reasons.sentence``): a part whose figures
+may be missing is written ``[[ … ]]`` and left out without them; :func:`choose` never hands on
+a template whose required figures are missing — it follows the module's ``FALLBACKS`` (template
+key -> the key to try next) and, when none fits, says the rule's title about the order or the
+store (``generic.*``), never a dash.  A flag whose cause explains other findings on the same
+order (``rules.inhibit``) carries them in ``also``: each is rendered after the main sentence.
 """
 
 from __future__ import annotations
@@ -28,9 +36,14 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from i18n import gettext_for
+from i18n import N_, gettext_for
 from i18n.formats import day, listing, number, percent
 from i18n.vocabulary import FEATURE_VALUES, label
+from rules.reasons import sentence
+
+#: the figures of other findings a flag explains (rules.inhibit): [{"id":…, "args":…}, …]
+ALSO = "also"
+ALSO_TEMPLATE = N_("This also explains another finding on the order: {sentence}")
 
 RULE_PREFIX = "rule:"
 #: figures that are identifiers from the data: a page marks them as such (translate="no")
@@ -76,13 +89,49 @@ def plain(value: Any) -> Any:
     return value
 
 
-def choose(detector: str, level: str, row: dict[str, Any], params: dict[str, Any]) -> Reason | None:
-    """The reason for one flag row (None when the detector has no reason module)."""
+def by_title(row: dict[str, Any], title: dict[str, str] | None, detector: str | None = None) -> Reason:
+    """The last resort: the rule's title (else the detector's kind name) said about the order
+    (or the store), with its ids."""
+    if not title and detector:
+        from i18n.vocabulary import KINDS
+
+        name = KINDS.get(detector)
+        title = {lang: gettext_for(lang)(name) for lang in ("zh", "en")} if name else None
+    args = {"title": title or {}, "order_id": row.get("order_id"), "store_id": row.get("store_id")}
+    for key in ("order", "order_only", "store", "any"):
+        if not sentence.lacking(template(f"generic.{key}") or "", args):
+            return Reason(f"generic.{key}", {k: plain(v) for k, v in args.items()})
+    return Reason("generic.any", {"title": title or {}})
+
+
+def choose(detector: str, level: str, row: dict[str, Any], params: dict[str, Any],
+           title: dict[str, str] | None = None) -> Reason | None:
+    """The reason for one flag row (None when the detector has no reason module).
+
+    The module picks the sentence; when a figure that sentence requires is missing, its
+    ``FALLBACKS`` are tried in turn, and then :func:`by_title` with the rule's ``title``.
+    """
     mod = _module(detector)
     if mod is None:
         return None
     key, args = mod.choose(row, level, params)
-    return Reason(f"{detector}.{key}", {k: plain(v) for k, v in args.items()})
+    return settle(detector, key, args, title, row)
+
+
+def settle(detector: str, key: str | None, args: dict[str, Any], title: dict[str, str] | None = None,
+           row: dict[str, Any] | None = None) -> Reason:
+    """The first of ``key`` and its ``FALLBACKS`` whose required figures ``args`` has, else
+    :func:`by_title` (every reason goes through here: no template is used without its figures)."""
+    mod = _module(detector)
+    args = {k: plain(v) for k, v in args.items()}
+    fallbacks: dict[str, str] = getattr(mod, "FALLBACKS", {}) if mod else {}
+    seen: set[str] = set()
+    while mod is not None and key is not None and key not in seen and key in mod.TEMPLATES:
+        seen.add(key)
+        if not sentence.lacking(mod.TEMPLATES[key], args):
+            return Reason(f"{detector}.{key}", args)
+        key = fallbacks.get(key)
+    return by_title(row if row is not None else args, title, detector)
 
 
 def near_power_of_ten(ratio: float | None, tolerance: float = 0.15) -> bool:
@@ -109,8 +158,8 @@ class _Formatter(string.Formatter):
 
     def _field(self, value: Any, spec: str) -> str:
         lang = self.lang
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "—"
+        if spec == "title" and isinstance(value, dict):
+            return str(value.get(lang) or value.get("zh") or next(iter(value.values()), ""))
         if spec in FEATURE_VALUES:
             msg = FEATURE_VALUES[spec].get(str(value))
             return self.gettext(msg) if msg else str(value)
@@ -138,7 +187,8 @@ class _Formatter(string.Formatter):
 
 def render(reason_id: str | None, args: dict[str, Any] | None, lang: str,
            rule_templates: dict[str, str] | None = None, markup: bool = False) -> Any:
-    """The sentence in ``lang``; None when the id is unknown (callers fall back to the stored text).
+    """The sentence in ``lang``; None when the id is unknown or its figures don't fit it
+    (callers fall back to the stored text).
 
     ``rule_templates``: the rule's own YAML reason by language, for ``rule:`` ids.  ``markup``:
     HTML (a ``Markup``) with the identifiers in it marked ``translate="no"``, for pages.
@@ -147,26 +197,56 @@ def render(reason_id: str | None, args: dict[str, Any] | None, lang: str,
         return None
     args = args or {}
     if reason_id.startswith(RULE_PREFIX):
-        from rules.flags import render_reason
-
         if not rule_templates:
             return None
         text = rule_templates.get(lang) or rule_templates.get("zh") or next(iter(rule_templates.values()))
-        return render_reason(text, args)
-    msg = template(reason_id)
-    if msg is None:
-        return None
-    fmt = _Formatter(lang, markup)
-    args = {k: _Id(v) if k in IDENTIFIERS and isinstance(v, str) else v for k, v in args.items()}
-    text = fmt.gettext(msg)
-    if markup:
-        text = str(escape(text))
-    try:
-        out = fmt.format(text, **args)
-    except (KeyError, IndexError, ValueError):   # a template and its figures out of step: say so plainly
-        out = fmt.format(text, **{**{k: None for k in _names(msg)}, **args})
+        try:
+            main = sentence.fill(str(escape(text)) if markup else text, args, _rule_field(markup))
+        except sentence.Incomplete:
+            return None
+        fmt = _Formatter(lang, markup)
+    else:
+        msg = template(reason_id)
+        if msg is None:
+            return None
+        fmt = _Formatter(lang, markup)
+        marked = {k: _Id(v) if k in IDENTIFIERS and isinstance(v, str) else v for k, v in args.items()}
+        text = fmt.gettext(msg)
+        try:
+            main = sentence.fill(str(escape(text)) if markup else text, marked, fmt.format_field)
+        except sentence.Incomplete:
+            return None
+    out = ("" if lang == "zh" else " ").join([main, *_also(args.get(ALSO), lang, markup, fmt)])
     return Markup(out) if markup else out
 
 
-def _names(msg: str) -> list[str]:
-    return [name for _, name, _, _ in string.Formatter().parse(msg) if name]
+def _rule_field(markup: bool):  # noqa: ANN202 - a field formatter
+    def field(value: Any, spec: str) -> str:
+        text = sentence.python_field(value, spec)
+        return str(escape(text)) if markup else text
+    return field
+
+
+def _also(items: Any, lang: str, markup: bool, fmt: "_Formatter") -> list[str]:
+    """The sentences of the findings this flag also explains (rules.inhibit)."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        said = render(item.get("id"), item.get("args"), lang, item.get("templates"), markup)
+        if said:
+            lead = fmt.gettext(ALSO_TEMPLATE)
+            out.append(lead.replace("{sentence}", str(said)))
+    return out
+
+
+def problems(reason_id: str | None, args: dict[str, Any] | None, lang: str,
+             rule_templates: dict[str, str] | None = None) -> list[str]:
+    """What is wrong with a reason as rendered in ``lang`` (empty: a proper sentence)."""
+    text = render(reason_id, args, lang, rule_templates)
+    if text is None:
+        return ["not rendered: unknown template or a required figure missing"]
+    ids = tuple(str(v) for k, v in (args or {}).items() if k in IDENTIFIERS and isinstance(v, str))
+    ids += tuple(str(v) for item in (args or {}).get(ALSO) or [] if isinstance(item, dict)
+                 for k, v in (item.get("args") or {}).items() if k in IDENTIFIERS and isinstance(v, str))
+    return sentence.problems(text, ids)

@@ -1,5 +1,5 @@
-"""Reasons of ``amount_spike``: an order against the store's median order, against the
-platform's for a store without enough history, or above the cash-on-delivery limit."""
+"""Reasons of ``amount_spike``: an order against the store's median order, or against the
+platform's for a store without enough history."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import Any
 from i18n import N_
 
 TEMPLATES = {
-    "cod_cap": N_("Order {order_id} of store {store_id} is {order_amount:money} to be paid in cash on delivery, "
-                  "above the limit of {cod_cap:money}."),
     "store.critical": N_("Order {order_id} of store {store_id} is {order_amount:money}, {amount_ratio:ratio} times "
                          "the store's median order of {baseline_amount:money} — far above its history."),
     "store.warn": N_("Order {order_id} of store {store_id} is {order_amount:money}, {amount_ratio:ratio} times "
@@ -22,10 +20,7 @@ TEMPLATES = {
 
 def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     args = {k: row.get(k) for k in ("order_id", "store_id", "order_amount", "amount_ratio", "baseline_amount",
-                                    "history_orders", "platform_amount", "platform_ratio", "cod_cap")}
-    ratio = row.get("amount_ratio")
-    if row.get("over_cap") == 1 and (ratio is None or level == "critical" and ratio < 20):
-        return "cod_cap", args
+                                    "history_orders", "platform_amount", "platform_ratio")}
     if row.get("baseline_amount") is None:
         return "platform", args
     return ("store.critical" if level == "critical" else "store.warn"), args

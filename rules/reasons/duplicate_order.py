@@ -8,7 +8,7 @@ from i18n import N_
 
 TEMPLATES = {
     "same": N_("Order {order_id} repeats order {previous_order_id} of {minutes_since_previous:int} minutes "
-               "earlier: the same {line_count} lines, {order_qty} units in all — probably entered twice."),
+               "earlier: the same {line_count} lines[[, {order_qty} units in all]] — probably entered twice."),
 }
 
 

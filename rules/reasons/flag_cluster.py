@@ -1,4 +1,5 @@
-"""Reasons of ``flag_cluster``: several flags of one store within the window."""
+"""Reasons of ``flag_cluster``: several orders of one store with several kinds of trouble
+within the window."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from typing import Any
 from i18n import N_
 
 TEMPLATES = {
-    "cluster": N_("Store {store_id} had {flags_in_window} flags within {window_hours} hours "
-                  "({kinds:kinds}), {critical_in_window} of them critical — the store may need help "
-                  "with how it orders."),
+    "cluster": N_("Store {store_id} had {orders_in_window:int} orders flagged within {window_hours} hours, "
+                  "with {kinds_in_window:int} kinds of trouble[[ ({kinds:kinds})]][[, {critical_orders:int} of "
+                  "them critical]] — the store may need help with how it orders."),
 }
 
 
 def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    args = {k: row.get(k) for k in ("store_id", "flags_in_window", "window_hours", "critical_in_window")}
+    args = {k: row.get(k) for k in ("store_id", "orders_in_window", "window_hours", "kinds_in_window")}
+    args["critical_orders"] = row.get("critical_orders") or None      # "0 of them critical" says nothing
     args["kinds"] = [k for k in (row.get("kinds") or "").split("、") if k]
     return "cluster", args

@@ -9,7 +9,7 @@ from i18n import N_
 
 TEMPLATES = {
     "off_step": N_("Order {order_id}: {quantity} of product {sku} is not a whole number of its order step of "
-                   "{order_step} (the nearest are {lower} and {upper})."),
+                   "{order_step}[[ (the nearest are {lower} and {upper})]]."),
     "under_min": N_("Order {order_id}: {quantity} of product {sku} is below its minimum order of "
                     "{min_order_qty}."),
     "both": N_("Order {order_id}: {quantity} of product {sku} is below its minimum order of {min_order_qty} "
