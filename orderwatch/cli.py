@@ -234,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc = rsub.add_parser("check", help="validate rule YAML; exit non-zero on any mistake")
     rc.add_argument("dir", nargs="?", help="rules directory (default: config rules_dir)")
     rc.set_defaults(func=cmd_rules_check)
+    from orderwatch.workbench_cli import add_rules_commands  # rules test, rules suggest
+    add_rules_commands(rsub)
 
     sc = sub.add_parser("scans", help="recent scans with counts and status (done, failed, interrupted, running)")
     sc.add_argument("--db", help="SQLAlchemy URL (default: config database.url)")
