@@ -37,6 +37,7 @@ from rules.model import REPORT
 from rules.prefilter import candidates
 from ingest.attribution import quarantine_store_ids
 from orderwatch.open_orders import track_scan
+from orderwatch.shadow import judge_shadow, split_modes
 from store import History, Store
 from store import sla_reports
 from store.recovery import recover
@@ -223,7 +224,8 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         timings[name] = now - t0
         t0 = now
 
-    rules = load_rules(config)  # fail on bad rules before reading anything
+    # fail on bad rules before reading anything; shadow rules are judged apart (orderwatch.shadow)
+    rules, shadow_rules = split_modes(load_rules(config, include_shadow=True))
     given_as_of = as_of
     as_of = as_of or now_local(config)
     url = db_url or config.database_url
@@ -275,6 +277,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                     more = store.write_flags(scan_id, correlated, conn=conn)
                     created, raised, flags = created + more.created, raised + more.raised, pl.concat([flags, correlated])
                     ids.append(more.ids)
+                judge_shadow(store, ctx, shadow_rules, present, flags, scan_id, conn)
                 tick("store lines", 0.3)
                 flagged = flags.select(pl.col("store_id"), pl.col("order_id")).drop_nulls().unique()
                 store.add_order_lines(scan_id, batch.join(flagged, on=["store_id", "order_id"], how="semi"),
