@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from contracts.config import Config, ConfigError, load_config
-from rules.loader import SNAPSHOT_DIR, RuleProblem, read_rule_files
+from rules.loader import RuleProblem, read_rule_files
 from rules.model import Rule
 
 err = Console(stderr=True, soft_wrap=True)
@@ -35,17 +35,16 @@ def _day(text: str) -> date:
 
 
 def live_rules(config: Config) -> list[Rule]:
-    """The rules in force: the live directory, or the last set that validated while it is broken."""
-    rules, problems = read_rule_files(config.rules_dir, config)
-    if not problems:
-        return rules
-    snap = config.instance_dir / SNAPSHOT_DIR
-    good, bad = read_rule_files(snap, config) if snap.is_dir() else ([], problems)
-    if bad:
-        raise ConfigError(f"the live rules directory {config.rules_dir} has mistakes and no last good copy "
-                          f"exists: {problems[0]}")
-    err.print(f"note: {config.rules_dir} has mistakes; comparing with the last rule set that validated ({snap})")
-    return good
+    """The rules in force (the last set that validated while the live directory is broken)."""
+    from rules.working import LiveRulesBroken, rules_in_force
+
+    try:
+        rules, note = rules_in_force(config)
+    except LiveRulesBroken as exc:
+        raise ConfigError(str(exc)) from None
+    if note:
+        err.print(f"note: {note}")
+    return rules
 
 
 def _candidate(config: Config, directory: str | None) -> tuple[list[Rule], list[RuleProblem], str]:

@@ -226,6 +226,7 @@ def read_rule_files(directory: Path, config: Config) -> tuple[list[Rule], list[R
     if not files:
         problems.append(RuleProblem(str(directory), None, None, "no rule files (*.yaml) found"))
     seen: dict[str, str] = {}
+    declared: dict[str, str] = {}   # every rule id written, valid or not -> its mode
     for path in files:
         name = str(path)
         try:
@@ -247,6 +248,8 @@ def read_rule_files(directory: Path, config: Config) -> tuple[list[Rule], list[R
             problems.append(RuleProblem(name, None, "rules", "the file must hold a list under `rules:`"))
             continue
         reader = _RuleReader(name, config, problems)
+        declared.update({str(raw["id"]): str(raw.get("mode", "live")) for raw in items
+                         if isinstance(raw, dict) and isinstance(raw.get("id"), str)})
         for i, raw in enumerate(items):
             rule = reader.read(raw, i)
             if rule is None:
@@ -256,9 +259,8 @@ def read_rule_files(directory: Path, config: Config) -> tuple[list[Rule], list[R
                 continue
             seen[rule.id] = name
             rules.append(rule)
-    modes = {r.id: r.mode for r in rules}
-    for r in rules:
-        if r.shadow_of is not None and modes.get(r.shadow_of) != "live":
+    for r in rules:   # a rule with its own mistakes is reported once, not again here
+        if r.shadow_of is not None and declared.get(r.shadow_of) != "live":
             problems.append(RuleProblem(str(r.file), r.id, "shadow_of",
                                         f"no live rule {r.shadow_of!r} (a shadow rule sits beside a live one)"))
     return rules, problems

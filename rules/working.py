@@ -20,10 +20,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from contracts.config import Config
-from rules.loader import RuleProblem, read_rule_files
+from rules.loader import SNAPSHOT_DIR, RuleProblem, read_rule_files
 from rules.model import Rule
 
 DIRNAME = "rules_working"
+
+
+class LiveRulesBroken(Exception):
+    """The live directory has mistakes and no last good copy of it exists."""
 
 
 class DraftConflict(Exception):
@@ -97,6 +101,20 @@ def save(config: Config, name: str) -> Path:
     return live
 
 
+def rules_in_force(config: Config) -> tuple[list[Rule], str | None]:
+    """The live rules (all of them, any mode), and a note when the live directory is broken and
+    the last set that validated stands in for it (``instance/rules_last_good``)."""
+    rules, problems = read_rule_files(config.rules_dir, config)
+    if not problems:
+        return rules, None
+    snap = config.instance_dir / SNAPSHOT_DIR
+    good, bad = read_rule_files(snap, config) if snap.is_dir() else ([], problems)
+    if bad:
+        raise LiveRulesBroken(f"the live rules directory {config.rules_dir} has mistakes and no last good copy "
+                              f"exists: {problems[0]}")
+    return good, f"{config.rules_dir} has mistakes; comparing with the last rule set that validated ({snap})"
+
+
 def text_of(config: Config, name: str) -> str:
     """The file as the working copy has it: its draft, else the live file."""
     path = drafts(config).get(name) or rule_files(config.rules_dir)[name]
@@ -115,7 +133,8 @@ def overlaid(config: Config, replace: dict[str, str] | None = None) -> Iterator[
         for name, path in drafts(config).items():
             origin[name] = path
             shutil.copy(path, Path(tmp) / name)
-        for name, text in (replace or {}).items():
+        for name, text in (replace or {}).items():   # text being tried: named as the live file
+            origin[name] = config.rules_dir / name
             (Path(tmp) / name).write_text(text, encoding="utf-8")
         yield Path(tmp), origin
 
@@ -134,5 +153,5 @@ def read_working(config: Config, replace: dict[str, str] | None = None) -> tuple
             [RuleProblem(where(p.file), p.rule, p.field, p.message) for p in problems])
 
 
-__all__ = ["DraftConflict", "discard", "drafts", "overlaid", "read_working", "rule_files", "save", "text_of",
+__all__ = ["DraftConflict", "LiveRulesBroken", "discard", "drafts", "overlaid", "read_working", "rule_files", "rules_in_force", "save", "text_of",
            "working_dir", "write_draft"]
