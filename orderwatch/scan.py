@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -103,10 +104,13 @@ def _feature_frames(ctx: DetectContext, rules: Sequence[Rule],
     """Each rule's candidate rows, computed in one polars pass (detectors shared by params).
 
     ``present``: source_file -> fields it carries; a rule judges only the files that carry
-    what its detector needs.
+    what its detector needs.  A detector several rules share (a dry run's live and changed
+    versions of a rule) is collected once and each rule filters the result: polars does not
+    share a subplan between the queries of one ``collect_all``.
     """
     plans: dict[str, pl.LazyFrame] = {}
     by_params: dict[str, pl.LazyFrame] = {}
+    keys: dict[str, str] = {}
     all_files = set(present or ())
     for rule in rules:
         det = REGISTRY[rule.detector]
@@ -119,9 +123,17 @@ def _feature_frames(ctx: DetectContext, rules: Sequence[Rule],
                               .with_columns(cs.float().fill_nan(None))
                               .with_row_index("_row")
                               .with_columns(pl.col("_row").cast(pl.Int64)))
+        keys[rule.id] = key
         plans[rule.id] = candidates(by_params[key], rule)
-    frames = pl.collect_all(list(plans.values()))
-    return dict(zip(plans.keys(), frames))
+    counts = Counter(keys.values())
+    shared = [k for k, n in counts.items() if n > 1]
+    alone = [rid for rid, k in keys.items() if counts[k] == 1]
+    frames = dict(zip(alone, pl.collect_all([plans[rid] for rid in alone])))
+    for key, frame in zip(shared, pl.collect_all([by_params[k] for k in shared])):
+        for rule in rules:
+            if keys[rule.id] == key:
+                frames[rule.id] = candidates(frame.lazy(), rule).collect()
+    return {rid: frames[rid] for rid in plans}
 
 
 def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str]] | None = None) -> pl.DataFrame:
