@@ -89,7 +89,8 @@ def check_route(settings: AlertSettings, labels: dict[str, str], at: datetime, s
     if sid and sid in settings.store_contacts:
         rule = labels.get("rule_id", "")
         if labels.get("level") == "critical" and rule in notify_store_rules:
-            store_receiver, note = f"{STORE_PREFIX}{sid}", f"critical, and rule {rule} has notify_store: true"
+            store_receiver = f"{STORE_PREFIX}{sid}"
+            note = f"{store_receiver}: critical, and rule {rule} has notify_store: true"
         elif not rule:
             note = f"{STORE_PREFIX}{sid} too when the flag is critical and its rule has notify_store: true"
         else:

@@ -154,8 +154,8 @@ def _period_lines(history: History, config: Config, since: date | None, until: d
 def _clocks(store: Store, lines: pl.DataFrame, config: Config, since: datetime) -> tuple[dict[str, datetime], datetime]:
     """Each file's clock as its scan judged it: the scan's as_of, or a backfill's newest event."""
     scanned = store.scan_times(since)
-    newest = (lines.filter(pl.col("_in_batch")).group_by("source_file")
-              .agg(pl.max_horizontal(pl.col(EVENT_FIELDS).max()).alias("t")))
+    newest = (lines.lazy().filter(pl.col("_in_batch")).group_by("source_file")
+              .agg(pl.max_horizontal(pl.col(EVENT_FIELDS).max()).alias("t")).collect())
     clocks: dict[str, datetime] = {}
     for f, t in newest.iter_rows():
         if f is None or t is None:
@@ -216,7 +216,8 @@ def dry_run(config: Config, live: Sequence[Rule], candidate: Sequence[Rule], *, 
     days = int(config.get("workbench.days", 30))
     window, since, until = _period_lines(history, config, since, until, days)
     lines = prepare(window, config).collect()
-    batch = lines.filter(pl.col("_in_batch"))
+    n_lines, n_stores = (lines.lazy().filter(pl.col("_in_batch"))
+                         .select(pl.len(), pl.col("store_id").n_unique()).collect().row(0))
     catalog = history.catalog()
     old_rules, new_rules = _select(live, rule_id), _select(candidate, rule_id)
     old_ids = {r.id: r for r in old_rules}
@@ -247,7 +248,7 @@ def dry_run(config: Config, live: Sequence[Rule], candidate: Sequence[Rule], *, 
         old_rules = [r for r in old_rules if r.id in report]
         new_rules = [r for r in new_rules if r.id in report]
     return DryRun(
-        since=since, until=until, lines=batch.height, stores=batch.get_column("store_id").n_unique(),
+        since=since, until=until, lines=n_lines, stores=n_stores,
         live=live_flags.select(list(FLAG_SCHEMA)), new=new_flags.select(list(FLAG_SCHEMA)), verdicts=verdicts,
         rules_live={r.id: r for r in old_rules}, rules_new={r.id: r for r in new_rules},
         changes=rule_changes([r for r in live if not report or r.id in report],

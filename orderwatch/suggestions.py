@@ -90,6 +90,10 @@ def print_suggestions(found: Sequence[Suggestion], console: Console) -> None:
             console.print(f"  {' ' * len(f.level)}  keeps 保留 {f.true_after:,} of {f.true_before:,} confirmed, "
                           f"{f.false_after:,} of {f.false_before:,} false positives; precision 准确率 "
                           f"{_pct(f.precision_before)} → {_pct(f.precision_after)}", soft_wrap=True, highlight=False)
+        if s.costly:
+            console.print("  note 注意: it loses most confirmed flags — this rule's features hardly separate what "
+                          "reviewers confirmed from what they rejected 此建议会丢失大部分已确认的异常", soft_wrap=True,
+                          highlight=False)
         if s.status == "suggested":
             console.print(f"  in all 合计: {s.removed_false:,} false positives fewer, {s.lost_true:,} confirmed lost "
                           f"(not applied: try it with `orderwatch rules suggest --out-dir DIR` then "

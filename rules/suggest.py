@@ -139,6 +139,11 @@ class Suggestion:
     def removed_false(self) -> int:
         return self.false - (self.levels[-1].false_after if self.levels else self.false)
 
+    @property
+    def costly(self) -> bool:
+        """The suggestion loses most confirmed flags: the features hardly separate the verdicts."""
+        return self.status == "suggested" and self.lost_true * 2 > self.true
+
 
 def _mask(frame: pl.DataFrame, conds: list[str]) -> pl.Series:
     expr = pl.lit(False)

@@ -127,3 +127,15 @@ def test_suggestions_read_the_store_and_the_cli_writes_a_copy(tmp_path, site_con
     live = (site_config.rules_dir / "volume.yaml").read_text(encoding="utf-8")
     assert "qty_ratio >= 12" not in live                       # never applied by itself
     assert main(["rules", "check", str(out)]) == 0
+
+
+def test_a_suggestion_that_loses_most_confirmed_says_so(rule):
+    """Only the top 10 confirmed stand apart; the other 30 are mixed with the false positives."""
+    rows = [("confirmed", {"qty_ratio": 100.0 + i, "quantity": 100.0}) for i in range(10)]
+    rows += [("false_positive" if i % 2 else "confirmed", {"qty_ratio": 10.0 + i, "quantity": 100.0})
+             for i in range(60)]
+    s = fit(rule, evidence_frame(rows), min_resolved=30, target=0.9)
+    assert s.status == "suggested" and s.costly
+    # it keeps the 10 and the last confirmed below them (68) with one false positive: 11 / 12 >= 0.9
+    assert (s.lost_true, s.removed_false) == (29, 29) and s.changed == {"warn": "qty_ratio >= 68 and quantity >= 50"}
+    assert fit(rule, evidence_frame(seeded()), min_resolved=30).costly is False
