@@ -14,52 +14,24 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Connection,
-    DateTime,
-    Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    select,
-)
+from sqlalchemy import Connection, Engine, ForeignKey, Index, Integer, String, UniqueConstraint, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from contracts.schema import FLAG_SCHEMA
-from store.models import LEVEL_RANK, Base, JobState, utcnow
+from store.models import LEVEL_RANK, Base, Finding, JobState, utcnow
 
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 RUN_PREFIX = "shadow:"
 SHADOW_FRAME = {**FLAG_SCHEMA, "scan_id": pl.Int64(), "created_at": pl.Datetime("us")}
 
 
-class ShadowFlag(Base):
+class ShadowFlag(Finding, Base):
     """A flag a shadow rule would have raised: never queued, never notified."""
 
     __tablename__ = "shadow_flags"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    rule_id: Mapped[str] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(64))
     level: Mapped[str] = mapped_column(String(16))
     severity: Mapped[int] = mapped_column(Integer)
-    department: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(255))
-    order_id: Mapped[str | None] = mapped_column(String)
-    store_id: Mapped[str | None] = mapped_column(String)
-    store_name: Mapped[str | None] = mapped_column(String)
-    occurred_at: Mapped[datetime | None] = mapped_column(DateTime)
-    title: Mapped[str | None] = mapped_column(String)
-    reason: Mapped[str | None] = mapped_column(Text)
-    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    reason_id: Mapped[str | None] = mapped_column(String(96))
-    reason_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
