@@ -203,9 +203,31 @@ def _select(rules: Iterable[Rule], only: str | None) -> list[Rule]:
     return target
 
 
+def judge(ctx: DetectContext, present: dict[str, set[str]], old: Sequence[Rule], new: Sequence[Rule],
+          changed: set[str], prior: tuple[pl.DataFrame, pl.DataFrame] | None = None
+          ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One batch judged by both rule sets in one ``decide`` call: (live flags, flags with the
+    change).  ``prior``: each side's flags of earlier batches, which correlation rules also read."""
+    line_rules = [r for r in old if REGISTRY[r.detector].input == "lines"]
+    line_rules += [_renamed(r) for r in new if r.id in changed and REGISTRY[r.detector].input == "lines"]
+    both = decide(ctx, line_rules, present)
+    is_new = pl.col("rule_id").str.ends_with(NEW_SUFFIX)
+    live_flags = both.filter(~is_new)
+    kept = sorted(r.id for r in new if r.id not in changed)
+    new_flags = pl.concat([live_flags.filter(pl.col("rule_id").is_in(kept)), _restore(both.filter(is_new))])
+    before_live, before_new = prior or (live_flags.head(0), new_flags.head(0))
+    return (pl.concat([live_flags, _correlated(ctx, old, live_flags, before_live)]),
+            pl.concat([new_flags, _correlated(ctx, new, new_flags, before_new)]))
+
+
 def dry_run(config: Config, live: Sequence[Rule], candidate: Sequence[Rule], *, db_url: str | None = None,
-            since: date | None = None, until: date | None = None, rule_id: str | None = None) -> DryRun:
-    """Judge the stored period with ``live`` and with ``candidate`` rules; nothing is written."""
+            since: date | None = None, until: date | None = None, rule_id: str | None = None,
+            exact: bool = False) -> DryRun:
+    """Judge the stored period with ``live`` and with ``candidate`` rules; nothing is written.
+
+    ``exact``: replay each stored scan that brought lines of the period instead of one pass
+    (``orderwatch.dryrun_replay``): the same flags as those scans for any history, one pass per scan.
+    """
     t0 = time.perf_counter()
     if rule_id is not None and rule_id not in {r.id for r in [*live, *candidate]}:
         raise DryRunError(f"no rule {rule_id!r} in either rule set")
@@ -215,32 +237,32 @@ def dry_run(config: Config, live: Sequence[Rule], candidate: Sequence[Rule], *, 
         raise DryRunError("the history holds no order lines yet: scan some orders first")
     days = int(config.get("workbench.days", 30))
     window, since, until = _period_lines(history, config, since, until, days)
-    lines = prepare(window, config).collect()
-    n_lines, n_stores = (lines.lazy().filter(pl.col("_in_batch"))
-                         .select(pl.len(), pl.col("store_id").n_unique()).collect().row(0))
     catalog = history.catalog()
     old_rules, new_rules = _select(live, rule_id), _select(candidate, rule_id)
     old_ids = {r.id: r for r in old_rules}
     changed = {r.id for r in new_rules if r.id not in old_ids or _definition(r) != _definition(old_ids[r.id])}
-    present = presence(lines)
     store = Store.open(url)
     try:
-        clocks, as_of = _clocks(store, lines, config, datetime.combine(since, datetime.min.time())
-                                - timedelta(days=config.history_days))
-        ctx = DetectContext(lines=lines.lazy(), catalog=catalog.lazy() if catalog is not None else None,
-                            as_of=as_of, config=config, clocks=clocks)
-        line_rules = [r for r in old_rules if REGISTRY[r.detector].input == "lines"]
-        line_rules += [_renamed(r) for r in new_rules if r.id in changed and REGISTRY[r.detector].input == "lines"]
-        both = decide(ctx, line_rules, present)
-        is_new = pl.col("rule_id").str.ends_with(NEW_SUFFIX)
-        live_flags = both.filter(~is_new)
-        kept = {r.id for r in new_rules if r.id not in changed}
-        new_flags = pl.concat([live_flags.filter(pl.col("rule_id").is_in(sorted(kept))), _restore(both.filter(is_new))])
-        live_flags = pl.concat([live_flags, _correlated(ctx, old_rules, live_flags)])
-        new_flags = pl.concat([new_flags, _correlated(ctx, new_rules, new_flags)])
+        if exact:
+            from orderwatch.dryrun_replay import replay
+
+            live_flags, new_flags, present, as_of = replay(config, history, store, old_rules, new_rules, changed,
+                                                           since, until)
+            window = window.filter(pl.col("_in_batch"))
+        else:
+            lines = prepare(window, config).collect()
+            present = presence(lines)
+            clocks, as_of = _clocks(store, lines, config, datetime.combine(since, datetime.min.time())
+                                    - timedelta(days=config.history_days))
+            ctx = DetectContext(lines=lines.lazy(), catalog=catalog.lazy() if catalog is not None else None,
+                                as_of=as_of, config=config, clocks=clocks)
+            live_flags, new_flags = judge(ctx, present, old_rules, new_rules, changed)
+            window = lines.lazy()
         verdicts = _verdicts(store, list(dict.fromkeys([*old_ids, *(r.id for r in new_rules)])), since, until)
     finally:
         store.close()
+    n_lines, n_stores = (window.filter(pl.col("_in_batch"))
+                         .select(pl.len(), pl.col("store_id").n_unique()).collect().row(0))
     report = {rule_id} if rule_id else None
     if report:
         live_flags = live_flags.filter(pl.col("rule_id").is_in(sorted(report)))
@@ -257,12 +279,15 @@ def dry_run(config: Config, live: Sequence[Rule], candidate: Sequence[Rule], *, 
         seconds=time.perf_counter() - t0, as_of=as_of)
 
 
-def _correlated(ctx: DetectContext, rules: Sequence[Rule], flags: pl.DataFrame) -> pl.DataFrame:
-    """The correlation rules over one side's flags, through the scan's own ``correlate``."""
+def _correlated(ctx: DetectContext, rules: Sequence[Rule], flags: pl.DataFrame,
+                before: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The correlation rules over one side's flags (and its earlier ones), through the scan's own
+    ``correlate``."""
     flag_rules = [r for r in rules if REGISTRY[r.detector].input == "flags"]
     if not flag_rules:
         return pl.DataFrame(schema=FLAG_SCHEMA)
-    return correlate(_SideFlags(flags), ctx, flag_rules, flags).select(list(FLAG_SCHEMA))  # type: ignore[arg-type]
+    seen = flags if before is None or before.is_empty() else pl.concat([before.select(flags.columns), flags])
+    return correlate(_SideFlags(seen), ctx, flag_rules, flags).select(list(FLAG_SCHEMA))  # type: ignore[arg-type]
 
 
-__all__ = ["DryRun", "DryRunError", "RuleChange", "dry_run", "rule_changes"]
+__all__ = ["DryRun", "DryRunError", "RuleChange", "dry_run", "judge", "rule_changes"]

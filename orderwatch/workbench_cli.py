@@ -74,7 +74,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     out.print(f"testing {what} against the live rules ({config.rules_dir})", highlight=False, markup=False)
     try:
         run = dry_run(config, live, candidate, db_url=args.db, since=args.since, until=args.until,
-                      rule_id=args.rule)
+                      rule_id=args.rule, exact=args.exact)
     except DryRunError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return 2
@@ -118,6 +118,8 @@ def add_rules_commands(rsub: argparse._SubParsersAction) -> None:
     rt.add_argument("--until", type=_day, help="last day (default: the newest day in the history)")
     rt.add_argument("--db", help="SQLAlchemy URL (default: config database.url)")
     rt.add_argument("--out", help="write the added and removed flags to FILE.csv or FILE.jsonl")
+    rt.add_argument("--exact", action="store_true", help="replay each stored scan of the period (exact for a history "
+                                                         "of many small scans; a pass per scan) instead of one pass")
     rt.set_defaults(func=cmd_rules_test)
 
     rs = rsub.add_parser("suggest", help="level thresholds fitted to reviewers' verdicts (never applied by themselves)")
