@@ -81,13 +81,14 @@ def _page(rule: Rule, *, levels: dict[str, str] | None = None, result: dict[str,
             levels = levels_of(working.text_of(cfg, name), rule.id) if name in drafts else dict(rule.level_text)
         except (EditError, KeyError, OSError):
             levels = dict(rule.level_text)
-    shown = sorted(set(levels) | set(rule.levels), key=LEVEL_ORDER.__getitem__)
+    shown = sorted(LEVEL_ORDER, key=LEVEL_ORDER.__getitem__)   # every level: one can be added or removed
     rule_stats = stats.rule_stats(context.engine(), everything()).get(rule.id, {})
     features = sorted(REGISTRY[rule.detector].features(rule.params))
     return render_template(
         "rule.html", rule=rule, levels=levels, shown_levels=shown, features=features, draft=name in drafts,
         result=result, problems=problems or [], error=error, suggestion=_suggestion(rule),
         shadows=_shadow(rule, rules), s=rule_stats, since=since, until=until,
+        days=int(cfg.get("workbench.days", 30)),
         saved=request.args.get("saved"), discarded=request.args.get("discarded"), conflict=status == 409,
     ), status
 
