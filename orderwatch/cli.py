@@ -121,7 +121,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         return 1
     for r in rules:
         levels = "; ".join(f"{k}: {v}" for k, v in r.level_text.items())
-        state = "" if r.enabled else " (disabled)"
+        state = ("" if r.enabled else " (disabled)") + (" (shadow)" if r.shadow else "")
         print(f"ok  {r.id:<24} {r.detector:<16} {r.department:<18} {levels}{state}")
     print(f"{len(rules)} rule(s) valid in {directory}")
     return 0
