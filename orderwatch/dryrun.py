@@ -31,7 +31,7 @@ from detectors import REGISTRY, DetectContext
 from detectors.common import prepare
 from detectors.needs import judged_files, presence
 from ingest.report import is_backfill
-from orderwatch.scan import correlate, decide
+from orderwatch.scan import correlate, decide, split_reports
 from rules import Rule
 from rules.reasons import RULE_PREFIX
 from store import History, Store
@@ -210,7 +210,8 @@ def judge(ctx: DetectContext, present: dict[str, set[str]], old: Sequence[Rule],
     change).  ``prior``: each side's flags of earlier batches, which correlation rules also read."""
     line_rules = [r for r in old if REGISTRY[r.detector].input == "lines"]
     line_rules += [_renamed(r) for r in new if r.id in changed and REGISTRY[r.detector].input == "lines"]
-    both = decide(ctx, line_rules, present)
+    # a ``report`` row (late but done) is SLA statistics, not a flag: neither side counts it
+    both, _reports = split_reports(decide(ctx, line_rules, present))
     is_new = pl.col("rule_id").str.ends_with(NEW_SUFFIX)
     live_flags = both.filter(~is_new)
     kept = sorted(r.id for r in new if r.id not in changed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from orderwatch.dryrun import DryRun
-from rules.model import LEVEL_ORDER
+from rules.model import LEVEL_ORDER, REPORT
 
 #: reviewers' resolutions that say the flag was right: confirmed, or corrected by the store
 TRUE_RESOLUTIONS = ("confirmed", "corrected")
@@ -60,7 +60,8 @@ def by_level(run: DryRun, d: pl.DataFrame | None = None) -> pl.DataFrame:
     for rid in run.rule_ids:
         part = d.filter(pl.col("rule_id") == rid)
         levels = sorted({*(run.rules_live[rid].levels if rid in run.rules_live else ()),
-                         *(run.rules_new[rid].levels if rid in run.rules_new else ())}, key=LEVEL_ORDER.__getitem__)
+                         *(run.rules_new[rid].levels if rid in run.rules_new else ())} - {REPORT},
+                        key=LEVEL_ORDER.__getitem__)
         for lvl in levels:
             now = part.filter(pl.col("level_now") == lvl).height
             new = part.filter(pl.col("level_new") == lvl).height

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from alerts.labels import LABEL_NAMES
 from alerts.settings import STORE_PREFIX, AlertSettings
 from contracts.schema import FLAG_SCHEMA
-from rules.model import LEVEL_ORDER, Rule
+from rules.model import LEVEL_ORDER, REPORT, Rule
 from store import shadow as shadow_store
 from store.models import Flag
 
@@ -77,7 +77,7 @@ def shadow_view(engine: Engine, settings: AlertSettings, rule: Rule, live: Rule 
     theirs = (_live_since(engine, live.id, int(runs["first_scan"])) if live is not None and runs
               else pl.DataFrame(schema={c: t for c, t in FLAG_SCHEMA.items() if c not in ("evidence", "reason_args")}))
     view = ShadowView(rule, live, runs, mine, theirs, alerts_off=settings.route.receiver is None)
-    levels = sorted({*rule.levels, *(live.levels if live else ())}, key=LEVEL_ORDER.__getitem__)
+    levels = sorted({*rule.levels, *(live.levels if live else ())} - {REPORT}, key=LEVEL_ORDER.__getitem__)
     view.levels = [(lv, mine.filter(pl.col("level") == lv).height, theirs.filter(pl.col("level") == lv).height)
                    for lv in levels]
     view.both = len(set(mine["subject"]) & set(theirs["subject"]))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from rules.condition import _tokens, parse, to_polars
-from rules.model import LEVEL_ORDER, Rule
+from rules.model import LEVEL_ORDER, REPORT, Rule
 
 TRUE_RESOLUTIONS = ("confirmed", "corrected")
 FALSE_RESOLUTION = "false_positive"
@@ -230,11 +230,12 @@ def fit(rule: Rule, resolved: pl.DataFrame, *, min_resolved: int = 30, target: f
     if frame.height < min_resolved:
         out.status = "too_few"
         return out
-    if not any(thresholds(t) for t in rule.level_text.values()):
+    if not any(thresholds(t) for lv, t in rule.level_text.items() if lv != REPORT):
         out.status = "no_thresholds"
         return out
     severer: list[str] = []
-    for level in sorted(rule.level_text, key=lambda lv: -LEVEL_ORDER[lv]):
+    # the queued levels only: a ``report`` row (late but done) is never a flag reviewers judge
+    for level in sorted(set(rule.level_text) - {REPORT}, key=lambda lv: -LEVEL_ORDER[lv]):
         before = rule.level_text[level]
         t0, f0 = _score(frame, [*severer, before])
         after, reached = before, (t0 + f0 > 0 and t0 / (t0 + f0) >= target) or f0 == 0

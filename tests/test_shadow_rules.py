@@ -35,10 +35,17 @@ SHADOW = """rules:
     notify_store: true
   - id: picking_overdue_trial
     title: {zh: 拣货超时（试行）, en: "Picking overdue (trial)"}
-    detector: stale_picking
+    detector: stage_overdue
+    params:
+      stage: picking
+      start: [confirmed_at, paid_at, created_at]
+      end: picked_at
+      tracked_by: [shipped_at, "state:picking", "state:picked", "state:shipped"]
+      then: handover
     mode: shadow
     levels:
-      critical: "overdue_hours > -3"
+      report: "done == 1 and overdue_hours > 0"
+      critical: "done == 0 and overdue_hours > -3"
     department: logistics
 """
 TRIAL = "（试行）"
@@ -95,6 +102,8 @@ def test_shadow_rules_are_judged_kept_apart_and_never_sent(demo, tmp_path, smtp)
         assert trial.filter(pl.col("level") == "critical").height > 0
         assert set(live["subject"]) <= set(trial["subject"])
         assert shadow_store.runs(store.engine, "line_qty_outlier_v2")["scans"] == 1
+        assert shadow.filter(pl.col("rule_id") == "picking_overdue_trial").height > 0
+        assert "report" not in set(shadow.get_column("level").to_list())   # late-but-done is not a flag
 
         # nothing of it is planned or sent: the same messages as without it, none naming it
         now = utcnow()

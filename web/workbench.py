@@ -23,7 +23,7 @@ from orderwatch.suggestions import suggest_rules
 from rules import working
 from rules.edit import EditError, levels_of, set_levels
 from rules.loader import rules_state
-from rules.model import LEVEL_ORDER, Rule
+from rules.model import LEVEL_ORDER, REPORT, Rule
 from web import access, charts, context, stats
 from web.i18n import date_from_input
 from web.review import lang
@@ -46,8 +46,8 @@ def _rule(rule_id: str) -> Rule:
 
 
 def _form_levels(rule: Rule) -> dict[str, str]:
-    """The level conditions as posted (every known level; an empty one removes that level)."""
-    return {lv: (request.form.get(f"level_{lv}") or "").strip() for lv in LEVEL_ORDER}
+    """The level conditions as posted (an empty one removes that level; one not posted stays)."""
+    return {lv: (request.form.get(f"level_{lv}") or "").strip() for lv in LEVEL_ORDER if f"level_{lv}" in request.form}
 
 
 def _suggestion(rule: Rule) -> Any:
@@ -81,7 +81,8 @@ def _page(rule: Rule, *, levels: dict[str, str] | None = None, result: dict[str,
             levels = levels_of(working.text_of(cfg, name), rule.id) if name in drafts else dict(rule.level_text)
         except (EditError, KeyError, OSError):
             levels = dict(rule.level_text)
-    shown = sorted(LEVEL_ORDER, key=LEVEL_ORDER.__getitem__)   # every level: one can be added or removed
+    # every queued level (one can be added or removed), and ``report`` where the rule has one
+    shown = [lv for lv in LEVEL_ORDER if lv != REPORT or REPORT in levels or REPORT in rule.levels]
     rule_stats = stats.rule_stats(context.engine(), everything()).get(rule.id, {})
     features = sorted(REGISTRY[rule.detector].features(rule.params))
     return render_template(
