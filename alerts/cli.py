@@ -28,13 +28,13 @@ def _to_local(utc: datetime | None, tz: str) -> str:
     return f"{utc.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}"
 
 
-def _parse_until(text: str) -> datetime:
+def _parse_until(text: str, option: str = "--until") -> datetime:
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, fmt)
         except ValueError:
             continue
-    raise ConfigError(f"--until: expected 'YYYY-MM-DD HH:MM', got {text!r}")
+    raise ConfigError(f"{option}: expected 'YYYY-MM-DD HH:MM', got {text!r}")
 
 
 def _matchers(items: list[str]) -> dict[str, str]:
@@ -151,6 +151,53 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_routes_test(args: argparse.Namespace) -> int:
+    """Where a flag with these labels goes at --at, and whether a silence mutes it; exit 0 when
+    it would be sent, 1 when nothing would be (muted, or no receiver)."""
+    from alerts import silences
+    from alerts.route_check import LabelsError, check_route, parse_labels
+    from alerts.settings import load_settings
+    from rules.loader import load_rules_cached
+    from store import Store
+
+    config = load_config(args.config)
+    tz = config.timezone
+    try:
+        labels = parse_labels(args.labels, config.departments)
+    except LabelsError as exc:
+        raise ConfigError(f"--labels: {exc}") from None
+    at_local = _parse_until(args.at, "--at") if args.at else None
+    at = _to_utc(at_local, tz) if at_local else _utcnow()
+    settings = load_settings(config)
+    with Store.open(args.db or config.database_url) as store:
+        rows = silences.list_all(store.engine)
+    store_rules = {r.id for r in load_rules_cached(config, include_disabled=True) if r.notify_store}
+    t = check_route(settings, labels, at, rows, store_rules)
+    print("labels: " + " ".join(f"{k}={v}" for k, v in labels.items() if v)
+          + (f"  (empty: {', '.join(k for k, v in labels.items() if not v)})" if not all(labels.values()) else ""))
+    print(f"at: {_to_local(at, tz)} ({tz})")
+    if t.alerts_off:
+        print("routes: none — alerts are off (alerts.route.receiver is not set)")
+    for r in t.routes:
+        how = " ".join([*(f"{k}={v}" for k, v in r.match.items()), *(f"{k}=~{p.pattern}" for k, p in r.match_re.items())])
+        print(f"route {r.path}{'  match ' + how if how else ''}  → {r.receiver or '(none)'}  "
+              f"(group {r.group_key(labels)}; repeat every {int(r.repeat_interval.total_seconds() // 60)} min; "
+              f"resolved notices {'yes' if r.send_resolved else 'no'})")
+    if t.store_note:
+        print(f"store manager: {t.store_note}")
+    for s in t.silences:
+        print(f"silenced by silence {s['id']} ({_matchers_text(s['matchers'])}) {_to_local(s['starts_at'], tz)} → "
+              f"{_to_local(s['ends_at'], tz)} by {s['created_by']}: {s['comment']}")
+    if t.muted:
+        print(f"→ not sent at {_to_local(at, tz)}: muted by {len(t.silences)} silence(s); "
+              f"it goes to {', '.join(t.receivers) or 'no receiver'} once they end")
+    elif t.receivers:
+        print(f"→ sent to {', '.join(t.receivers)}")
+    else:
+        print("→ not sent: no receiver")
+    return 0 if t.sent else 1
+
+
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """Add ``silences`` and ``notifications`` to the ``orderwatch`` sub-command parser."""
     from alerts.labels import LABEL_NAMES
@@ -180,6 +227,16 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     nl.add_argument("--status", choices=list(NOTIFICATION_STATUSES))
     nl.add_argument("--limit", type=int, default=100)
     n.set_defaults(func=cmd_notifications)
+
+    r = sub.add_parser("routes", help="the routing tree")
+    rsub = r.add_subparsers(dest="routes_command", required=True)
+    rt = rsub.add_parser("test", help="which receivers a flag with these labels goes to, and whether a silence "
+                                      "active at --at mutes it (exit 1 when nothing would be sent)")
+    rt.add_argument("--labels", required=True, metavar="LABEL=VALUE,...",
+                    help=f"e.g. department=finance,level=critical,store_id=MD0001 (labels: {', '.join(LABEL_NAMES)})")
+    rt.add_argument("--at", help='"YYYY-MM-DD HH:MM" in the config timezone (default: now)')
+    rt.add_argument("--db", help="SQLAlchemy URL of the silences (default: config database.url)")
+    rt.set_defaults(func=cmd_routes_test)
 
     a = sub.add_parser("alerts", help="check the alerts set-up")
     asub = a.add_subparsers(dest="alerts_command", required=True)

@@ -107,12 +107,15 @@ TEXT_FIELDS = tuple(k for k, v in CANONICAL.items() if v == pl.String())
 #: identity of a line across scans: re-reading the same line must not add it twice
 LINE_KEY: tuple[str, ...] = ("source", "store_id", "order_id", "line_no")
 
-#: what detectors' baselines read back from history (the rest of a line is only needed for
-#: flagged orders, whose lines the database keeps); writing fewer columns keeps scans fast
+#: what detectors read back from history: their baselines, and every field a detector judges,
+#: so the rules workbench's dry run (``orderwatch rules test``) can judge stored history as a
+#: scan did (the rest of a line is only needed for flagged orders, whose lines the database
+#: keeps); writing fewer columns keeps scans fast
 BASELINE_FIELDS: tuple[str, ...] = (
     *LINE_KEY, "store_name", "buyer_id", *EVENT_FIELDS, *DEADLINE_FIELDS, "status", "state",
-    "sku", "quantity", "unit_price", "line_amount", "order_amount", "payment_method",
-    "shipping_method", "source_file", "goods",
+    "sku", "quantity", "unit_price", "line_amount", "order_amount", "paid_amount", "payment_method",
+    "shipping_method", "consignee", "phone", "province", "city", "district", "address", "postcode", "country",
+    "source_file", "goods",
 )
 
 

@@ -121,7 +121,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         return 1
     for r in rules:
         levels = "; ".join(f"{k}: {v}" for k, v in r.level_text.items())
-        state = "" if r.enabled else " (disabled)"
+        state = ("" if r.enabled else " (disabled)") + (" (shadow)" if r.shadow else "")
         print(f"ok  {r.id:<24} {r.detector:<16} {r.department:<18} {levels}{state}")
     for i in inhibitions:
         when = f" when {i.when_text}" if i.when_text else ""
@@ -238,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc = rsub.add_parser("check", help="validate rule YAML; exit non-zero on any mistake")
     rc.add_argument("dir", nargs="?", help="rules directory (default: config rules_dir)")
     rc.set_defaults(func=cmd_rules_check)
+    from orderwatch.workbench_cli import add_rules_commands  # rules test, rules suggest
+    add_rules_commands(rsub)
 
     sc = sub.add_parser("scans", help="recent scans with counts and status (done, failed, interrupted, running)")
     sc.add_argument("--db", help="SQLAlchemy URL (default: config database.url)")

@@ -5,9 +5,9 @@ refund: the time-based rules): an order confirmed at 13:00 and never picked is f
 and overdue at 18:00.  This reads back the newest lines of the orders
 still open in the window (``orderwatch.open_orders``: never all history), runs only the
 time-based rules, and stores what fires like a scan does (idempotent: a flag already raised is
-not raised twice).  Each file keeps the clock its scan gave it: a backfill (a file whose newest
-event is days old) is judged as of its newest event, never against today, and a rule judges
-only the files that carry what its detector needs (both read from the file's lines in the
+not raised twice; a shadow rule's go to ``shadow_flags``).  Each file keeps the clock its scan
+gave it: a backfill (a file whose newest event is days old) is judged as of its newest event,
+never against today, and a rule judges only the files that carry what its detector needs (both read from the file's lines in the
 partitions opened, not only from its open orders).
 """
 
@@ -24,6 +24,7 @@ from detectors.common import prepare
 from ingest.report import is_backfill
 from orderwatch.open_orders import open_lines
 from orderwatch.scan import decide, split_reports
+from orderwatch.shadow import judge_shadow, split_modes
 from rules.loader import load_rules_cached
 from store import History, Store, sla_reports
 
@@ -41,11 +42,13 @@ class Reevaluation:
 def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days: int = 7) -> Reevaluation:
     """Re-judge the last ``days`` of orders with the time-based rules as of ``now`` (local time)."""
     url = db_url or config.database_url
-    rules = [r for r in load_rules_cached(config) if REGISTRY[r.detector].time_based]
+    rules, shadow_rules = split_modes([r for r in load_rules_cached(config, include_shadow=True)
+                                       if REGISTRY[r.detector].time_based])
     history = History(history_dir_for(url, config))
-    found = open_lines(url, history, config, now - timedelta(days=days), now, rules)  # the open set only
+    found = open_lines(url, history, config, now - timedelta(days=days), now,
+                       [*rules, *shadow_rules])  # the open set only
     recent = found.lines
-    if not rules or recent.height == 0:
+    if not (rules or shadow_rules) or recent.height == 0:
         return Reevaluation(0, 0, 0, 0, recent.height, found.partitions)
     lines = prepare(recent.lazy().with_columns(pl.lit(True).alias("_in_batch")), config).collect().lazy()
     catalog = history.catalog()
@@ -66,6 +69,7 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
             with store.transaction() as conn:  # flags, events, lines and "done" land together
                 created, raised = store.upsert_flags(scan_id, flags, actor="orderwatch:reevaluate", conn=conn)
                 sla_reports.write(conn, scan_id, late_done)
+                judge_shadow(store, ctx, shadow_rules, found.present, flags, scan_id, conn)
                 if flags.height:
                     flagged = flags.select("store_id", "order_id").drop_nulls().unique()
                     store.add_order_lines(scan_id, recent.join(flagged, on=["store_id", "order_id"], how="semi"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ from rules.model import REPORT
 from rules.prefilter import candidates
 from ingest.attribution import quarantine_store_ids
 from orderwatch.open_orders import track_scan
+from orderwatch.shadow import judge_shadow, split_modes
 from store import History, Store
 from store import sla_reports
 from store.recovery import recover
@@ -107,10 +109,13 @@ def _feature_frames(ctx: DetectContext, rules: Sequence[Rule],
     """Each rule's candidate rows, computed in one polars pass (detectors shared by params).
 
     ``present``: source_file -> fields it carries; a rule judges only the files that carry
-    what its detector needs.
+    what its detector needs.  A detector several rules share (a dry run's live and changed
+    versions of a rule) is collected once and each rule filters the result: polars does not
+    share a subplan between the queries of one ``collect_all``.
     """
     plans: dict[str, pl.LazyFrame] = {}
     by_params: dict[str, pl.LazyFrame] = {}
+    keys: dict[str, str] = {}
     all_files = set(present or ())
     for rule in rules:
         det = REGISTRY[rule.detector]
@@ -123,9 +128,17 @@ def _feature_frames(ctx: DetectContext, rules: Sequence[Rule],
                               .with_columns(cs.float().fill_nan(None))
                               .with_row_index("_row")
                               .with_columns(pl.col("_row").cast(pl.Int64)))
+        keys[rule.id] = key
         plans[rule.id] = candidates(by_params[key], rule)
-    frames = pl.collect_all(list(plans.values()))
-    return dict(zip(plans.keys(), frames))
+    counts = Counter(keys.values())
+    shared = [k for k, n in counts.items() if n > 1]
+    alone = [rid for rid, k in keys.items() if counts[k] == 1]
+    frames = dict(zip(alone, pl.collect_all([plans[rid] for rid in alone])))
+    for key, frame in zip(shared, pl.collect_all([by_params[k] for k in shared])):
+        for rule in rules:
+            if keys[rule.id] == key:
+                frames[rule.id] = candidates(frame.lazy(), rule).collect()
+    return {rid: frames[rid] for rid in plans}
 
 
 def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str]] | None = None,
@@ -232,7 +245,8 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         timings[name] = now - t0
         t0 = now
 
-    rules = load_rules(config)  # fail on bad rules before reading anything
+    # fail on bad rules before reading anything; shadow rules are judged apart (orderwatch.shadow)
+    rules, shadow_rules = split_modes(load_rules(config, include_shadow=True))
     inhibitions = load_inhibitions(config)
     given_as_of = as_of
     as_of = as_of or now_local(config)
@@ -290,6 +304,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                     more = store.write_flags(scan_id, correlated, conn=conn)
                     created, raised, flags = created + more.created, raised + more.raised, pl.concat([flags, correlated])
                     ids.append(more.ids)
+                judge_shadow(store, ctx, shadow_rules, present, flags, scan_id, conn)
                 tick("store lines", 0.3)
                 flagged = flags.select(pl.col("store_id"), pl.col("order_id")).drop_nulls().unique()
                 store.add_order_lines(scan_id, batch.join(flagged, on=["store_id", "order_id"], how="semi"),

@@ -24,7 +24,8 @@ from rules.inhibit import Inhibition, read_inhibitions
 from rules.model import LEVEL_ORDER, Rule
 
 RULE_KEYS = {"id", "title", "description", "detector", "params", "levels", "department",
-             "notify_store", "enabled", "reason"}
+             "notify_store", "enabled", "reason", "mode", "shadow_of"}
+MODES = ("live", "shadow")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 CONTEXT_FIELDS = set(SUBJECT_COLUMNS) | {"sku", "line_no"}
 
@@ -157,6 +158,13 @@ class _RuleReader:
         for flag in ("notify_store", "enabled"):
             if flag in raw and not isinstance(raw[flag], bool):
                 self.problem(rid, flag, f"must be true or false, got {raw[flag]!r}")
+        mode = raw.get("mode", "live")
+        if mode not in MODES:
+            self.problem(rid, "mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+        shadow_of = raw.get("shadow_of")
+        if shadow_of is not None and (mode != "shadow" or not isinstance(shadow_of, str)):
+            self.problem(rid, "shadow_of", "names the live rule a shadow rule would replace: "
+                                           "only with mode: shadow, and a rule id")
         params = self.params(rid, detector, raw.get("params")) if detector else None
         features = set(detector.features(params)) if detector and params is not None else None
         levels, level_text = self.levels(rid, raw.get("levels"), features)
@@ -177,6 +185,7 @@ class _RuleReader:
             id=rid, title=title, detector=detector.name, params=params, levels=levels,
             level_text=level_text, department=dept, notify_store=bool(raw.get("notify_store", False)),
             enabled=bool(raw.get("enabled", True)), reason=reason, file=Path(self.file),
+            mode=str(mode), shadow_of=shadow_of,
         )
 
     def levels(self, rid: str, value: Any, features: set[str] | None):
@@ -221,11 +230,12 @@ def read_pack(directory: Path, config: Config) -> tuple[list[Rule], list[Inhibit
     rules: list[Rule] = []
     directory = Path(directory)
     if not directory.is_dir():
-        return [], [RuleProblem(str(directory), None, None, "rules directory not found")]
+        return [], [], [RuleProblem(str(directory), None, None, "rules directory not found")]
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     if not files:
         problems.append(RuleProblem(str(directory), None, None, "no rule files (*.yaml) found"))
     seen: dict[str, str] = {}
+    declared: dict[str, str] = {}   # every rule id written, valid or not -> its mode
     for path in files:
         name = str(path)
         try:
@@ -250,6 +260,8 @@ def read_pack(directory: Path, config: Config) -> tuple[list[Rule], list[Inhibit
             problems.append(RuleProblem(name, None, "rules", "the file must hold a list under `rules:`"))
             continue
         reader = _RuleReader(name, config, problems)
+        declared.update({str(raw["id"]): str(raw.get("mode", "live")) for raw in items
+                         if isinstance(raw, dict) and isinstance(raw.get("id"), str)})
         for i, raw in enumerate(items):
             rule = reader.read(raw, i)
             if rule is None:
@@ -259,6 +271,10 @@ def read_pack(directory: Path, config: Config) -> tuple[list[Rule], list[Inhibit
                 continue
             seen[rule.id] = name
             rules.append(rule)
+    for r in rules:   # a rule with its own mistakes is reported once, not again here
+        if r.shadow_of is not None and declared.get(r.shadow_of) != "live":
+            problems.append(RuleProblem(str(r.file), r.id, "shadow_of",
+                                        f"no live rule {r.shadow_of!r} (a shadow rule sits beside a live one)"))
     inhibitions: list[Inhibition] = []
     by_id = {r.id: r for r in rules}
     for name, raw in pending:
@@ -276,12 +292,14 @@ def load_inhibitions(config: Config, directory: Path | None = None) -> list[Inhi
     return inhibitions
 
 
-def load_rules(config: Config, directory: Path | None = None, include_disabled: bool = False) -> list[Rule]:
-    """The enabled rules of the configured directory; raises :class:`RulesInvalid` on any mistake."""
+def load_rules(config: Config, directory: Path | None = None, include_disabled: bool = False,
+               include_shadow: bool = False) -> list[Rule]:
+    """The enabled live rules of the configured directory; raises :class:`RulesInvalid` on any
+    mistake.  Shadow rules only when asked: whoever queues or notifies never sees them."""
     rules, problems = read_rule_files(directory or config.rules_dir, config)
     if problems:
         raise RulesInvalid(problems)
-    return [r for r in rules if include_disabled or r.enabled]
+    return [r for r in rules if (include_disabled or r.enabled) and (include_shadow or not r.shadow)]
 
 
 @dataclass
@@ -361,10 +379,11 @@ def rules_state(config: Config) -> RuleState:
         return state
 
 
-def load_rules_cached(config: Config, include_disabled: bool = False) -> list[Rule]:
-    """The rules in force (the last set that validated; see :func:`rules_state`); never raises.
+def load_rules_cached(config: Config, include_disabled: bool = False,
+                      include_shadow: bool = False) -> list[Rule]:
+    """The live rules in force (the last set that validated; see :func:`rules_state`); never raises.
 
     For long-running processes (the web app reads rule titles on every page).  Scans use
     :func:`load_rules`, which refuses a broken directory."""
     rules = rules_state(config).rules
-    return [r for r in rules if include_disabled or r.enabled]
+    return [r for r in rules if (include_disabled or r.enabled) and (include_shadow or not r.shadow)]

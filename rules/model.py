@@ -31,6 +31,10 @@ class Rule:
     enabled: bool
     reason: dict[str, str]           # language -> template with {feature} placeholders
     file: Path = field(default=Path("?"), compare=False)
+    # "live": its flags are queued and notified; "shadow": evaluated on every scan and kept
+    # apart as shadow flags (never queued nor sent), to see what it would do before it goes live
+    mode: str = "live"
+    shadow_of: str | None = None     # the live rule a shadow rule would replace (its page compares them)
 
     @property
     def fields(self) -> list[str]:
@@ -39,6 +43,10 @@ class Rule:
         for node in self.levels.values():
             out |= condition_fields(node)
         return sorted(out)
+
+    @property
+    def shadow(self) -> bool:
+        return self.mode == "shadow"
 
     @property
     def lowest_level(self) -> str:

@@ -8,6 +8,7 @@ from store.db import alembic_config, current_revision, make_engine, upgrade
 from store.history import History
 from store.models import LEVELS, Base, Flag, FlagEvent, OrderLine, QuarantinedRow, Scan
 from store.repository import Store
+from store.shadow import ShadowFlag
 from store.sla_reports import SlaReport
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "OrderLine",
     "QuarantinedRow",
     "Scan",
+    "ShadowFlag",
     "SlaReport",
     "Store",
     "alembic_config",

@@ -72,8 +72,9 @@ class Site:
             return conn.execute(sql, params).fetchall()
 
 
-def serve_site(tmp: Path):  # type: ignore[no-untyped-def]
-    """Generator: a scanned demo set in ``tmp``, five users, the app served by waitress."""
+def serve_site(tmp: Path, extra_config: dict | None = None):  # type: ignore[no-untyped-def]
+    """Generator: a scanned demo set in ``tmp``, five users, the app served by waitress
+    (``extra_config``: more site config keys, e.g. a ``rules_dir`` the test may write)."""
     from contracts.config import load_config
     from orderwatch.demo import generate
     from orderwatch.scan import run_scan
@@ -82,8 +83,8 @@ def serve_site(tmp: Path):  # type: ignore[no-untyped-def]
 
     cfg_path = tmp / "config.yaml"
     # no scheduler in the app under test: jobs would change the queues while the browser looks
-    cfg_path.write_text(yaml.safe_dump({"instance_dir": str(tmp / "instance"), "jobs": {"in_serve": False}}),
-                        encoding="utf-8")
+    cfg_path.write_text(yaml.safe_dump({"instance_dir": str(tmp / "instance"), "jobs": {"in_serve": False},
+                                        **(extra_config or {})}), encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ORDERWATCH_CONFIG", str(cfg_path))
         config = load_config()

@@ -64,7 +64,8 @@ def _client(app, name: str, lang: str):
 def _pages(app, name: str, ids: dict[str, int], top_store: str) -> list[str]:
     cfg = app.extensions["orderwatch.config"]
     if name == "author":
-        return ["/rules/", "/rules/file/volume.yaml", "/rules/file/amounts.yaml", "/nowhere", "/dashboard"]
+        return ["/rules/", "/rules/file/volume.yaml", "/rules/file/amounts.yaml", "/nowhere", "/dashboard",
+                "/rules/rule/line_qty_outlier", "/rules/rule/store_flag_cluster"]
     flag_pages = [f"/flags/{i}" for i in ids.values()]
     if name == "mgr":
         return ["/stores", "/stores?status=all&sort=new", "/dashboard", "/nowhere", "/upload", "/rules/",
@@ -76,7 +77,7 @@ def _pages(app, name: str, ids: dict[str, int], top_store: str) -> list[str]:
         "/nowhere", *flag_pages]
     if name == "admin":
         pages += ["/stores", f"/stores?store_id={top_store}", "/notifications", "/notifications?status=pending",
-                  "/admin/users", "/rules/", "/rules/file/fulfilment.yaml"]
+                  "/admin/users", "/rules/", "/rules/file/fulfilment.yaml", "/rules/rule/order_amount_spike"]
     else:
         pages += ["/admin/users", "/notifications", "/queue/purchasing"]
     return pages
@@ -126,6 +127,27 @@ def _forms(c, lang: str, ids: dict[str, int]) -> list[str]:
                    content_type="multipart/form-data")
         out += _check(r, lang, f"upload {name}")
     return out
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_dry_run_speaks_one_language(scanned, lang):
+    """A rule author's dry run of a looser threshold, and the refused one with a mistake."""
+    app, *_ = scanned
+    c = _client(app, "author", lang)
+    page = c.get("/rules/rule/line_qty_outlier").get_data(as_text=True)
+    token = csrf_of(page)
+    r = c.post("/rules/rule/line_qty_outlier/dry-run", data={
+        "_csrf": token, "level_warn": "qty_ratio >= 3 and quantity >= 10", "level_critical": "qty_ratio >= 30"})
+    assert r.status_code == 200 and 'id="dry-run-result"' in r.get_data(as_text=True)
+    found = _check(r, lang, "dry run")
+    r = c.post("/rules/rule/line_qty_outlier/dry-run", data={"_csrf": token, "level_warn": "qty_ratoi >= 3"})
+    assert r.status_code == 422
+    found += _check(r, lang, "dry run refused")
+    r = c.post("/rules/rule/line_qty_outlier/dry-run", data={"_csrf": token, "level_warn": "qty_ratio >= 3",
+                                                             "since": "someday"})
+    found += _check(r, lang, "dry run with a bad date")
+    c.post("/rules/rule/line_qty_outlier/discard", data={"_csrf": token})
+    assert not found, "\n".join(found)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -90,12 +90,12 @@ def test_migrations_create_schema_and_are_idempotent(db_url: str) -> None:
     }
     uniques = {u["name"]: u["column_names"] for u in insp.get_unique_constraints("order_lines")}
     assert uniques["uq_order_lines_key"] == ["source", "store_id", "order_id", "line_no"]
-    assert current_revision(s.engine) == "0010"
+    assert current_revision(s.engine) == "0011"
     assert "skipped" in {c["name"] for c in insp.get_columns("scans")}       # what a scan could not judge
     sid = s.begin_scan(["a.csv"], T0)
     s.close()
     s2 = Store.open(db_url)  # second open: no error, nothing lost
-    assert current_revision(s2.engine) == "0010"
+    assert current_revision(s2.engine) == "0011"
     assert s2.get_scan(sid)["files"] == ["a.csv"]
     with s2.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1

@@ -3,7 +3,8 @@
 ``create_app()`` reads config.yaml (like the CLI), opens the store (migrating it), and
 registers: ``auth`` (login/logout), ``review`` (department queues, flag detail), ``actions``
 (lifecycle, take next, bulk), ``saved`` (saved filters), ``export`` (the queue as a workbook),
-``dashboard``, ``rules`` (rule pages, validate-and-reload), ``upload``, ``admin`` (users),
+``dashboard``, ``rules`` (rule pages, validate-and-reload), ``workbench`` (a rule's page: dry run,
+suggestions, shadow rules), ``upload``, ``admin`` (users),
 ``silences`` and ``api`` (JSON, token auth, OpenAPI at /api/v1/openapi.json).  Every page speaks
 the user's language (web/i18n.py); errors are pages in the site's layout (web/errors.py).
 """
@@ -59,7 +60,8 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.extensions["orderwatch.config"] = config
     app.extensions["orderwatch.store"] = _open_store(app.config["DATABASE_URL"], config)
 
-    from web import actions, admin, api, auth, dashboard, errors, export, review, rules_pages, saved, silences, upload
+    from web import (actions, admin, api, auth, dashboard, errors, export, review, rules_pages, saved, silences, upload,
+                     workbench)
     from web.i18n import init_app as init_i18n
     from web.params import Int64Converter, bound_streamed_body, check_nul_bytes
     from web.security import check_csrf, load_user
@@ -70,8 +72,8 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     init_i18n(app)
     app.before_request(load_user)
     app.before_request(check_csrf)
-    for bp in (auth.bp, review.bp, actions.bp, saved.bp, export.bp, dashboard.bp, rules_pages.bp, upload.bp,
-               admin.bp, silences.bp, api.bp):
+    for bp in (auth.bp, review.bp, actions.bp, saved.bp, export.bp, dashboard.bp, rules_pages.bp, workbench.bp,
+               upload.bp, admin.bp, silences.bp, api.bp):
         app.register_blueprint(bp)
     errors.register(app)
 

@@ -81,6 +81,22 @@ def fp_rates(stats: dict[str, dict], titles: dict[str, str], lang: str) -> Marku
     return _svg(chart)
 
 
+def now_vs_change(rows: list[tuple[date, int, int]], start: date, end: date, lang: str,
+                  labels: tuple[str, str] | None = None) -> Markup:
+    """Flags per day of occurrence, side by side: the live rules and the change (a dry run), or
+    any two series named by ``labels``."""
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    chart = _base(pygal.Bar, lang, width=900, height=300, x_label_rotation=0 if len(days) <= 16 else 45,
+                  show_minor_x_labels=len(days) <= 31, x_labels_major_every=max(1, len(days) // 12),
+                  y_title=_("Flags"), x_title=_("Day the problem occurred"))
+    chart.x_labels = [fmt.short_day(d, lang) for d in days]
+    counts = {d: (a, b) for d, a, b in rows}
+    first, second = labels or (_("Now"), _("With the change"))
+    chart.add(first, [counts.get(d, (0, 0))[0] or None for d in days])
+    chart.add(second, [counts.get(d, (0, 0))[1] or None for d in days])
+    return _svg(chart)
+
+
 # -- the store's recent days (flag page) ----------------------------------------------------
 def store_daily(config: Config, url: str, store_id: str, days: int = 60, window: int = 28) -> pl.DataFrame:
     """The store's daily quantity over its last ``days`` ordering days, with the trailing median
