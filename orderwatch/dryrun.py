@@ -32,6 +32,9 @@ from detectors.common import prepare
 from detectors.needs import judged_files, presence
 from ingest.report import is_backfill
 from orderwatch.scan import correlate, decide, split_reports
+from orderwatch.site_context import site_context
+from rules import inhibit
+from rules.loader import load_inhibitions
 from rules import Rule
 from rules.reasons import RULE_PREFIX
 from store import History, Store
@@ -191,21 +194,27 @@ def _verdicts(store: Store, rule_ids: Sequence[str], since: date, until: date) -
     return pl.DataFrame(rows, schema=VERDICT_SCHEMA, orient="row")
 
 
-def _select(rules: Iterable[Rule], only: str | None) -> list[Rule]:
+def _select(rules: Iterable[Rule], only: str | None, inhibitions: Sequence[inhibit.Inhibition] = ()) -> list[Rule]:
     """Enabled rules (any mode: a shadow rule is judged as if it went live); ``only`` and, for a
-    correlation rule, every rule whose flags it reads."""
+    correlation rule, every rule whose flags it reads; and the rules an inhibition pairs it with
+    (a cause's flag carries its consequences' findings and level)."""
     enabled = [r for r in rules if r.enabled]
     if only is None:
         return enabled
     target = [r for r in enabled if r.id == only]
     if target and REGISTRY[target[0].detector].input == "flags":
         return enabled
-    return target
+    ids = {only}
+    for inh in inhibitions:
+        pair = {*inh.cause, *inh.consequence}
+        if only in pair:
+            ids |= pair
+    return [r for r in enabled if r.id in ids] if target else target
 
 
 def judge(ctx: DetectContext, present: dict[str, set[str]], old: Sequence[Rule], new: Sequence[Rule],
-          changed: set[str], prior: tuple[pl.DataFrame, pl.DataFrame] | None = None
-          ) -> tuple[pl.DataFrame, pl.DataFrame]:
+          changed: set[str], prior: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+          inhibitions: Sequence[inhibit.Inhibition] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One batch judged by both rule sets in one ``decide`` call: (live flags, flags with the
     change).  ``prior``: each side's flags of earlier batches, which correlation rules also read."""
     line_rules = [r for r in old if REGISTRY[r.detector].input == "lines"]
@@ -216,6 +225,9 @@ def judge(ctx: DetectContext, present: dict[str, set[str]], old: Sequence[Rule],
     live_flags = both.filter(~is_new)
     kept = sorted(r.id for r in new if r.id not in changed)
     new_flags = pl.concat([live_flags.filter(pl.col("rule_id").is_in(kept)), _restore(both.filter(is_new))])
+    if inhibitions:   # each side's consequences merge into its own causes, as in its scan
+        live_flags = inhibit.apply(live_flags, list(inhibitions), list(old), ctx.lines)
+        new_flags = inhibit.apply(new_flags, list(inhibitions), list(new), ctx.lines)
     before_live, before_new = prior or (live_flags.head(0), new_flags.head(0))
     return (pl.concat([live_flags, _correlated(ctx, old, live_flags, before_live)]),
             pl.concat([new_flags, _correlated(ctx, new, new_flags, before_new)]))
@@ -239,7 +251,8 @@ def dry_run(config: Config, live: Sequence[Rule], candidate: Sequence[Rule], *, 
     days = int(config.get("workbench.days", 30))
     window, since, until = _period_lines(history, config, since, until, days)
     catalog = history.catalog()
-    old_rules, new_rules = _select(live, rule_id), _select(candidate, rule_id)
+    inhibitions = load_inhibitions(config)
+    old_rules, new_rules = _select(live, rule_id, inhibitions), _select(candidate, rule_id, inhibitions)
     old_ids = {r.id: r for r in old_rules}
     changed = {r.id for r in new_rules if r.id not in old_ids or _definition(r) != _definition(old_ids[r.id])}
     store = Store.open(url)
@@ -252,12 +265,15 @@ def dry_run(config: Config, live: Sequence[Rule], candidate: Sequence[Rule], *, 
             window = window.filter(pl.col("_in_batch"))
         else:
             lines = prepare(window, config).collect()
+            site = site_context(config, lines["store_id"].unique().to_list(), catalog is not None)
             present = presence(lines)
             clocks, as_of = _clocks(store, lines, config, datetime.combine(since, datetime.min.time())
                                     - timedelta(days=config.history_days))
             ctx = DetectContext(lines=lines.lazy(), catalog=catalog.lazy() if catalog is not None else None,
-                                as_of=as_of, config=config, clocks=clocks)
-            live_flags, new_flags = judge(ctx, present, old_rules, new_rules, changed)
+                                as_of=as_of, config=config, clocks=clocks,
+                                limits=site.limits.lazy() if site.limits is not None else None, cod_cap=site.cod_cap)
+            live_flags, new_flags = judge(ctx, site.present(present), old_rules, new_rules, changed,
+                                          inhibitions=inhibitions)
             window = lines.lazy()
         verdicts = _verdicts(store, list(dict.fromkeys([*old_ids, *(r.id for r in new_rules)])), since, until)
     finally:

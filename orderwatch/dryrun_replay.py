@@ -23,6 +23,8 @@ from contracts.schema import EVENT_FIELDS, FLAG_SCHEMA, LINE_KEY
 from detectors import DetectContext
 from detectors.common import prepare
 from detectors.needs import presence
+from orderwatch.site_context import site_context
+from rules.loader import load_inhibitions
 from ingest.report import is_backfill
 from rules import Rule
 from rules.model import LEVEL_ORDER
@@ -57,6 +59,7 @@ def replay(config: Config, history: History, store: Store, old: Sequence[Rule], 
     fields present in the period's files and the last scan's clock."""
     from orderwatch.dryrun import DryRunError, judge
 
+    inhibitions = load_inhibitions(config)
     start = datetime.combine(since, datetime.min.time())
     end = datetime.combine(until + timedelta(days=1), datetime.min.time())
     ids = (history.scan_partitions(None).filter((pl.col("created_at") >= start) & (pl.col("created_at") < end))
@@ -83,9 +86,12 @@ def replay(config: Config, history: History, store: Store, old: Sequence[Rule], 
         present = presence(lines)
         for f, have in present.items():
             fields.setdefault(f, set()).update(have)
+        site = site_context(config, lines["store_id"].unique().to_list(), catalog is not None)
         ctx = DetectContext(lines=lines.lazy(), catalog=catalog.lazy() if catalog is not None else None,
-                            as_of=as_of, config=config, clocks=_clocks(batch, as_of, config.backfill_days))
-        live, changed_flags = judge(ctx, present, old, new, changed, (acc_live, acc_new))
+                            as_of=as_of, config=config, clocks=_clocks(batch, as_of, config.backfill_days),
+                            limits=site.limits.lazy() if site.limits is not None else None, cod_cap=site.cod_cap)
+        live, changed_flags = judge(ctx, site.present(present), old, new, changed, (acc_live, acc_new),
+                                    inhibitions=inhibitions)
         acc_live, acc_new = _keep_highest(acc_live, live), _keep_highest(acc_new, changed_flags)
     in_period = (pl.col("occurred_at") >= start) & (pl.col("occurred_at") < end)
     return acc_live.filter(in_period), acc_new.filter(in_period), fields, as_of
