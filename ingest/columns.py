@@ -99,6 +99,25 @@ def typed_columns(raw: pl.DataFrame, mapping: dict[str, str], constants: dict[st
 REGION_PARTS = r"^(.+?(?:省|自治区|特别行政区|北京市|上海市|天津市|重庆市))(.+?(?:市|自治州|地区|盟))?(.+?(?:区|县|市|旗))?$"
 
 
+MUNICIPALITIES = ["北京市", "上海市", "天津市", "重庆市"]
+ADDRESS_REGION = (r"^\s*(\S+?(?:省|自治区|特别行政区)|北京市|上海市|天津市|重庆市)\s*(\S+?(?:市|自治州|地区|盟))?"
+                  r"\s*(\S+?(?:区|县|市|旗))?")
+
+
+def split_address(frame: pl.DataFrame) -> pl.DataFrame:
+    """A whole address in one text (``江西省 南昌市 东湖区 嵩山路71号``, as marketplaces export
+    收货地址) and no province, city or district column: read them from the address's start.
+    Only an address that starts with a province (or a municipality) gives them; any other
+    address leaves them empty, as the file does."""
+    if "address" not in frame.columns or any(f in frame.columns for f in ("province", "city", "district")):
+        return frame
+    parts = pl.col("address").str.extract_groups(ADDRESS_REGION)
+    frame = frame.with_columns(parts.struct[i].alias(f) for i, f in enumerate(("province", "city", "district")))
+    # a municipality is its own city (上海市浦东新区)
+    city = pl.when(pl.col("province").is_in(MUNICIPALITIES)).then(pl.coalesce("city", "province")).otherwise("city")
+    return frame.with_columns(city.alias("city"))
+
+
 def split_region(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """``广东省 深圳市 南山区`` (or ``广东省深圳市南山区``) in one column -> province, city, district
     for the parts no column of their own gives."""

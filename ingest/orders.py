@@ -16,7 +16,7 @@ from contracts.schema import STATES
 from contracts.config import Config, Source
 
 from . import limits
-from .columns import date_specs, split_region, typed_columns
+from .columns import date_specs, split_address, split_region, typed_columns
 from .labels import LABELS, label
 from .readers import LINE, RawTable
 from .report import FileReport
@@ -108,6 +108,8 @@ def _derive(frame: pl.DataFrame, p: Plan, config: Config, source: Source
         frame = frame.with_columns(extra)
     if "_region" in frame.columns:
         frame = split_region(frame, "_region")
+    elif "address" in frame.columns:
+        frame = split_address(frame)
     states = {**(config.get("ingest.states") or {}), **source.states}
     words = {f: word_map(frame[f].unique().to_list(), states)
              for f in ("status", "payment_status", "aftersale_status") if f in frame.columns}

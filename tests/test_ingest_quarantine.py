@@ -222,3 +222,15 @@ def test_row_with_no_order_in_it_is_said_as_such(tmp_path, cfg):
     assert q[3].startswith("不是订单行") and "必填字段" not in q[3]
     assert q[4] == "必填字段为空: 下单时间 (created_at)"
     assert res.lines["order_id"].to_list() == ["A1"]
+
+
+def test_one_text_address_gives_province_city_district(tmp_path, cfg):
+    """Marketplaces export 收货地址 as one text: its start names the province, city and district
+    (a municipality is its own city); an address without them leaves them empty."""
+    text = ("订单编号,门店编号,下单时间,商品编码,数量,收货人姓名,联系手机,收货地址\n"
+            "A1,S1,2026-09-01 10:00,K1,2,陶梓英,18363912518,江西省 南昌市 东湖区 嵩山路71号\n"
+            "A2,S1,2026-09-01 10:00,K1,2,卫涵华,15329046888,上海市浦东新区世纪大道1号\n"
+            "A3,S1,2026-09-01 10:00,K1,2,朱轩华,19950877403,嵩山路71号\n")
+    res = read_orders([write(tmp_path, "a.csv", text)], cfg)
+    rows = res.lines.sort("order_id").select("province", "city", "district").rows()
+    assert rows == [("江西省", "南昌市", "东湖区"), ("上海市", "上海市", "浦东新区"), (None, None, None)]
