@@ -205,6 +205,9 @@ def _merge(flags: pl.DataFrame, pairs: pl.DataFrame, inh: Inhibition, by_id: dic
             "department": effect["department"], "inhibition": inh.id,
             "figures": {k: v for k, v in (json.loads(effect["evidence"]) if effect.get("evidence") else {}).items()
                         if k not in ("conditions", "level_condition", "explains")}})
+        # a consequence that had merged findings of its own keeps them: a chain merges whole
+        effect_ev = json.loads(effect["evidence"]) if effect.get("evidence") else {}
+        ev["explains"].extend(effect_ev.get("explains", []))
         cause["evidence"] = json.dumps(ev, ensure_ascii=False)
         if cause.get("reason_id"):
             args = json.loads(cause["reason_args"]) if cause.get("reason_args") else {}

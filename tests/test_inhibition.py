@@ -82,7 +82,10 @@ def test_inhibitions_are_checked_like_rules(tmp_path):
     assert "rule 'bad_two': when: unknown field(s) effect_nonsense" in text
     assert [i.id for i in load_inhibitions(load_config())] == ["line_explains_order_amount",
                                                                "line_explains_credit_limit",
-                                                               "line_explains_day_surge"]
+                                                               "line_explains_day_surge",
+                                                               "not_picked_explains_not_shipped",
+                                                               "not_handed_over_explains_not_shipped",
+                                                               "not_reviewed_explains_not_shipped"]
 
 
 def test_the_flag_page_lists_what_the_flag_stands_for(tmp_path):

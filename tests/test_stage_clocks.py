@@ -34,6 +34,18 @@ def _stage(result, rule_id: str) -> pl.DataFrame:
     return result.flags.filter(pl.col("rule_id") == rule_id)
 
 
+def _found(result, rule_id: str) -> dict[str, dict]:
+    """order -> figures of every finding of ``rule_id``: its own flags and the findings it is in
+    another flag's ``explains`` (a waiting stage carries the later stages it holds up)."""
+    out = {}
+    for row in result.flags.iter_rows(named=True):
+        ev = json.loads(row["evidence"]) if row["evidence"] else {}
+        if row["rule_id"] == rule_id:
+            out[row["order_id"]] = ev
+        out.update({row["order_id"]: e["figures"] for e in ev.get("explains", []) if e["rule_id"] == rule_id})
+    return out
+
+
 def _late(result, rule_id: str) -> set[str]:
     return set(result.late_done.filter(pl.col("rule_id") == rule_id)["order_id"])
 
@@ -121,10 +133,10 @@ def test_the_exports_own_deadlines_win_over_the_configured_hours(tmp_path, site_
             "S5,MD2,2026-08-31 07:55,2026-08-31 08:00,,2026-08-31 10:00,2026-09-01 10:00,,已发货,SP2,6",   # promised 10 h ago
             "S6,MD3,2026-08-28 07:55,2026-08-28 08:00,,2026-08-28 10:00,,2026-08-29 10:00,已签收,SP1,6"]
     res = _scan(tmp_path, "t.csv", head, rows, site_config, as_of=DAY.replace(hour=20))
-    ship = _stage(res, "shipment_overdue")
-    assert ship["order_id"].to_list() == ["S1"]                       # 12 h after payment, before the 24 h
-    assert ship["reason_id"][0] == "stage_overdue.shipment.deadline" and "最晚发货时间" in ship["reason"][0]
-    assert json.loads(ship["evidence"][0])["deadline"] == 1
+    ship = _found(res, "shipment_overdue")                            # S1 is not picked either: the
+    assert list(ship) == ["S1"]                                       # picking flag carries it
+    assert ship["S1"]["deadline"] == 1                                # 12 h after payment, before the 24 h
+    assert "最晚发货时间" in res.flags.filter(pl.col("order_id") == "S1")["reason"][0]
     assert _late(res, "shipment_overdue") == {"S3"}                   # shipped 3 h after its ship-by time
     deliver = _stage(res, "delivery_overdue")
     assert deliver["order_id"].to_list() == ["S5"]                    # S4: 7 days in transit, promised later
@@ -347,4 +359,23 @@ def test_order_fields_on_the_first_line_only_and_cash_on_delivery(tmp_path, site
             "#4,paid,2026-08-31 10:05,fulfilled,2026-08-31 12:00,2026-08-31 10:00,2,A1,,Card"]
     res = _scan(tmp_path, "orders_export.csv", head, rows, site_config, as_of=DAY.replace(hour=20))
     assert _stage(res, "picking_overdue")["order_id"].to_list() == ["#2"]
-    assert _stage(res, "shipment_overdue")["order_id"].to_list() == ["#2"]
+    assert list(_found(res, "shipment_overdue")) == ["#2"]             # a finding of the picking flag
+
+
+# -- a waiting stage holds up the later ones: one flag, the later clocks as its findings -------------
+def test_a_waiting_stage_carries_the_later_stages_it_holds_up(tmp_path, site_config):
+    head = "订单号,门店编号,下单时间,付款时间,审核时间,拣货时间,发货时间,订单状态,商品编码,数量\n"
+    rows = ["W1,MD1,2026-08-30 07:55,2026-08-30 08:00,,,,待审核,SP1,6",                        # nothing for 60 h
+            "W2,MD1,2026-08-30 07:55,2026-08-30 08:00,2026-08-30 08:10,,,已审核,SP2,6",         # reviewed, never picked
+            "W3,MD2,2026-09-01 07:55,2026-09-01 08:00,2026-09-01 08:10,,,已审核,SP1,6",         # 12 h: not yet 24 h
+            # the file tracks picking and shipping (else those stages are not judged at all)
+            "W4,MD2,2026-09-01 07:55,2026-09-01 08:00,2026-09-01 08:10,2026-09-01 09:00,2026-09-01 10:00,已发货,SP1,6"]
+    res = _scan(tmp_path, "t.csv", head, rows, site_config, as_of=DAY.replace(hour=20))
+    stages = res.flags.filter(pl.col("kind") == "stage_overdue")
+    by_order = {o: sorted(g["rule_id"]) for (o,), g in stages.group_by("order_id")}
+    assert by_order == {"W1": ["review_overdue"], "W2": ["picking_overdue"], "W3": ["picking_overdue"]}
+    explains = {r["order_id"]: sorted(e["rule_id"] for e in json.loads(r["evidence"]).get("explains", []))
+                for r in stages.iter_rows(named=True)}
+    assert explains == {"W1": ["shipment_overdue"], "W2": ["shipment_overdue"], "W3": []}
+    w1 = stages.filter(pl.col("order_id") == "W1").row(0, named=True)
+    assert (w1["department"], w1["level"]) == ("customer_service", "critical")
