@@ -14,6 +14,7 @@ from rich.table import Table
 
 from orderwatch import dryrun_compare as cmp
 from orderwatch.dryrun import DryRun
+from orderwatch.spreadsheet import write_csv
 
 CHANGE_OUT_COLUMNS = ["change", "rule_id", "level_now", "level_new", "department", "store_id", "store_name",
                       "order_id", "occurred_at", "subject", "title", "reason", "evidence", "status", "resolution"]
@@ -28,7 +29,7 @@ def write_changes(d: pl.DataFrame, path: str | Path) -> int:
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         df.write_ndjson(path)
     else:
-        df.write_csv(path, include_bom=True)
+        write_csv(df, path)
     return df.height
 
 

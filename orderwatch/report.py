@@ -10,6 +10,7 @@ from rich.table import Table
 
 from orderwatch.fieldreport import render
 from orderwatch.scan import ScanResult
+from orderwatch.spreadsheet import write_csv
 
 FLAG_OUT_COLUMNS = ["flag_id", "rule_id", "kind", "level", "department", "order_id", "store_id",
                     "store_name", "occurred_at", "title", "reason", "subject", "evidence", "reason_id", "reason_args"]
@@ -24,7 +25,7 @@ def write_flags(result: ScanResult, path: str | Path) -> int:
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         df.write_ndjson(path)
     else:
-        df.write_csv(path, include_bom=True)
+        write_csv(df, path)
     return df.height
 
 
@@ -35,7 +36,7 @@ def write_quarantine(result: ScanResult, path: str | Path) -> int:
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         df.write_ndjson(path)
     else:
-        df.write_csv(path, include_bom=True)
+        write_csv(df, path)
     return df.height
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from ingest import IngestError, ReadLimits, TooLarge
 from orderwatch.scan import ScanTimeout, run_scan
+from orderwatch.spreadsheet import write_csv
 from rules.loader import RulesInvalid
 from store.models import Flag, FlagEvent
 from store.users import Principal
@@ -158,8 +159,7 @@ def quarantine(scan_id: int):  # type: ignore[no-untyped-def]
             abort(404)  # nothing of theirs in it: the scan is not theirs to know about
         df = df.filter(pl.col("store_id").is_in(list(stores)))
     buf = io.BytesIO()
-    df.select("source_file", "line", "reason", "raw").with_columns(
-        pl.col("source_file").map_elements(lambda s: Path(s).name if s else s, return_dtype=pl.String)
-    ).write_csv(buf, include_bom=True)
+    write_csv(df.select("source_file", "line", "reason", "raw").with_columns(
+        pl.col("source_file").map_elements(lambda s: Path(s).name if s else s, return_dtype=pl.String)), buf)
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=quarantine_scan_{scan_id}.csv"})
