@@ -37,8 +37,9 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         .with_columns(
             pl.col("_prev").rolling_median(w, min_samples=min_h).over("store_id").alias("baseline_amount"),
             pl.int_range(pl.len()).over("store_id").clip(upper_bound=w).alias("history_orders"),
-            pl.col("order_amount").median().alias("platform_amount"),
         )
+        .join(ctx.platform("order_amount", lambda c: c.orders.filter(pl.col("n_active") > 0)
+                           .select(pl.col("order_value").median().alias("platform_amount"))), how="cross")
     )
     store_part = pl.format("是门店历史中位数{}的{}倍", pl.col("baseline_amount").round(2),
                            (pl.col("order_amount") / pl.col("baseline_amount")).round(1))

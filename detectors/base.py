@@ -10,6 +10,13 @@ A detector declares the canonical fields it ``needs``; a file where they are abs
 is not judged by it (``detectors.needs``), so no rule reads a meaning into a column the export
 never had.  Time-based detectors judge each file at its own clock (``DetectContext.clock``):
 now, ``--as-of``, or a backfill's newest event.
+
+A detector is a function of one store partition: everything it computes is per store (windows
+``over`` the store, its orders or its SKUs), and whatever it compares across stores — a SKU's
+platform median, the day's platform factor, what a file or a source carries — it asks for
+with :meth:`DetectContext.platform`.  The partition runner (``orderwatch.runner``) computes
+those platform frames once over every store and hands each partition the same frames, so a
+scan split into store partitions (in-process or on Ray) raises exactly the flags of one.
 """
 
 from __future__ import annotations
@@ -53,6 +60,24 @@ class DetectContext:
         return self.cache[key]
     limits: pl.LazyFrame | None = None  # store_id -> credit_limit (the store master), or None
     cod_cap: float | None = None        # one cash-on-delivery limit for every store (payment.cod_cap)
+    # name -> platform frame computed over every store (a store partition's run); None: compute here
+    factors: dict[str, pl.DataFrame] | None = None
+    builds: dict[str, Callable[["DetectContext"], pl.LazyFrame]] = field(default_factory=dict, repr=False)
+
+    def platform(self, name: str, build: Callable[["DetectContext"], pl.LazyFrame]) -> pl.LazyFrame:
+        """A frame over every store's lines (``build(ctx)``): a SKU's platform median, a day's factor.
+
+        Small (keyed by SKU, day, file or source, or one row) and joined to the partition's rows.
+        In one process it is built from this context's lines; a partitioned run computes it
+        first over all stores (``orderwatch.runner``) and every partition reads the same frame.
+        ``name`` is unique within one detector's compute (the runner keys it by rule).
+        """
+        self.builds[name] = build
+        if self.factors is not None:
+            if name not in self.factors:
+                raise KeyError(f"platform frame {name!r} was not computed before the partitions")
+            return self.factors[name].lazy()
+        return build(self)
 
     def __post_init__(self) -> None:
         if self.orders is None:

@@ -56,16 +56,21 @@ def _limits(ctx: DetectContext) -> pl.LazyFrame | None:
 
 def _cod_orders(ctx: DetectContext) -> pl.LazyFrame:
     """One row per cash-on-delivery order that still stands: value, times, settlement."""
+    # a source that never shows a settlement cannot say what is still open (over every store)
+    tracks = ctx.platform("source_tracks", lambda c: _standing(c).group_by("source").agg(
+        (pl.col("_settled_at").is_not_null() | pl.col("_settled_state")).any().alias("_tracks")))
+    return _standing(ctx).join(tracks, on="source", how="left", nulls_equal=True)
+
+
+def _standing(ctx: DetectContext) -> pl.LazyFrame:
+    """One row per active cash-on-delivery order not unwound, with its settlement."""
     per_order = (ctx.lines.filter(pl.col("is_cod"))
                  .group_by(OKEY).agg(
                      pl.coalesce("delivered_at", "completed_at", "paid_at").min().alias("_settled_at"),
                      pl.col("state").is_in(SETTLED_STATES).any().alias("_settled_state"),
                      pl.col("state").is_in(UNWOUND_STATES).fill_null(False).all().alias("_unwound")))
-    orders = (ctx.orders.filter(pl.col("is_cod") & (pl.col("n_active") > 0))
-              .join(per_order, on=OKEY, how="inner").filter(~pl.col("_unwound")))
-    # a source that never shows a settlement cannot say what is still open
-    tracks = (pl.col("_settled_at").is_not_null() | pl.col("_settled_state")).any().over("source")
-    return orders.with_columns(tracks.alias("_tracks"))
+    return (ctx.orders.filter(pl.col("is_cod") & (pl.col("n_active") > 0))
+            .join(per_order, on=OKEY, how="inner").filter(~pl.col("_unwound")))
 
 
 def _exposure(orders: pl.LazyFrame, days: int) -> pl.LazyFrame:

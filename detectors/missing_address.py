@@ -51,7 +51,10 @@ def phone_digits(col: str = "phone") -> pl.Expr:
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     # a file with no consignee, phone or address anywhere carries no address data at all
     has_address = pl.any_horizontal([pl.col(f).is_not_null() for f in ("consignee", "phone", "address")])
-    orders = ctx.orders.filter(pl.col("_in_batch")).filter(has_address.any().over("source_file"))
+    files = ctx.platform("files_with_address", lambda c: c.orders.filter(pl.col("_in_batch"))
+                         .group_by("source_file").agg(has_address.any().alias("_file_has_address")))
+    orders = (ctx.orders.filter(pl.col("_in_batch")).join(files, on="source_file", how="left", nulls_equal=True)
+              .filter(pl.col("_file_has_address")))
     overseas = (~_blank("country") & ~pl.col("country").str.strip_chars().str.to_lowercase().is_in(CHINA))
     digits = phone_digits()
     phone_ok = digits.str.contains(MOBILE) | digits.str.contains(LANDLINE)

@@ -27,9 +27,11 @@ PARAMS: dict[str, Any] = {"min_platform_lines": 5}
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     min_n = int(p["min_platform_lines"])
-    priced = ctx.lines.filter(pl.col("active") & (pl.col("unit_price") >= 0)).with_columns(
-        pl.when(pl.len().over("sku") >= min_n).then(pl.col("unit_price").median().over("sku")).alias("_platform"),
-    )
+    priced_rows = pl.col("active") & (pl.col("unit_price") >= 0)
+    platform = ctx.platform("sku_price", lambda c: (
+        c.lines.filter(priced_rows).group_by("sku")
+        .agg(pl.when(pl.len() >= min_n).then(pl.col("unit_price").median()).alias("_platform"))))
+    priced = ctx.lines.filter(priced_rows).join(platform, on="sku", how="left", nulls_equal=True)
     if ctx.catalog is not None:
         priced = priced.join(ctx.catalog.select("sku", "list_price"), on="sku", how="left")
     else:

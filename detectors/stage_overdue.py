@@ -108,7 +108,7 @@ def _order_frame(ctx: DetectContext) -> pl.DataFrame:
         goods.any().alias("_goods"),
         pl.col("_fresh_sku").filter(goods).fill_null(False).any().alias("_fresh"),
     ).filter(pl.col("_in_batch") & pl.col("_goods"))
-    return orders.join(_carried(ctx), on="source_file", how="left").collect()
+    return orders.join(ctx.platform("carried", _carried), on="source_file", how="left").collect()
 
 
 def _carried(ctx: DetectContext) -> pl.LazyFrame:

@@ -70,9 +70,10 @@ def _reason(params: dict[str, Any]) -> str:
             "（基线：{baseline}，{history_lines}条历史），疑似多输入了0")
 
 
-def _day(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+def _ratios(lines: pl.LazyFrame, p: dict[str, Any]) -> pl.LazyFrame:
+    """Each store-day's quantity and lines against the store's own trailing baseline."""
     w, min_h = int(p["window"]), int(p["min_history"])
-    active = ctx.lines.filter(pl.col("active"))
+    active = lines.filter(pl.col("active"))
     daily = (
         active.group_by("store_id", "day")
         .agg(
@@ -102,15 +103,21 @@ def _day(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         )
     )
     scale = pl.max_horizontal(1.4826 * pl.col("_mad"), 0.1 * pl.col("baseline_qty"), pl.lit(1.0))
-    ratios = base.with_columns(
+    return base.with_columns(
         (pl.col("day_qty") / pl.col("baseline_qty")).alias("qty_ratio"),
         (pl.col("day_lines") / pl.col("baseline_lines")).alias("lines_ratio"),
         ((pl.col("day_qty") - pl.col("baseline_qty")) / scale).alias("qty_z"),
     )
-    stores_that_day = pl.col("qty_ratio").count().over("day")
+
+
+def _day(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    # the platform's factor for a day: the median of every store's ratio that day
+    by_day = ctx.platform("day_factor", lambda c: _ratios(c.lines, p).group_by("day").agg(
+        pl.col("qty_ratio").count().alias("_stores_that_day"), pl.col("qty_ratio").median().alias("_day_median")))
+    ratios = _ratios(ctx.lines, p).join(by_day, on="day", how="left", nulls_equal=True)
     factor = (
-        pl.when(stores_that_day >= int(p["min_platform_stores"]))
-        .then(pl.col("qty_ratio").median().over("day").clip(lower_bound=1.0))
+        pl.when(pl.col("_stores_that_day") >= int(p["min_platform_stores"]))
+        .then(pl.col("_day_median").clip(lower_bound=1.0))
         .otherwise(1.0)
     )
     return (
@@ -145,14 +152,16 @@ def _store_sku_usual(active: pl.LazyFrame, min_h: int) -> pl.LazyFrame:
 def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     min_h, min_pl = int(p["min_history"]), int(p["min_platform_lines"])
     active = ctx.lines.filter(pl.col("active")).with_columns(pl.struct("store_id", "sku").hash().alias("_k"))
+    # the platform's median per SKU and over all lines, for a store with too little history
+    sku = ctx.platform("sku_qty", lambda c: c.lines.filter(pl.col("active")).group_by("sku").agg(
+        pl.len().alias("_sku_n"), pl.col("quantity").median().alias("_sku_median")))
+    everyone = ctx.platform("qty", lambda c: c.lines.filter(pl.col("active")).select(
+        pl.col("quantity").median().alias("_platform_median"), pl.len().alias("_platform_n")))
     lines = (
         active.join(_store_sku_usual(active, min_h), on="_k", how="left")
-        .with_columns(
-            pl.len().over("sku").alias("_sku_n"),
-            pl.col("quantity").median().over("sku").alias("_sku_median"),
-            pl.col("quantity").median().alias("_platform_median"),
-            pl.col("quantity").sum().over(OKEY).alias("order_qty"),
-        )
+        .join(sku, on="sku", how="left", nulls_equal=True)
+        .join(everyone, how="cross")
+        .with_columns(pl.col("quantity").sum().over(OKEY).alias("order_qty"))
     )
     store_sku = pl.col("_store_sku")
     platform_sku = pl.when(pl.col("_sku_n") >= min_pl).then(pl.col("_sku_median"))
@@ -165,7 +174,7 @@ def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     hist = (
         pl.when(store_sku.is_not_null()).then(pl.col("_n_hist"))
         .when(platform_sku.is_not_null()).then(pl.col("_sku_n"))
-        .otherwise(pl.len())
+        .otherwise(pl.col("_platform_n"))
     )
     return (
         lines.with_columns(usual.alias("usual_qty"), baseline.alias("baseline"),

@@ -52,7 +52,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             bar.update(task, description=stage, completed=frac)
 
         result = run_scan(args.paths, config, catalog=args.catalog, as_of=args.as_of, db_url=args.db,
-                          progress=tick, source=args.source)
+                          progress=tick, source=args.source, runner=args.runner)
     print_summary(result, config.departments, Console())
     if args.out:
         n = write_flags(result, args.out)
@@ -225,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="write flags to FLAGS.csv or FLAGS.jsonl")
     s.add_argument("--quarantine", help="write quarantined rows to QUARANTINE.csv")
     s.add_argument("--source", help="read every PATH as this configured source (default: by file name)")
+    s.add_argument("--runner", choices=("local", "ray"),
+                   help="where features and rules run (default: config scan.runner, else local; "
+                        "ray needs pip install 'orderwatch[ray]')")
     s.set_defaults(func=cmd_scan)
 
     i = sub.add_parser("inspect", help="say what a scan would understand of each file, without scanning")

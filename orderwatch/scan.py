@@ -1,9 +1,11 @@
 """One scan, end to end: files → canonical lines → features → decisions → stored flags.
 
 The order of work follows the data: ingest (and quarantine) → join the batch to its recent
-history → every rule's detector adds feature columns (one polars plan, collected once) →
-the pre-filter keeps rows that can reach a level → durable-rules decides the level → flags,
-flagged orders' lines, quarantined rows and the batch's new lines are stored.
+history → every rule's detector adds feature columns → the pre-filter keeps rows that can
+reach a level → durable-rules decides the level (``orderwatch.decide``, run by the
+``scan.runner``: one polars plan in this process, or store partitions on Ray) → correlation
+over the flags → flags, flagged orders' lines, quarantined rows and the batch's new lines are
+stored by this process.
 
 One scan, one outcome: everything the database keeps of a scan (flags, events, lines,
 quarantine, the ``done`` status) is written in one transaction; the history partition is
@@ -13,34 +15,28 @@ in between).  A scan that fails rolls back whole and is recorded as ``failed``.
 
 from __future__ import annotations
 
-import json
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-import polars.selectors as cs
 
 import ingest
 from contracts.config import Config, history_dir_for, now_local
-from contracts.schema import LINE_KEY, QUARANTINE
+from contracts.schema import QUARANTINE
 from detectors import REGISTRY, DetectContext
-from detectors.common import prepare
-from detectors.needs import context_given, judged_files, presence, report_skips
+from detectors.needs import context_given, report_skips
 from ingest.report import FileReport, set_clock
 from ingest.store_master import StoreMaster, load_store_master, platform_cap
-from rules import Rule, inhibit, load_rules
-from rules.inhibit import Inhibition
+from rules import Rule, load_rules
 from rules.loader import load_inhibitions
-from rules.engine import RuleEngine
-from rules.flags import FLAG_SCHEMA, build_flags
-from rules.model import REPORT
-from rules.prefilter import candidates
+from rules.flags import FLAG_SCHEMA
 from ingest.attribution import quarantine_store_ids
+from orderwatch.decide import decide, decide_levels, split_reports
 from orderwatch.open_orders import track_scan
+from orderwatch.runner import Judgment, PartitionRead, runner_for
 from orderwatch.shadow import judge_shadow, split_modes
 from store import History, Store
 from store import sla_reports
@@ -76,6 +72,8 @@ class ScanResult:
     timings: dict[str, float] = field(default_factory=dict)
     # late but done (rules' ``report`` level): counted in the SLA statistics, not flags
     late_done: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FLAG_SCHEMA))
+    # what each store partition read (a partitioned runner); empty: judged in one piece
+    partitions: list[PartitionRead] = field(default_factory=list)
 
     @property
     def reconciled(self) -> bool:
@@ -91,99 +89,6 @@ class ScanResult:
     def reports(self) -> list[FileReport]:
         """What was understood of each file: fields, dates, states, skipped detectors, clock."""
         return [f.report for f in self.files if f.report is not None]
-
-
-def _judging(ctx: DetectContext, files: set[str], all_files: set[str]) -> DetectContext:
-    """The context with only ``files``' batch rows in the batch (history stays the baseline)."""
-    if files == all_files:
-        return ctx
-    keep = pl.col("_in_batch") & pl.col("source_file").is_in(sorted(files))
-    return DetectContext(lines=ctx.lines.with_columns(keep.alias("_in_batch")), catalog=ctx.catalog,
-                         as_of=ctx.as_of, config=ctx.config, flags=ctx.flags, clocks=ctx.clocks, present=ctx.present,
-                         orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None,
-                         limits=ctx.limits, cod_cap=ctx.cod_cap)
-
-
-def _feature_frames(ctx: DetectContext, rules: Sequence[Rule],
-                    present: dict[str, set[str]] | None) -> dict[str, pl.DataFrame]:
-    """Each rule's candidate rows, computed in one polars pass (detectors shared by params).
-
-    ``present``: source_file -> fields it carries; a rule judges only the files that carry
-    what its detector needs.  A detector several rules share (a dry run's live and changed
-    versions of a rule) is collected once and each rule filters the result: polars does not
-    share a subplan between the queries of one ``collect_all``.
-    """
-    plans: dict[str, pl.LazyFrame] = {}
-    by_params: dict[str, pl.LazyFrame] = {}
-    keys: dict[str, str] = {}
-    all_files = set(present or ())
-    for rule in rules:
-        det = REGISTRY[rule.detector]
-        files = judged_files(rule.detector, rule.params, present) if present is not None else all_files
-        key = rule.detector + json.dumps(rule.params, sort_keys=True, default=str) + json.dumps(sorted(files))
-        if key not in by_params:
-            rule_ctx = _judging(ctx, files, all_files) if present is not None else ctx
-            # NaN means "no value" to the engine; make polars agree before the pre-filter
-            by_params[key] = (det.compute(rule_ctx, rule.params)
-                              .with_columns(cs.float().fill_nan(None))
-                              .with_row_index("_row")
-                              .with_columns(pl.col("_row").cast(pl.Int64)))
-        keys[rule.id] = key
-        plans[rule.id] = candidates(by_params[key], rule)
-    counts = Counter(keys.values())
-    shared = [k for k, n in counts.items() if n > 1]
-    alone = [rid for rid, k in keys.items() if counts[k] == 1]
-    frames = dict(zip(alone, pl.collect_all([plans[rid] for rid in alone])))
-    for key, frame in zip(shared, pl.collect_all([by_params[k] for k in shared])):
-        for rule in rules:
-            if keys[rule.id] == key:
-                frames[rule.id] = candidates(frame.lazy(), rule).collect()
-    return {rid: frames[rid] for rid in plans}
-
-
-def decide(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str]] | None = None,
-           inhibitions: Sequence[Inhibition] = ()) -> pl.DataFrame:
-    """Flags for the batch in ``ctx`` (FLAG_SCHEMA), one per rule and subject.
-
-    ``present`` (see ``detectors.needs.presence``): each rule judges only the files that carry
-    the fields its detector needs; None judges everything (the caller already knows).
-    ``inhibitions``: a consequence found beside its cause becomes a finding of the cause's flag
-    (``rules.inhibit``).
-    """
-    if present is not None and not ctx.present:
-        ctx.present = present
-    frames = _feature_frames(ctx, rules, present)
-    engine = RuleEngine(rules)
-    try:
-        out = []
-        for rule in rules:
-            cand = frames[rule.id]
-            det = REGISTRY[rule.detector]
-            fired = decide_levels(engine, rule, cand) if det.time_based else engine.evaluate_frame(rule, cand)
-            out.append(build_flags(rule, det.name, list(det.features(rule.params)), cand, fired))
-    finally:
-        engine.close()
-    flags = pl.concat(out) if out else pl.DataFrame(schema=FLAG_SCHEMA)
-    return inhibit.apply(flags, list(inhibitions), list(rules), ctx.lines) if inhibitions else flags
-
-
-def decide_levels(engine: RuleEngine, rule: Rule, candidates: pl.DataFrame) -> pl.DataFrame:
-    """A time-based rule's levels: a finished stage (``done`` 1) is never a queue flag, whatever
-    level its row would reach — it is ``report`` (late but done, for the SLA statistics).  Such a
-    row passed the pre-filter, so some level holds: it needs no engine, which decides between
-    levels only for the stages still waiting."""
-    if "done" not in candidates.columns:
-        return engine.evaluate_frame(rule, candidates)
-    finished = (pl.col("done") == 1).fill_null(False)
-    waiting = engine.evaluate_frame(rule, candidates.filter(~finished))
-    done = candidates.filter(finished).select("_row", pl.lit(REPORT).alias("level"))
-    return pl.concat([waiting, done.cast(waiting.schema)])
-
-
-def split_reports(flags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(flags to queue, ``report`` rows for the SLA statistics)."""
-    is_report = pl.col("level") == REPORT
-    return flags.filter(~is_report), flags.filter(is_report)
 
 
 def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl.DataFrame,
@@ -203,32 +108,17 @@ def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl
     return decide(ctx2, flag_rules)
 
 
-def _combined(batch: pl.DataFrame, history: History, config: Config) -> pl.LazyFrame:
-    """The batch plus the history its baselines need (batch rows replace their stored copies)."""
-    if history.empty:
-        return batch.lazy().with_columns(pl.lit(True).alias("_in_batch"))
-    first = batch.get_column("created_at").min()
-    since = first - timedelta(days=config.history_days) if first is not None else None
-    past = history.scan(since).join(batch.lazy().select(LINE_KEY), on=list(LINE_KEY), how="anti",
-                                    nulls_equal=True)
-    cols = batch.columns
-    return pl.concat(
-        [past.select(cols).with_columns(pl.lit(False).alias("_in_batch")),
-         batch.lazy().with_columns(pl.lit(True).alias("_in_batch"))],
-        how="vertical_relaxed",
-    )
-
-
 def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path | None = None,
              as_of: datetime | None = None, db_url: str | None = None,
              progress: Progress | None = None, source: str | None = None,
              limits: ingest.ReadLimits | None = None, deadline: float | None = None,
-             created_by: str | None = None) -> ScanResult:
+             created_by: str | None = None, runner: str | None = None) -> ScanResult:
     """Scan ``paths`` into the database at ``db_url`` (default: config) and return the outcome.
 
     ``limits`` caps what files may hold (uploads); ``deadline`` (a ``time.monotonic()`` value)
     aborts the scan with :class:`ScanTimeout` at the next stage past it; ``created_by`` names
-    the uploader.
+    the uploader; ``runner`` overrides ``scan.runner`` (``local`` or ``ray``: where features and
+    rules run, ``orderwatch.runner``).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -248,6 +138,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     # fail on bad rules before reading anything; shadow rules are judged apart (orderwatch.shadow)
     rules, shadow_rules = split_modes(load_rules(config, include_shadow=True))
     inhibitions = load_inhibitions(config)
+    judge_with = runner_for(config, runner, db_url or config.database_url)   # a bad runner fails here too
     given_as_of = as_of
     as_of = as_of or now_local(config)
     url = db_url or config.database_url
@@ -280,16 +171,17 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             batch = result.lines
             tick("detect", 0.0)
             new_lines, new_keys = history.new_or_changed(batch)
-            lines = prepare(_combined(batch, history, config), config).collect().lazy()
-            ctx = DetectContext(lines=lines, catalog=cat_df.lazy() if cat_df is not None else None,
-                                as_of=as_of, config=config, clocks=clocks,
-                                limits=limits.lazy() if limits is not None else None, cod_cap=cap)
+            line_rules = [r for r in rules if REGISTRY[r.detector].input == "lines"]
             given = context_given(cat_df is not None, limits is not None or cap is not None)
-            present = {f: fields | given for f, fields in presence(lines).items()}
+            judged = judge_with.judge(Judgment(
+                batch=batch, history=history, config=config, as_of=as_of, rules=line_rules,
+                shadow_rules=[r for r in shadow_rules if REGISTRY[r.detector].input == "lines"],
+                inhibitions=list(inhibitions), catalog=cat_df, clocks=clocks, limits=limits, cod_cap=cap,
+                given=given))
+            ctx, present = judged.ctx, judged.present
             report_skips(result.reports, rules, present, given)
             lap("features")
-            flags, late_done = split_reports(
-                decide(ctx, [r for r in rules if REGISTRY[r.detector].input == "lines"], present, inhibitions))
+            flags, late_done = split_reports(judged.flags)
             lap("rules")
             store.heartbeat(scan_id)
             all_quarantine = pl.concat(quarantine, how="vertical_relaxed").select(
@@ -304,7 +196,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                     more = store.write_flags(scan_id, correlated, conn=conn)
                     created, raised, flags = created + more.created, raised + more.raised, pl.concat([flags, correlated])
                     ids.append(more.ids)
-                judge_shadow(store, ctx, shadow_rules, present, flags, scan_id, conn)
+                judge_shadow(store, ctx, shadow_rules, present, flags, scan_id, conn, line_flags=judged.shadow)
                 tick("store lines", 0.3)
                 flagged = flags.select(pl.col("store_id"), pl.col("order_id")).drop_nulls().unique()
                 store.add_order_lines(scan_id, batch.join(flagged, on=["store_id", "order_id"], how="semi"),
@@ -339,7 +231,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         quarantined=result.quarantined, new_lines=new_keys, flags=flags,
         flags_created=created, flags_raised=raised, quarantine=all_quarantine,
         catalog_rows=cat_rows, catalog_quarantined=cat_q, files=list(result.files), timings=timings,
-        late_done=late_done, store_master=master,
+        late_done=late_done, store_master=master, partitions=judged.partitions,
     )
 
 

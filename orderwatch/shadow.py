@@ -27,14 +27,23 @@ def split_modes(rules: Sequence[Rule]) -> tuple[list[Rule], list[Rule]]:
 
 
 def judge_shadow(store: Store, ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str]] | None,
-                 live_flags: pl.DataFrame, scan_id: int, conn: Connection) -> int:
-    """Evaluate the shadow rules on this scan's context and keep what they raise; returns how many."""
+                 live_flags: pl.DataFrame, scan_id: int, conn: Connection,
+                 line_flags: pl.DataFrame | None = None) -> int:
+    """Evaluate the shadow rules on this scan's context and keep what they raise; returns how many.
+
+    ``line_flags``: the shadow line rules' flags when the scan's runner already judged them
+    (beside the live rules, in the same partitions); else they are judged here.
+    """
     if not rules:
         return 0
-    from orderwatch.scan import correlate, decide, split_reports
+    from orderwatch.decide import decide, split_reports
+    from orderwatch.scan import correlate
 
     line = [r for r in rules if REGISTRY[r.detector].input == "lines"]
-    found = [decide(ctx, line, present)] if line else []
+    if line_flags is not None:
+        found = [line_flags]
+    else:
+        found = [decide(ctx, line, present)] if line else []
     found.append(correlate(store, ctx, rules, live_flags, conn))
     # a late-but-done ``report`` row is SLA statistics, not something the rule would have sent
     flags, _reports = split_reports(pl.concat([f.select(list(FLAG_SCHEMA)) for f in found]))

@@ -1,0 +1,187 @@
+"""Store partitions: the platform frames first (driver), then each partition on its own.
+
+A partition is a set of stores.  Its input is the batch's lines of those stores and the
+history of those stores only (read from the shared history path by whoever runs it), plus
+the platform frames every detector asks for (``DetectContext.platform``: SKU medians, a
+day's platform factor, what a file or a source carries), computed once over every store
+before any partition runs.  :func:`judge_partition` is a pure function of those: run in this
+process or as a Ray task, it decides with ``orderwatch.decide.decide`` and returns the same
+flags for its stores as one run over everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from contracts.config import Config
+from contracts.schema import LINE_KEY
+from detectors import REGISTRY, DetectContext
+from detectors.common import orders_of, prepare
+from detectors.needs import presence
+from orderwatch.decide import Factors, decide, platform_plans
+from orderwatch.runner import Judged, Judgment, PartitionRead
+from rules import Rule, inhibit
+from rules.flags import FLAG_SCHEMA
+from rules.inhibit import Inhibition
+from store import History
+
+
+def since_of(batch: pl.DataFrame, config: Config) -> datetime | None:
+    """The first history day the batch's baselines read (``history.days`` before its first line)."""
+    first = batch.get_column("created_at").min() if batch.height else None
+    return first - timedelta(days=config.history_days) if first is not None else None
+
+
+def combined(batch: pl.DataFrame, past: pl.LazyFrame | None) -> pl.LazyFrame:
+    """The batch plus the history its baselines need (batch rows replace their stored copies)."""
+    if past is None:
+        return batch.lazy().with_columns(pl.lit(True).alias("_in_batch"))
+    past = past.join(batch.lazy().select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True)
+    cols = batch.columns
+    return pl.concat(
+        [past.select(cols).with_columns(pl.lit(False).alias("_in_batch")),
+         batch.lazy().with_columns(pl.lit(True).alias("_in_batch"))],
+        how="vertical_relaxed",
+    )
+
+
+def history_of(history: History, since: datetime | None, stores: list[str | None] | None = None) -> pl.LazyFrame | None:
+    """The history window (None before the first scan); ``stores``: only those stores' lines."""
+    if history.empty:
+        return None
+    past = history.scan(since)
+    if stores is None:
+        return past
+    named = [s for s in stores if s is not None]
+    keep = pl.col("store_id").is_in(named)
+    return past.filter(keep | pl.col("store_id").is_null() if len(named) < len(stores) else keep)
+
+
+def store_local(inhibitions: list[Inhibition]) -> bool:
+    """True when every inhibition pairs flags of one store only: partitions may apply them."""
+    return all("store_id" in inh.equal for inh in inhibitions)
+
+
+@dataclass
+class PartitionSpec:
+    """Everything a partition needs besides its lines (pickled once per run, broadcast on Ray)."""
+    config: Config
+    as_of: datetime
+    rules: list[Rule]
+    shadow_rules: list[Rule]
+    inhibitions: list[Inhibition]       # applied in the partition (empty: on the driver)
+    present: dict[str, set[str]]
+    history_dir: str
+    since: datetime | None
+    catalog: pl.DataFrame | None = None
+    limits: pl.DataFrame | None = None
+    cod_cap: float | None = None
+    clocks: dict[str, datetime] = field(default_factory=dict)
+    crash_once: str | None = None       # tests: a marker path; the first task to create it dies
+
+
+@dataclass
+class PartitionResult:
+    flags: pl.DataFrame
+    shadow: pl.DataFrame | None
+    read: PartitionRead
+
+
+def _context(lines: pl.LazyFrame, spec: PartitionSpec | Judgment, present: dict[str, set[str]],
+             orders: pl.LazyFrame | None = None) -> DetectContext:
+    catalog = spec.catalog.lazy() if spec.catalog is not None else None
+    return DetectContext(lines=lines, catalog=catalog, as_of=spec.as_of, config=spec.config,
+                         orders=orders, clocks=spec.clocks, present=present,
+                         limits=spec.limits.lazy() if spec.limits is not None else None, cod_cap=spec.cod_cap)
+
+
+def judge_partition(spec: PartitionSpec, factors: Factors, batch: pl.DataFrame) -> PartitionResult:
+    """One store partition judged: its lines and its stores' history against the platform frames."""
+    stores = batch.get_column("store_id").unique().to_list()
+    past = history_of(History(spec.history_dir), spec.since, stores)
+    lines = prepare(combined(batch, past), spec.config).collect()
+    history = lines.filter(~pl.col("_in_batch"))
+    read = PartitionRead(stores=len(stores), batch_rows=batch.height, history_rows=history.height,
+                         history_stores=sorted(str(s) for s in history.get_column("store_id").unique().to_list()))
+    ctx = _context(lines.lazy(), spec, spec.present)
+    flags = decide(ctx, spec.rules, spec.present, spec.inhibitions, factors)
+    shadow = decide(ctx, spec.shadow_rules, spec.present, factors=factors) if spec.shadow_rules else None
+    return PartitionResult(flags, shadow, read)
+
+
+def split_stores(batch: pl.DataFrame, partitions: int) -> list[pl.DataFrame]:
+    """The batch in ``partitions`` store groups of about equal lines (whole stores, stable)."""
+    sizes = batch.group_by("store_id").len().sort(["len", "store_id"], descending=[True, False], nulls_last=True)
+    load = [0] * max(1, partitions)
+    group: dict[Any, int] = {}
+    for store, n in sizes.iter_rows():
+        i = min(range(len(load)), key=load.__getitem__)
+        group[store] = i
+        load[i] += n
+    part = batch.with_columns(pl.col("store_id").replace_strict(
+        {k: v for k, v in group.items() if k is not None}, default=group.get(None, 0),
+        return_dtype=pl.Int32).alias("_part"))
+    return [p.drop("_part") for p in part.partition_by("_part", maintain_order=True) if p.height]
+
+
+@dataclass
+class Plan:
+    """The driver's part of a partitioned run: the platform frames and the partitions' inputs."""
+    spec: PartitionSpec
+    factors: Factors
+    parts: list[pl.DataFrame]
+    ctx: DetectContext                  # every store, lazily (correlation, driver inhibitions)
+    present: dict[str, set[str]]
+
+
+def plan(job: Judgment, partitions: int) -> Plan:
+    """The platform frames computed over every store, and the batch split into partitions."""
+    since = since_of(job.batch, job.config)
+    lines = prepare(combined(job.batch, history_of(job.history, since)), job.config)
+    present = {f: fields | job.given for f, fields in presence(lines).items()}
+    ctx = _context(lines, job, present, orders=orders_of(lines, job.catalog.lazy() if job.catalog is not None else None))
+    empty = _context(lines.clear(), job, present)
+    plans = platform_plans(ctx, empty, [*job.rules, *job.shadow_rules], present)
+    named = [(key, name) for key, frames in plans.items() for name in frames]
+    frames = pl.collect_all([plans[k][n] for k, n in named]) if named else []
+    factors: Factors = {key: {} for key in plans}
+    for (key, name), frame in zip(named, frames):
+        factors[key][name] = frame
+    spec = PartitionSpec(config=job.config, as_of=job.as_of, rules=job.rules, shadow_rules=job.shadow_rules,
+                         inhibitions=job.inhibitions if store_local(job.inhibitions) else [],
+                         present=present, history_dir=str(job.history.dir), since=since, catalog=job.catalog,
+                         limits=job.limits, cod_cap=job.cod_cap, clocks=job.clocks)
+    return Plan(spec, factors, split_stores(job.batch, partitions), ctx, present)
+
+
+def gather(job: Judgment, p: Plan, results: list[PartitionResult]) -> Judged:
+    """The partitions' flags as one run's: in rule order, inhibitions that span stores applied here."""
+    order = {r.id: i for i, r in enumerate(job.rules)}
+    flags = _ordered([r.flags for r in results], order)
+    if job.inhibitions and not p.spec.inhibitions:
+        flags = inhibit.apply(flags, job.inhibitions, job.rules, p.ctx.lines)
+    shadow = None
+    if job.shadow_rules:
+        shadow = _ordered([r.shadow for r in results if r.shadow is not None],
+                          {r.id: i for i, r in enumerate(job.shadow_rules)})
+    return Judged(flags, shadow, p.present, p.ctx, [r.read for r in results])
+
+
+def _ordered(frames: list[pl.DataFrame], order: dict[str, int]) -> pl.DataFrame:
+    if not frames:
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    flags = pl.concat(frames, how="vertical_relaxed")
+    rank = pl.col("rule_id").replace_strict(order, default=len(order), return_dtype=pl.Int32)
+    return flags.with_columns(rank.alias("_rank")).sort("_rank", maintain_order=True).drop("_rank")
+
+
+def line_rules(rules: list[Rule]) -> list[Rule]:
+    return [r for r in rules if REGISTRY[r.detector].input == "lines"]
+
+
+__all__ = ["PartitionResult", "PartitionSpec", "Plan", "combined", "gather", "judge_partition", "line_rules",
+           "plan", "since_of", "split_stores"]

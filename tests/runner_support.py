@@ -1,0 +1,70 @@
+"""Worlds and one-day batches scanned by different runners, and their flags side by side."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from bench.detect_bench import scan_config
+from bench.worlds import SPECS, World, build_world
+from orderwatch.scan import ScanResult, run_scan
+from store import History
+
+#: what a flag says: everything but its id and its place in the frame
+FLAG_COLUMNS = ("rule_id", "subject", "kind", "level", "department", "store_id", "order_id", "occurred_at",
+                "evidence", "reason", "reason_id", "reason_args")
+
+
+def small_world(name: str, out: Path, seed: int = 3) -> World:
+    """A bench world (not the demo) at a small size: 40 stores, 5 weeks, three of each anomaly."""
+    s = SPECS[name]
+    spec = dataclasses.replace(s, stores=40, weeks=5, openings=4, late_openings=2, seeds={k: 3 for k in s.seeds})
+    return build_world(name, seed, out, spec=spec)
+
+
+def world_config(world: World, where: Path, **runner):
+    """The world's site config (its mapping, store master) with ``scan.runner`` set to ``runner``."""
+    cfg = scan_config(world, where / "instance", None, with_mapping=True)
+    if runner:
+        cfg.raw["scan"] = {**(cfg.raw.get("scan") or {}), "runner": {**cfg.get("scan.runner", {}), **runner}}
+    return cfg
+
+
+def scan_world(world: World, where: Path, runner: str | None = None, **settings) -> ScanResult:
+    where.mkdir(parents=True, exist_ok=True)
+    return run_scan(world.order_files, world_config(world, where, **settings), catalog=world.catalog_file,
+                    as_of=world.as_of, db_url=f"sqlite:///{where / 'scan.db'}", runner=runner)
+
+
+def flag_rows(result: ScanResult) -> list[tuple]:
+    """The scan's flags as sorted tuples of what they say (evidence and reasons included)."""
+    cols = [c for c in FLAG_COLUMNS if c in result.flags.columns]
+    return sorted(result.flags.select(cols).rows(), key=repr)
+
+
+def one_day_batch(history_dir: Path, out: Path, stores: int = 3) -> tuple[Path, list[str]]:
+    """A CSV of one new day for a few stores: their last day's lines again, a day later, new orders
+    (one line of each store with an extra zero)."""
+    lines = History(history_dir).scan().collect()
+    last = lines.get_column("created_at").max().date()
+    picked = sorted(lines.get_column("store_id").unique().drop_nulls().to_list())[:stores]
+    day = lines.filter(pl.col("store_id").is_in(picked) & (pl.col("created_at").dt.date() == last))
+    batch = day.select(
+        ("N" + pl.col("order_id")).alias("order_id"), "store_id", "store_name",
+        (pl.col("created_at") + pl.duration(days=1)).dt.strftime("%Y-%m-%d %H:%M:%S").alias("created_at"),
+        "sku", "quantity", "unit_price", "line_no")
+    # an extra zero keyed on the first line of each store: something for the baselines to find
+    first = pl.int_range(pl.len()).over("store_id") == 0
+    batch = batch.with_columns(pl.when(first).then(pl.col("quantity") * 10).otherwise("quantity").alias("quantity"))
+    path = out / "one_day.csv"
+    batch.write_csv(path)
+    return path, picked
+
+
+def copy_site(src: Path, dst: Path) -> Path:
+    """A copy of a scanned site (database and its history) to scan on from the same state."""
+    shutil.copytree(src, dst)
+    return dst
