@@ -50,8 +50,9 @@ def one_day_batch(history_dir: Path, out: Path, stores: int = 3) -> tuple[Path, 
     (one line of each store with an extra zero)."""
     lines = History(history_dir).scan().collect()
     last = lines.get_column("created_at").max().date()
-    picked = sorted(lines.get_column("store_id").unique().drop_nulls().to_list())[:stores]
-    day = lines.filter(pl.col("store_id").is_in(picked) & (pl.col("created_at").dt.date() == last))
+    on_last = lines.filter(pl.col("created_at").dt.date() == last)
+    picked = sorted(on_last.get_column("store_id").unique().drop_nulls().to_list())[:stores]
+    day = on_last.filter(pl.col("store_id").is_in(picked))
     batch = day.select(
         ("N" + pl.col("order_id")).alias("order_id"), "store_id", "store_name",
         (pl.col("created_at") + pl.duration(days=1)).dt.strftime("%Y-%m-%d %H:%M:%S").alias("created_at"),

@@ -88,7 +88,7 @@ def runner_for(config: Config, kind: str | None = None, db_url: str | None = Non
     settings = runner_settings(config, kind)
     if settings["kind"] == "ray":
         from orderwatch.runner.on_ray import RayRunner   # the only module that imports Ray
-        return RayRunner.from_settings(settings, db_url or config.database_url)
+        return RayRunner.from_settings(settings, db_url or config.database_url, config.get("history.dir"))
     from orderwatch.runner.local import LocalRunner
     return LocalRunner(partitions=int(settings.get("partitions") or 1))
 
