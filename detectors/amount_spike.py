@@ -1,9 +1,18 @@
 """amount_spike: an order's amount far above the store's own history.
 
-The store's baseline is the median amount of its previous ``window`` orders (at least
-``min_history`` of them).  A store with no history is still compared with the platform's
-median order amount, so a first order of a fortune is not waved through.  What a
-cash-on-delivery order may reach is a limit per store (``detectors.credit_limit``), not here.
+The store's usual is robust statistics of its previous ``window`` active orders (at least
+``min_history`` of them): their median (``baseline_amount``), their ``high_quantile``
+(``store_high``: what the store orders on a big day, so a store whose orders vary a lot is not
+flagged for its usual big ones), and the median absolute deviation as the spread
+(``amount_z``).  A store with less history is judged against its cohort, the platform: the
+median order amount of every store's orders in the history and the batch (``platform_amount``)
+and its ``high_quantile`` (``platform_high``), so a first order of a fortune is not waved
+through while a new store's stocking order (a few times a normal one) is.
+
+No money amount is absolute here or in the rules: an amount is material when it is large
+against the platform's own orders (``platform_ratio``), whatever the currency or scale of the
+business.  What a cash-on-delivery order may reach is a limit per store
+(``detectors.credit_limit``), not here.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from contracts.config import Config
 from detectors.base import DetectContext, Detector
 from detectors.common import order_subject
 
@@ -19,30 +29,56 @@ FEATURES = {
     "order_amount": "订单金额",
     "baseline_amount": "门店历史订单金额中位数",
     "amount_ratio": "订单金额 / 门店基线",
+    "store_high": "门店历史订单金额高位数（high_quantile 分位）",
+    "high_ratio": "订单金额 / 门店历史高位数",
+    "amount_z": "稳健 z 分数（中位数与 MAD）",
     "history_orders": "基线所用历史订单数",
     "platform_amount": "全平台订单金额中位数",
     "platform_ratio": "订单金额 / 全平台中位数",
+    "platform_high": "全平台订单金额高位数（high_quantile 分位）",
+    "platform_high_ratio": "订单金额 / 全平台高位数",
     "comparison": "与基线比较的文字说明",
 }
-PARAMS: dict[str, Any] = {"window": 30, "min_history": 5}
+PARAMS: dict[str, Any] = {"window": 60, "min_history": 5, "high_quantile": 0.95}
+
+
+def _check(p: dict[str, Any], config: Config) -> list[tuple[str, str]]:
+    q = float(p["high_quantile"])
+    out = [] if 0.5 <= q < 1.0 else [("high_quantile", "must be at least 0.5 and below 1 (0.95: the store's big days)")]
+    if int(p["min_history"]) < 2:
+        out.append(("min_history", "must be at least 2: a median of one order is no usual"))
+    if int(p["window"]) < int(p["min_history"]):
+        out.append(("window", "must be at least min_history"))
+    return out
 
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
-    w, min_h = int(p["window"]), int(p["min_history"])
+    w, min_h, q = int(p["window"]), int(p["min_history"]), float(p["high_quantile"])
+    prev = pl.col("_prev")
     orders = (
         ctx.orders.filter(pl.col("n_active") > 0)
         .with_columns(pl.col("order_value").alias("order_amount"))
         .sort("store_id", "created_at", "order_id")
         .with_columns(pl.col("order_amount").shift(1).over("store_id").alias("_prev"))
         .with_columns(
-            pl.col("_prev").rolling_median(w, min_samples=min_h).over("store_id").alias("baseline_amount"),
+            prev.rolling_median(w, min_samples=min_h).over("store_id").alias("baseline_amount"),
+            prev.rolling_quantile(q, window_size=w, min_samples=min_h, interpolation="linear")
+            .over("store_id").alias("store_high"),
             pl.int_range(pl.len()).over("store_id").clip(upper_bound=w).alias("history_orders"),
         )
-        .join(ctx.platform("order_amount", lambda c: c.orders.filter(pl.col("n_active") > 0)
-                           .select(pl.col("order_value").median().alias("platform_amount"))), how="cross")
+        .with_columns((prev - pl.col("baseline_amount")).abs()
+                      .rolling_median(w, min_samples=min_h).over("store_id").alias("_mad"))
+        # the cohort of a store without history: every store's orders (over all partitions)
+        .join(ctx.platform("order_amount", lambda c: c.orders.filter(pl.col("n_active") > 0).select(
+            pl.col("order_value").median().alias("platform_amount"),
+            pl.col("order_value").quantile(q, interpolation="linear").alias("platform_high"))), how="cross")
     )
-    store_part = pl.format("是门店历史中位数{}的{}倍", pl.col("baseline_amount").round(2),
-                           (pl.col("order_amount") / pl.col("baseline_amount")).round(1))
+    # the spread never below a tenth of the usual: a store ordering the same amount every day
+    # has a MAD of zero, and a few percent more is no anomaly
+    scale = pl.max_horizontal(1.4826 * pl.col("_mad"), 0.1 * pl.col("baseline_amount"))
+    store_part = pl.format("是门店历史中位数{}的{}倍、历史高位数{}的{}倍", pl.col("baseline_amount").round(2),
+                           (pl.col("order_amount") / pl.col("baseline_amount")).round(1),
+                           pl.col("store_high").round(2), (pl.col("order_amount") / pl.col("store_high")).round(1))
     platform_part = pl.format("全平台订单金额中位数{}的{}倍", pl.col("platform_amount").round(2),
                               (pl.col("order_amount") / pl.col("platform_amount")).round(1))
     comparison = (
@@ -55,8 +91,13 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         pl.col("created_at").alias("occurred_at"),
         "order_amount", "baseline_amount",
         (pl.col("order_amount") / pl.col("baseline_amount")).alias("amount_ratio"),
+        "store_high",
+        (pl.col("order_amount") / pl.col("store_high")).alias("high_ratio"),
+        ((pl.col("order_amount") - pl.col("baseline_amount")) / scale).alias("amount_z"),
         "history_orders", "platform_amount",
         (pl.col("order_amount") / pl.col("platform_amount")).alias("platform_ratio"),
+        "platform_high",
+        (pl.col("order_amount") / pl.col("platform_high")).alias("platform_high_ratio"),
         comparison.alias("comparison"),
     )
 
@@ -70,4 +111,5 @@ DETECTOR = Detector(
     compute=_compute,
     reason_zh=lambda p: "门店{store_id}订单{order_id}金额{order_amount:,.2f}，{comparison}",
     needs=lambda p: (("order_amount", "line_amount", "unit_price"),),
+    check=_check,
 )

@@ -2,7 +2,9 @@
 
 Domestic orders need province, city, district, street address, consignee and a phone that is
 an 11-digit mainland mobile (1[3-9]xxxxxxxxx, +86 allowed) or a landline with its area code
-(0xx-xxxxxxxx); overseas orders need street address, consignee, country and postcode.
+(0xx-xxxxxxxx, an extension allowed: ``contracts.phones``) — where an export keeps the
+landline in a column of its own beside the mobile (手机 and 固话), the reader has already
+taken whichever of the two holds a valid number; overseas orders need street address, consignee, country and postcode.
 A source that carries no address data at all (no consignee, phone or address column in the
 whole file, e.g. a wholesale invoice list) is not judged: absent is not the same as missing.
 """
@@ -13,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from contracts.phones import phone_digits, valid_phone
 from detectors.base import DetectContext, Detector
 from detectors.common import order_subject
 
@@ -31,21 +34,8 @@ DOMESTIC = ("province", "city", "district", "address", "consignee")
 OVERSEAS = ("address", "consignee", "country", "postcode")
 CHINA = ["中国", "中国大陆", "中华人民共和国", "china", "cn", "prc", "people's republic of china"]
 
-MOBILE = r"^1[3-9]\d{9}$"
-LANDLINE = r"^0\d{9,11}$|^(400|800)\d{7}$"
-
-
 def _blank(name: str) -> pl.Expr:
     return pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
-
-
-def phone_digits(col: str = "phone") -> pl.Expr:
-    """The phone without spaces, dashes, brackets and a +86/0086 prefix."""
-    return (
-        pl.col(col).str.replace_all(r"[\s\-()（）]", "")
-        .str.replace(r"^(\+86|0086)", "")
-        .str.replace(r"(转|ext\.?|#)\d+$", "")
-    )
 
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
@@ -57,7 +47,7 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
               .filter(pl.col("_file_has_address")))
     overseas = (~_blank("country") & ~pl.col("country").str.strip_chars().str.to_lowercase().is_in(CHINA))
     digits = phone_digits()
-    phone_ok = digits.str.contains(MOBILE) | digits.str.contains(LANDLINE)
+    phone_ok = valid_phone()
     phone_ok_overseas = digits.str.count_matches(r"\d") >= 6
     missing = [
         pl.when(pl.col("_overseas")).then(pl.lit(f in OVERSEAS) & _blank(f))

@@ -90,7 +90,11 @@ FEATURES = {
     "order_amount": N_("Order amount"), "baseline_amount": N_("Store's median order amount"),
     "amount_ratio": N_("Amount against the store's median"), "history_orders": N_("Orders of history"),
     "platform_amount": N_("Platform's median order amount"),
-    "platform_ratio": N_("Amount against the platform's median"), "is_cod": N_("Cash on delivery"),
+    "platform_ratio": N_("Amount against the platform's median"),
+    "store_high": N_("Store's big orders (its high percentile)"),
+    "high_ratio": N_("Amount against the store's big orders"), "amount_z": N_("Robust z-score of the amount"),
+    "platform_high": N_("Platform's big orders (its high percentile)"),
+    "platform_high_ratio": N_("Amount against the platform's big orders"), "is_cod": N_("Cash on delivery"),
     "cod_cap": N_("Cash-on-delivery limit"), "over_cap": N_("Above the cash-on-delivery limit"),
     "comparison": N_("Comparison"),
     # payment_mismatch

@@ -1,4 +1,5 @@
-"""The SKU master (catalog): same readers and encodings, catalog header aliases."""
+"""The SKU master (catalog): same readers and encodings, headers by alias then meaning
+(``ingest.catalog_words``)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import polars as pl
 from contracts import schema
 from contracts.config import Config
 
-from .headers import CATALOG_INDEX, map_headers
+from .catalog_words import recognise_catalog
 from .labels import LABELS, label
 from .orders import empty_quarantine, raw_json, reason_expr
+from .profile import profiles
 from .readers import LINE, read_table
 from .values import clean_text, parse_bool, parse_number
 
@@ -27,7 +29,7 @@ def read_catalog(path: str | Path, config: Config) -> tuple[pl.DataFrame, pl.Dat
     table = read_table(path)
     raw, headers, file = table.frame, table.headers, str(path)
     explicit = (config.get("catalog.columns") or {}) if config is not None else {}
-    mapping = map_headers(headers, CATALOG_INDEX, {str(k): str(v) for k, v in explicit.items()})
+    mapping, _ = recognise_catalog(headers, profiles(raw, headers), {str(k): str(v) for k, v in explicit.items()})
 
     text = raw.select(
         pl.col(LINE),

@@ -14,6 +14,7 @@ import polars as pl
 from contracts import schema
 from contracts.schema import STATES
 from contracts.config import Config, Source
+from contracts.phones import contact_phone
 
 from . import limits
 from .columns import date_specs, split_address, split_region, typed_columns
@@ -22,6 +23,7 @@ from .readers import LINE, RawTable
 from .report import FileReport
 from .states import CODE, state_codes, status_codes, word_map
 from .understand import Plan, complete, plan
+from .values import clean_text
 
 SEP = "；"
 NOT_AN_ORDER = "不是订单行: 没有订单时间、订单状态和数量（如会员、服务记录），未作为订单读取"
@@ -95,8 +97,12 @@ def _derive(frame: pl.DataFrame, p: Plan, config: Config, source: Source
         when = pl.col(p.mapping["created_at"]).cast(pl.String).fill_null("")
         extra.append(pl.concat_str([pl.col("buyer_id"), pl.lit("@"), when]).alias("order_id"))
     if "store_id" not in cols and "store_name" in cols:
-        # store names only: the name is the store's key (a row without one: the source's store)
-        extra.append(pl.coalesce(pl.col("store_name"), pl.lit(source.name)).alias("store_id"))
+        # store names only: the name is the store's key; a line without one takes its order's
+        # (an export printing order fields on an order's first line only), else the source's store
+        name = pl.col("store_name")
+        if frame["store_name"].null_count() and "order_id" in cols:
+            name = pl.coalesce(name, name.drop_nulls().first().over("order_id"))
+        extra.append(pl.coalesce(name, pl.lit(source.name)).alias("store_id"))
     if "product_name" in cols and ("sku" not in cols or frame["sku"].null_count()):
         # no SKU (or an empty SKU cell): the product name is the key
         sku = pl.coalesce(pl.col("sku"), pl.col("product_name")) if "sku" in cols else pl.col("product_name")
@@ -106,6 +112,8 @@ def _derive(frame: pl.DataFrame, p: Plan, config: Config, source: Source
                      .then(pl.lit("cancelled")).alias("status"))
     if extra:
         frame = frame.with_columns(extra)
+    if "_phone_alt" in frame.columns:   # 固话 beside 手机: the contact is the valid one
+        frame = frame.with_columns(contact_phone(pl.col("phone"), pl.col("_phone_alt")).alias("phone")).drop("_phone_alt")
     if "_region" in frame.columns:
         frame = split_region(frame, "_region")
     elif "address" in frame.columns:
@@ -218,6 +226,9 @@ def ingest_table(table: RawTable, path: str, config: Config, source: Source
     base = typed.frame
     if "_region" in p.mapping:
         base = base.with_columns(raw[p.mapping["_region"]].alias("_region"))
+    if "_phone_alt" in p.mapping and "phone" in base.columns:
+        base = base.with_columns(raw[p.mapping["_phone_alt"]].cast(pl.String).alias("_phone_alt")) \
+            .with_columns(clean_text(pl.col("_phone_alt")))
     if p.derived_order_id:
         base = base.with_columns(raw[p.mapping["created_at"]])
     frame, words, codes = _derive(base, p, config, source)

@@ -17,6 +17,7 @@ nothing stays unused, with the reason, so the report can say what was ignored an
 from __future__ import annotations
 
 import difflib
+import re
 from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,8 +29,13 @@ from .headers import ORDER_INDEX, _without_brackets, normalise
 from .profile import Profile
 from .vocabulary import (
     KIND_ORDER,
+    COMPANY,
+    COMPANY_BARE,
+    COMPANY_BUYER,
+    COMPANY_VETO,
     KIND_VETO,
     MEANINGS,
+    PARTY,
     REGION,
     REGION_AVOID,
     REGION_PREFER,
@@ -124,6 +130,17 @@ def _kind(h: Header) -> str | None:
     return kind
 
 
+def _vetoed(h: Header, kind: str) -> bool:
+    """Whether a veto word of the kind is in the header, outside a party word (往来单位名称 is
+    the store's name, though 单位 alone is a unit of sale)."""
+    terms = KIND_VETO.get(kind, ())
+    if not has_any(h, terms):
+        return False
+    if not has_any(h, PARTY):
+        return True
+    return has_any(analyse(re.sub("|".join(PARTY), " ", h.joined)), terms)
+
+
 def _region(h: Header) -> list[Match]:
     out = []
     bonus = bias(h.raw, REGION_PREFER, REGION_AVOID)
@@ -155,7 +172,7 @@ def _meanings(raw: str) -> tuple[Match, ...]:
     if has_any(h, ("email", "邮箱", "e mail")):
         out.append(Match("buyer_id", raw, MEANING, SCORE[MEANING] + 8, "an e-mail identifies the buyer"))
     kind = _kind(h)
-    if kind is None or has_any(h, KIND_VETO.get(kind, ())):
+    if kind is None or _vetoed(h, kind):
         return tuple(out)
     if kind == "method" and not any(has_any(h, m.terms) for m in MEANINGS["method"]):
         return tuple(out)
@@ -257,6 +274,32 @@ def _alias(header: str, p: Profile) -> list[Match]:
     return [Match(f, header, ALIAS, SCORE[ALIAS] + lean - (5 if detail != "exact alias" else 0), detail)]
 
 
+def _buyer_company(headers: list[str], profiles: Mapping[str, Profile], mapping: Mapping[str, str],
+                   used: set[str]) -> Match | None:
+    """A file with no store column whose orders each name the buying company (Shopify B2B's
+    ``Billing Company``, 客户公司): the company is who orders, i.e. the store.  Only when
+    nearly every order names one (a retail export's occasional company is not a store)."""
+    ref = profiles.get(mapping.get("consignee") or mapping.get("order_id") or "", Profile())
+    best: tuple[float, int, str] | None = None
+    for pos, h in enumerate(headers):
+        w = analyse(h)
+        if h in used or not has_any(w, COMPANY) or has_any(w, COMPANY_VETO):
+            continue
+        # the payer's or buyer's company (Billing Company, 客户公司), or a bare Company column —
+        # not a ship-to company (a retail parcel's office address) nor the seller's own
+        if not (has_any(w, COMPANY_BUYER) or normalise(h) in COMPANY_BARE):
+            continue
+        p = profiles.get(h, Profile())
+        # every order names one, and not all the same one (Odoo's Company is the seller's)
+        if p.empty or p.n < 0.8 * ref.n or p.number >= 0.5 or p.distinct * p.n < 2:
+            continue
+        key = (bias(h, COMPANY_BUYER, ()), -pos, h)
+        best = key if best is None or key > best else best
+    if best is None:
+        return None
+    return Match("store_name", best[2], MEANING, SCORE[MEANING], "the buying company names the store")
+
+
 def recognise(headers: list[str], profiles: Mapping[str, Profile],
               explicit: Mapping[str, str] | None = None) -> Recognition:
     """Map a file's headers to canonical fields (see the module docstring)."""
@@ -300,6 +343,11 @@ def recognise(headers: list[str], profiles: Mapping[str, Profile],
             continue
         mapping[m.field], matches[m.field] = m.header, m
         used.add(m.header)
+    if "store_id" not in mapping and "store_name" not in mapping:
+        m = _buyer_company(headers, profiles, mapping, used)
+        if m is not None:
+            mapping[m.field], matches[m.field] = m.header, m
+            used.add(m.header)
     unused: dict[str, str] = {}
     for h in headers:
         if h in used:

@@ -57,6 +57,18 @@ def _delimiter(path: str, table: RawTable) -> str | None:
     return sniff_separator(head.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r"))
 
 
+def second_phone(rec: Recognition, mapping: dict[str, str]) -> str | None:
+    """A phone column the phone field did not take (a landline 固话 / 座机 / ``Tel`` beside the
+    mobile 手机): its values fit a phone, so an order with an empty or invalid mobile still has
+    a contact.  The first such column in the file."""
+    if "phone" not in mapping:
+        return None
+    for h, cands in rec.candidates.items():
+        if h not in mapping.values() and any(m.field == "phone" for m in cands):
+            return h
+    return None
+
+
 def plan(table: RawTable, path: str, source: Source) -> Plan:
     """Recognise the headers (config, aliases, meaning, values) and decide the constants."""
     headers = table.headers
@@ -75,6 +87,11 @@ def plan(table: RawTable, path: str, source: Source) -> Plan:
                                           if mapping[f] in profs else []))
         elif f in constants:
             report.fields.append(FieldUse(f, None, "default", f"sources[].defaults: {constants[f]!r}"))
+    alt = second_phone(rec, mapping)
+    if alt is not None:
+        mapping["_phone_alt"] = alt
+        report.fields.append(FieldUse("phone", alt, "derived", f"a second phone column beside '{mapping['phone']}' "
+                                      "(固话 beside 手机): the contact is whichever holds a valid number"))
     if "_region" in mapping:
         report.fields.append(FieldUse("province", mapping["_region"], "derived",
                                       "province, city and district split from one column"))

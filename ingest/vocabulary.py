@@ -52,9 +52,9 @@ ROLES: dict[str, tuple[str, ...]] = {
               "discount", "freight", "postage", "shipping", "refund"),
     "quantity": ("数量", "件数", "总数", "个数", "qty", "quantity", "units", "pcs", "pieces",
                  "count", "number of items", "number of units"),
-    "phone": ("电话", "手机", "联系方式", "座机", "手机号", "手机号码", "电话号码", "联系电话", "tel", "phone",
-              "mobile", "telephone", "cell", "cellphone", "phone number", "mobile number",
-              "telephone number", "phone no", "tel no"),
+    "phone": ("电话", "手机", "联系方式", "座机", "固话", "固定电话", "手机号", "手机号码", "电话号码", "联系电话",
+              "tel", "phone", "mobile", "telephone", "cell", "cellphone", "landline", "phone number",
+              "mobile number", "telephone number", "phone no", "tel no"),
     "address": ("地址", "街道", "address", "street", "addr", "address1", "addressline"),
     "status": ("状态", "状况", "status", "state"),
     "method": ("方式", "渠道", "模式", "method", "gateway"),
@@ -67,6 +67,21 @@ ROLES: dict[str, tuple[str, ...]] = {
 #: kinds checked for a role word, in this order when two end at the same place
 KIND_ORDER: tuple[str, ...] = ("time", "quantity", "money", "phone", "address", "status",
                                "method", "id", "name")
+
+#: the party an ERP's sales document is made out to (管家婆 / 用友 / 金蝶: 往来单位, 购货单位,
+#: 客商): on a platform's sales orders that is the ordering store.  单位 here is not a unit of
+#: sale, so the veto word 单位 does not apply inside these words (``vetoed``)
+PARTY: tuple[str, ...] = ("往来单位", "购货单位", "购买单位", "订货单位", "客商", "往来户")
+
+#: the buyer's company, the store of a B2B export without a store column (``Billing Company``);
+#: never a carrier's, a supplier's or an insurer's
+COMPANY: tuple[str, ...] = ("company", "公司", "公司名称", "企业名称", "organization", "organisation",
+                            "business name")
+COMPANY_BUYER: tuple[str, ...] = ("billing", "bill", "bill to", "customer", "buyer", "client", "purchaser", "客户",
+                                  "买家", "购货", "购买方", "购方", "采购方")
+COMPANY_BARE: frozenset[str] = frozenset(("company", "companyname", "公司", "公司名称", "企业名称", "单位名称"))
+COMPANY_VETO: tuple[str, ...] = ("快递", "物流", "承运", "运输", "供应商", "保险", "发货", "carrier", "courier",
+                                 "logistics", "freight", "supplier", "vendor", "insurance", "insurer", "sender")
 
 #: words that make a header of a kind mean none of our fields
 KIND_VETO: dict[str, tuple[str, ...]] = {
@@ -185,8 +200,8 @@ MEANINGS: dict[str, tuple[Meaning, ...]] = {
                 avoid=("发货", "出库", "已发", "shipped", "dispatched", "fulfilled")),
     ),
     "phone": (
-        Meaning("phone", ("电话", "手机", "联系方式", "座机", "tel", "phone", "mobile", "telephone",
-                          "cell", "cellphone"),
+        Meaning("phone", ("电话", "手机", "联系方式", "座机", "固话", "tel", "phone", "mobile", "telephone",
+                          "cell", "cellphone", "landline"),
                 prefer=("手机", "mobile", "cell", "收货", "收件", "shipping", "ship", "recipient",
                         "consignee", "receiver"),
                 avoid=("billing", "bill", "卖家", "商家", "门店", "店铺", "seller", "store", "shop",
@@ -233,7 +248,7 @@ MEANINGS: dict[str, tuple[Meaning, ...]] = {
                 prefer=("sku", "商家编码", "规格编码", "货号", "sku维度", "stock code", "item code", "seller"),
                 avoid=("条码", "条形码", "barcode", "ean", "upc", "gtin", "asin", "商品维度"),
                 exclude=("订单", "order")),
-        Meaning("store_id", ("门店", "店铺", "网店", "店", "分店", "客户", "机构", "商户", "store", "shop",
+        Meaning("store_id", ("门店", "店铺", "网店", "店", "分店", "客户", "机构", "商户", *PARTY, "store", "shop",
                              "outlet", "branch"),
                 exclude=("订单", "商品", "优惠", "网名", "order")),
         Meaning("buyer_id", ("买家", "会员", "用户", "顾客", "消费者", "buyer", "customer", "member",
@@ -252,7 +267,7 @@ MEANINGS: dict[str, tuple[Meaning, ...]] = {
                 prefer=("会员名", "账号", "帐号", "网名", "昵称", "email", "邮箱", "account", "username", "login",
                         "nick", "user name"),
                 avoid=("姓名",)),
-        Meaning("store_name", ("门店", "店铺", "网店", "店名", "分店", "客户", "store", "shop", "outlet",
+        Meaning("store_name", ("门店", "店铺", "网店", "店名", "分店", "客户", *PARTY, "store", "shop", "outlet",
                                "branch"),
                 exclude=("优惠", "网名", "昵称")),
         Meaning("product_name", ("商品", "货品", "宝贝", "物料", "存货", "产品", "品名", "书名", "item",
