@@ -100,19 +100,24 @@ REGION_PARTS = r"^(.+?(?:省|自治区|特别行政区|北京市|上海市|天�
 
 
 MUNICIPALITIES = ["北京市", "上海市", "天津市", "重庆市"]
+# a district is a name, not a street: no digits nor house words (金桥路86号小区 is no 区)
 ADDRESS_REGION = (r"^\s*(\S+?(?:省|自治区|特别行政区)|北京市|上海市|天津市|重庆市)\s*(\S+?(?:市|自治州|地区|盟))?"
-                  r"\s*(\S+?(?:区|县|市|旗))?")
+                  r"\s*([^\s\d号弄巷栋幢]{1,10}?(?:区|县|市|旗))?")
 
 
 def split_address(frame: pl.DataFrame) -> pl.DataFrame:
     """A whole address in one text (``江西省 南昌市 东湖区 嵩山路71号``, as marketplaces export
     收货地址) and no province, city or district column: read them from the address's start.
     Only an address that starts with a province (or a municipality) gives them; any other
-    address leaves them empty, as the file does."""
+    address leaves them empty, as the file does.  An address that is nothing but those names
+    (``辽宁省 沈阳市 铁西区``) has no street: its address is empty, so it is judged incomplete."""
     if "address" not in frame.columns or any(f in frame.columns for f in ("province", "city", "district")):
         return frame
     parts = pl.col("address").str.extract_groups(ADDRESS_REGION)
-    frame = frame.with_columns(parts.struct[i].alias(f) for i, f in enumerate(("province", "city", "district")))
+    # what follows the region is the street address: a text that is all region names none
+    street = pl.col("address").str.replace(ADDRESS_REGION, "").str.strip_chars()
+    frame = frame.with_columns(*(parts.struct[i].alias(f) for i, f in enumerate(("province", "city", "district"))),
+                               pl.when(street != "").then(pl.col("address")).alias("address"))
     # a municipality is its own city (上海市浦东新区)
     city = pl.when(pl.col("province").is_in(MUNICIPALITIES)).then(pl.coalesce("city", "province")).otherwise("city")
     return frame.with_columns(city.alias("city"))
