@@ -32,7 +32,9 @@ def one_piece(world, tmp_path_factory):
 def test_partitions_raise_the_flags_of_one_piece(world, one_piece, tmp_path):
     _, whole = one_piece
     parts = scan_world(world, tmp_path / "site", partitions=3)
-    assert whole.flags.height > 50 and whole.partitions == []
+    # enough flags for the comparison to mean something: the world seeds three of each kind (the
+    # bound was 50 while amount spikes still raised false alarms at five times a store's median)
+    assert whole.flags.height > 30 and whole.partitions == []
     assert len(parts.partitions) == 3 and sum(p.batch_rows for p in parts.partitions) == whole.accepted
     assert flag_rows(parts) == flag_rows(whole)
     assert {"volume_surge", "amount_spike", "credit_limit", "price_deviation"} <= set(whole.flags["kind"])
