@@ -18,7 +18,7 @@ from contracts.config import ConfigError, load_config
 from orderwatch.runner.on_ray import CRASH_ONCE_ENV
 from orderwatch.scan import run_scan
 from store.models import Flag
-from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, small_world
+from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, scanned_world
 
 if importlib.util.find_spec("ray") is None:
     if os.environ.get("ORDERWATCH_RAY_TESTS") == "required":
@@ -36,14 +36,18 @@ def ray_local():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return small_world("shopify_wholesale", tmp_path_factory.mktemp("world"))
+def scanned(tmp_path_factory):
+    return scanned_world(tmp_path_factory, "shopify_wholesale")
 
 
 @pytest.fixture(scope="module")
-def in_process(world, tmp_path_factory):
-    where = tmp_path_factory.mktemp("local")
-    return where, scan_world(world, where / "site")
+def world(scanned):
+    return scanned[0]
+
+
+@pytest.fixture(scope="module")
+def in_process(scanned):
+    return scanned[1], scanned[2]
 
 
 def _stored_flags(site) -> int:

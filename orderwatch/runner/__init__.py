@@ -63,6 +63,8 @@ class Judged:
     present: dict[str, set[str]]        # source_file -> fields it carries (and the site gives)
     ctx: DetectContext                  # every store's lines, for the correlation pass on the driver
     partitions: list[PartitionRead] = field(default_factory=list)   # empty: judged in one piece
+    # seconds: "rules" = detectors, pre-filter and engine (the partitions of a partitioned run)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class Runner(Protocol):

@@ -8,6 +8,7 @@ tests hold a partitioned run to the flags of one without a cluster.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import polars as pl
@@ -27,7 +28,9 @@ class LocalRunner:
     def judge(self, job: Judgment) -> Judged:
         if self.partitions > 1:
             p = plan(job, self.partitions)
-            return gather(job, p, [judge_partition(p.spec, p.factors, part) for part in p.parts])
+            t0 = time.perf_counter()
+            results = [judge_partition(p.spec, p.factors, part) for part in p.parts]
+            return gather(job, p, results, rules_s=time.perf_counter() - t0)
         return _whole(job)
 
 
@@ -39,9 +42,10 @@ def _whole(job: Judgment) -> Judged:
                         as_of=job.as_of, config=job.config, clocks=job.clocks,
                         limits=job.limits.lazy() if job.limits is not None else None, cod_cap=job.cod_cap)
     present = {f: fields | job.given for f, fields in presence(lines).items()}
+    t0 = time.perf_counter()
     flags = decide(ctx, job.rules, present, job.inhibitions)
     shadow = decide(ctx, job.shadow_rules, present) if job.shadow_rules else None
-    return Judged(flags, shadow, present, ctx)
+    return Judged(flags, shadow, present, ctx, timings={"rules": time.perf_counter() - t0})
 
 
 __all__ = ["LocalRunner"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,9 +104,11 @@ class RayRunner:
         spec = ray.put(p.spec)
         factors = ray.put({key: {name: f.to_arrow() for name, f in named.items()} for key, named in p.factors.items()})
         task = ray.remote(_run_partition).options(max_retries=self.max_retries, retry_exceptions=False)
+        t0 = time.perf_counter()
         refs = [task.remote(spec, factors, part.to_arrow()) for part in p.parts]
         p.parts.clear()                  # the object store holds them now
-        return gather(job, p, ray.get(refs))
+        results = ray.get(refs)
+        return gather(job, p, results, rules_s=time.perf_counter() - t0)
 
 
 __all__ = ["CRASH_ONCE_ENV", "RayRunner", "refuse_sqlite"]
