@@ -143,7 +143,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     as_of = as_of or now_local(config)
     url = db_url or config.database_url
     tick("read", 0.0)
-    result = ingest.read_orders(paths, config, source=source, limits=limits,
+    result = judge_with.read(paths, config, source=source, limits=limits,
                                 progress=lambda p, f: tick(f"read {Path(p).name}", f))
     quarantine = [result.quarantine]
     cat_df, cat_rows, cat_q = None, 0, 0

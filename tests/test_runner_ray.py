@@ -92,6 +92,20 @@ def test_a_one_day_batch_on_ray_reads_only_its_stores_history(ray_local, in_proc
     assert sum(p.history_rows for p in reads) == sum(p.history_rows for p in results["local"].partitions)
 
 
+def test_several_files_are_read_one_task_each_by_the_projects_readers(ray_local, tmp_path):
+    from ingest import read_orders
+    from orderwatch.demo import generate
+    from orderwatch.runner.on_ray import RayRunner
+
+    demo = generate(tmp_path / "demo", stores=12, days=15, seed=3)   # GBK CSVs by week, a platform file
+    cfg = load_config(overrides={"instance_dir": str(tmp_path / "instance")})
+    assert len(demo.order_files) >= 3
+    here, there = read_orders(demo.order_files, cfg), RayRunner().read(demo.order_files, cfg)
+    assert there.lines.equals(here.lines) and there.quarantine.equals(here.quarantine)
+    assert here.quarantined and [(f.path, f.read, f.accepted, f.quarantined) for f in there.files] == \
+        [(f.path, f.read, f.accepted, f.quarantined) for f in here.files]
+
+
 @pytest.mark.parametrize("address", ["auto", "ray://head.example:10001"])
 def test_a_cluster_address_with_a_sqlite_store_is_refused(address, tmp_path):
     cfg = load_config(overrides={"instance_dir": str(tmp_path), "scan": {"runner": {"kind": "ray", "address": address}}})

@@ -15,11 +15,15 @@ partition as a pure function of its lines, its stores' history and those frames
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
+
+import ingest
 
 from contracts.config import Config, ConfigError
 from detectors import DetectContext
@@ -68,6 +72,12 @@ class Judged:
 
 
 class Runner(Protocol):
+    def read(self, paths: Sequence[str | Path], config: Config, *, source: str | None = None,
+             limits: ingest.ReadLimits | None = None,
+             progress: Callable[[str, float], None] | None = None) -> ingest.IngestResult:
+        """The files read into canonical lines and quarantine, by the project's own readers."""
+        ...
+
     def judge(self, job: Judgment) -> Judged: ...
 
 

@@ -9,9 +9,12 @@ tests hold a partitioned run to the flags of one without a cluster.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-import polars as pl
+import ingest
+from contracts.config import Config
 
 from detectors import DetectContext
 from detectors.common import prepare
@@ -24,6 +27,11 @@ from orderwatch.runner.partition import combined, gather, history_of, judge_part
 @dataclass
 class LocalRunner:
     partitions: int = 1
+
+    def read(self, paths: Sequence[str | Path], config: Config, *, source: str | None = None,
+             limits: ingest.ReadLimits | None = None,
+             progress: Callable[[str, float], None] | None = None) -> ingest.IngestResult:
+        return ingest.read_orders(paths, config, source=source, limits=limits, progress=progress)
 
     def judge(self, job: Judgment) -> Judged:
         if self.partitions > 1:
