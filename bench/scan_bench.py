@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark ``orderwatch scan``: against a bare ``pl.read_csv``, and storing many flags.
 
-    python bench/scan_bench.py [--sections read history flags] [--sizes 1000000 10000000]
+    python bench/scan_bench.py [--sections read history flags] [--sizes 1000000 10000000] [--runner ray]
                                [--dir /tmp/owbench] [--backends sqlite postgresql]
 
 Section ``read`` — for each size: generate ``DIR/orders_<N>.csv`` with ``make_orders.py`` (unless it is already
@@ -19,6 +19,10 @@ read_csv half still runs, and the exit status is 2.
 
 Section ``history`` — a one-day batch on 90 days of history ÷ the same batch alone: the
 place is kept (``history_section``) for the baselines-as-state half of issue 9.
+
+Section ``runner`` (``--runner ray``; ``runner_bench.py``) — the same scan on the Ray runner with
+2 local workers beside the in-process one, on 1 M lines of 2,000 and of 20,000 stores: time
+ratio and the driver's peak memory.
 
 Section ``flags`` — the ``--flags-size`` file scanned with the rule pack (~3 k flags) and with
 a loose copy of it (~300 k flags), on SQLite and on a throwaway PostgreSQL database
@@ -245,7 +249,7 @@ def flags_section(a: argparse.Namespace) -> tuple[list[dict], int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="orderwatch scan: speed and memory against the bare read, "
                                              "and the cost of storing many flags")
-    ap.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    ap.add_argument("--sections", nargs="*", choices=SECTIONS, default=list(SECTIONS))
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--dir", type=Path, default=Path("/tmp/owbench"))
     ap.add_argument("--stores", type=int, default=2000)
@@ -258,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="lower thresholds of the loose pack are divided by this")
     ap.add_argument("--backends", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     ap.add_argument("--pg", default=PG_ADMIN, help="PostgreSQL to create throwaway databases on")
+    ap.add_argument("--runner", choices=("local", "ray"), default="local",
+                    help="ray: also run section runner (the Ray runner beside the in-process scan)")
+    ap.add_argument("--runner-size", type=int, default=1_000_000, help="lines of the file of section runner")
+    ap.add_argument("--runner-stores", type=int, nargs="+", default=[2000, 20000])
+    ap.add_argument("--ray-workers", type=int, default=2, help="CPUs of the local Ray (section runner)")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
 
@@ -282,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     if "flags" in a.sections and not scan_problem:
         report["flags"], flags_rc = flags_section(a)
         rc = rc or flags_rc
+    if a.runner == "ray" and not scan_problem:
+        import runner_bench  # noqa: PLC0415
+        report["runner"] = runner_bench.section(a, run_child, child_env, ensure_data)
     if a.json:
         a.json.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     if scan_problem:

@@ -65,6 +65,13 @@ def one_day_batch(history_dir: Path, out: Path, stores: int = 3) -> tuple[Path, 
     return path, picked
 
 
+def scanned_world(factory, name: str) -> tuple[World, Path, ScanResult]:
+    """A small bench world and its in-process scan in one piece (a module's baseline)."""
+    world = small_world(name, factory.mktemp("world"))
+    where = factory.mktemp("one_piece")
+    return world, where, scan_world(world, where / "site")
+
+
 def copy_site(src: Path, dst: Path) -> Path:
     """A copy of a scanned site (database and its history) to scan on from the same state."""
     shutil.copytree(src, dst)

@@ -15,18 +15,22 @@ import pytest
 from contracts.config import ConfigError, load_config
 from orderwatch.runner import runner_settings
 from store import History
-from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, small_world
+from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, scanned_world
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return small_world("erp_cases", tmp_path_factory.mktemp("world"))
+def scanned(tmp_path_factory):
+    return scanned_world(tmp_path_factory, "erp_cases")
 
 
 @pytest.fixture(scope="module")
-def one_piece(world, tmp_path_factory):
-    where = tmp_path_factory.mktemp("one")
-    return where, scan_world(world, where / "site")
+def world(scanned):
+    return scanned[0]
+
+
+@pytest.fixture(scope="module")
+def one_piece(scanned):
+    return scanned[1], scanned[2]
 
 
 def test_partitions_raise_the_flags_of_one_piece(world, one_piece, tmp_path):

@@ -18,7 +18,7 @@ from contracts.config import ConfigError, load_config
 from orderwatch.runner.on_ray import CRASH_ONCE_ENV
 from orderwatch.scan import run_scan
 from store.models import Flag
-from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, small_world
+from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, scanned_world
 
 if importlib.util.find_spec("ray") is None:
     if os.environ.get("ORDERWATCH_RAY_TESTS") == "required":
@@ -36,14 +36,18 @@ def ray_local():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return small_world("shopify_wholesale", tmp_path_factory.mktemp("world"))
+def scanned(tmp_path_factory):
+    return scanned_world(tmp_path_factory, "shopify_wholesale")
 
 
 @pytest.fixture(scope="module")
-def in_process(world, tmp_path_factory):
-    where = tmp_path_factory.mktemp("local")
-    return where, scan_world(world, where / "site")
+def world(scanned):
+    return scanned[0]
+
+
+@pytest.fixture(scope="module")
+def in_process(scanned):
+    return scanned[1], scanned[2]
 
 
 def _stored_flags(site) -> int:
@@ -86,6 +90,20 @@ def test_a_one_day_batch_on_ray_reads_only_its_stores_history(ray_local, in_proc
     assert sorted({s for p in reads for s in p.history_stores}) == sorted(stores)
     assert sum(p.stores for p in reads) == len(stores)
     assert sum(p.history_rows for p in reads) == sum(p.history_rows for p in results["local"].partitions)
+
+
+def test_several_files_are_read_one_task_each_by_the_projects_readers(ray_local, tmp_path):
+    from ingest import read_orders
+    from orderwatch.demo import generate
+    from orderwatch.runner.on_ray import RayRunner
+
+    demo = generate(tmp_path / "demo", stores=12, days=15, seed=3)   # GBK CSVs by week, a platform file
+    cfg = load_config(overrides={"instance_dir": str(tmp_path / "instance")})
+    assert len(demo.order_files) >= 3
+    here, there = read_orders(demo.order_files, cfg), RayRunner().read(demo.order_files, cfg)
+    assert there.lines.equals(here.lines) and there.quarantine.equals(here.quarantine)
+    assert here.quarantined and [(f.path, f.read, f.accepted, f.quarantined) for f in there.files] == \
+        [(f.path, f.read, f.accepted, f.quarantined) for f in here.files]
 
 
 @pytest.mark.parametrize("address", ["auto", "ray://head.example:10001"])

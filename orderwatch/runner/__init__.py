@@ -15,11 +15,15 @@ partition as a pure function of its lines, its stores' history and those frames
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
+
+import ingest
 
 from contracts.config import Config, ConfigError
 from detectors import DetectContext
@@ -63,9 +67,17 @@ class Judged:
     present: dict[str, set[str]]        # source_file -> fields it carries (and the site gives)
     ctx: DetectContext                  # every store's lines, for the correlation pass on the driver
     partitions: list[PartitionRead] = field(default_factory=list)   # empty: judged in one piece
+    # seconds: "rules" = detectors, pre-filter and engine (the partitions of a partitioned run)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class Runner(Protocol):
+    def read(self, paths: Sequence[str | Path], config: Config, *, source: str | None = None,
+             limits: ingest.ReadLimits | None = None,
+             progress: Callable[[str, float], None] | None = None) -> ingest.IngestResult:
+        """The files read into canonical lines and quarantine, by the project's own readers."""
+        ...
+
     def judge(self, job: Judgment) -> Judged: ...
 
 

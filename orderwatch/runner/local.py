@@ -8,9 +8,13 @@ tests hold a partitioned run to the flags of one without a cluster.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-import polars as pl
+import ingest
+from contracts.config import Config
 
 from detectors import DetectContext
 from detectors.common import prepare
@@ -24,10 +28,17 @@ from orderwatch.runner.partition import combined, gather, history_of, judge_part
 class LocalRunner:
     partitions: int = 1
 
+    def read(self, paths: Sequence[str | Path], config: Config, *, source: str | None = None,
+             limits: ingest.ReadLimits | None = None,
+             progress: Callable[[str, float], None] | None = None) -> ingest.IngestResult:
+        return ingest.read_orders(paths, config, source=source, limits=limits, progress=progress)
+
     def judge(self, job: Judgment) -> Judged:
         if self.partitions > 1:
             p = plan(job, self.partitions)
-            return gather(job, p, [judge_partition(p.spec, p.factors, part) for part in p.parts])
+            t0 = time.perf_counter()
+            results = [judge_partition(p.spec, p.factors, part) for part in p.parts]
+            return gather(job, p, results, rules_s=time.perf_counter() - t0)
         return _whole(job)
 
 
@@ -39,9 +50,10 @@ def _whole(job: Judgment) -> Judged:
                         as_of=job.as_of, config=job.config, clocks=job.clocks,
                         limits=job.limits.lazy() if job.limits is not None else None, cod_cap=job.cod_cap)
     present = {f: fields | job.given for f, fields in presence(lines).items()}
+    t0 = time.perf_counter()
     flags = decide(ctx, job.rules, present, job.inhibitions)
     shadow = decide(ctx, job.shadow_rules, present) if job.shadow_rules else None
-    return Judged(flags, shadow, present, ctx)
+    return Judged(flags, shadow, present, ctx, timings={"rules": time.perf_counter() - t0})
 
 
 __all__ = ["LocalRunner"]

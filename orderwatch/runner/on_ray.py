@@ -1,6 +1,8 @@
 """Store partitions as Ray tasks (``scan.runner.kind: ray``; ``pip install 'orderwatch[ray]'``).
 
-The only module that imports Ray.  The driver (the scanning process) reads the files, computes
+The only module that imports Ray.  Several input files are read one task each, by the
+project's own readers (GBK, Excel, headers by meaning, quarantine).  The driver (the scanning
+process) computes
 the platform frames over every store (``orderwatch.runner.partition.plan``), puts them and the
 partition spec in the object store once (``ray.put``), and sends each store group's batch lines
 to one task as an Arrow table.  A task reads its stores' history from the shared history path,
@@ -18,12 +20,16 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from contracts.config import ConfigError
+import ingest
+from contracts.config import Config, ConfigError
 from orderwatch.runner import Judged, Judgment
 from orderwatch.runner.partition import PartitionSpec, gather, judge_partition, plan
 
@@ -72,6 +78,22 @@ def _run_partition(spec: PartitionSpec, factors: dict[str, dict[str, Any]], batc
     return judge_partition(spec, frames, pl.from_arrow(batch))
 
 
+def _read_file(path: str, config: Config, source: str | None, limits: ingest.ReadLimits | None) -> ingest.IngestResult:
+    """One task: one input file (on the shared input path) read into canonical lines and quarantine."""
+    return ingest.read_orders([path], config, source=source, limits=limits)
+
+
+def _get(ray: Any, refs: Any) -> Any:  # noqa: ANN401 - Ray's object refs and results
+    """``ray.get``, raising what the task raised (an unreadable file's IngestError, a bad rule's
+    error) rather than Ray's wrapper, so the scan reports it as it does in-process."""
+    try:
+        return ray.get(refs)
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, Exception):
+            raise exc.cause from None
+        raise
+
+
 @dataclass
 class RayRunner:
     address: str | None = None        # None: start a local Ray; "auto" or "ray://host:10001": join
@@ -95,6 +117,27 @@ class RayRunner:
                      include_dashboard=False, log_to_driver=False, configure_logging=False)
         return ray
 
+    def read(self, paths: Sequence[str | Path], config: Config, *, source: str | None = None,
+             limits: ingest.ReadLimits | None = None,
+             progress: Callable[[str, float], None] | None = None) -> ingest.IngestResult:
+        """Several files: one task each, read by the project's own readers (``ingest.read_orders``:
+        headers by meaning, GBK, Excel sheets, quarantine), gathered in the given order.  One
+        file is read here: a task would only add the transfer."""
+        if len(paths) < 2:
+            return ingest.read_orders(paths, config, source=source, limits=limits, progress=progress)
+        ray = self._connect()
+        task = ray.remote(_read_file).options(max_retries=self.max_retries, retry_exceptions=False)
+        conf = ray.put(config)
+        refs = [task.remote(str(p), conf, source, limits) for p in paths]
+        parts = []
+        for p, ref in zip(paths, refs):
+            parts.append(_get(ray, ref))
+            if progress:
+                progress(str(p), 1.0)
+        return ingest.IngestResult(lines=pl.concat([r.lines for r in parts], how="vertical_relaxed"),
+                                   quarantine=pl.concat([r.quarantine for r in parts], how="vertical_relaxed"),
+                                   files=[f for r in parts for f in r.files])
+
     def judge(self, job: Judgment) -> Judged:
         ray = self._connect()
         n = self.partitions or max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
@@ -103,9 +146,11 @@ class RayRunner:
         spec = ray.put(p.spec)
         factors = ray.put({key: {name: f.to_arrow() for name, f in named.items()} for key, named in p.factors.items()})
         task = ray.remote(_run_partition).options(max_retries=self.max_retries, retry_exceptions=False)
+        t0 = time.perf_counter()
         refs = [task.remote(spec, factors, part.to_arrow()) for part in p.parts]
         p.parts.clear()                  # the object store holds them now
-        return gather(job, p, ray.get(refs))
+        results = _get(ray, refs)
+        return gather(job, p, results, rules_s=time.perf_counter() - t0)
 
 
 __all__ = ["CRASH_ONCE_ENV", "RayRunner", "refuse_sqlite"]

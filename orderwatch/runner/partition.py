@@ -30,6 +30,10 @@ from rules.inhibit import Inhibition
 from store import History
 
 
+#: the platform frames are aggregates over every store's lines: streamed where polars can
+FACTOR_ENGINE = "streaming"
+
+
 def since_of(batch: pl.DataFrame, config: Config) -> datetime | None:
     """The first history day the batch's baselines read (``history.days`` before its first line)."""
     first = batch.get_column("created_at").min() if batch.height else None
@@ -59,6 +63,15 @@ def history_of(history: History, since: datetime | None, stores: list[str | None
     named = [s for s in stores if s is not None]
     keep = pl.col("store_id").is_in(named)
     return past.filter(keep | pl.col("store_id").is_null() if len(named) < len(stores) else keep)
+
+
+def _presence_lines(batch: pl.DataFrame, past: pl.LazyFrame | None) -> pl.LazyFrame:
+    """What ``detectors.needs.presence`` reads: the batch, and the history of only the named
+    sources of its files (the driver never collects every store's history for it)."""
+    sources = [s for s in batch.get_column("source").unique().to_list() if s and s != "default"]
+    if past is None or not sources:
+        return combined(batch, None)
+    return combined(batch, past.filter(pl.col("source").is_in(sources)))
 
 
 def store_local(inhibitions: list[Inhibition]) -> bool:
@@ -141,13 +154,14 @@ class Plan:
 def plan(job: Judgment, partitions: int) -> Plan:
     """The platform frames computed over every store, and the batch split into partitions."""
     since = since_of(job.batch, job.config)
-    lines = prepare(combined(job.batch, history_of(job.history, since)), job.config)
-    present = {f: fields | job.given for f, fields in presence(lines).items()}
+    past = history_of(job.history, since)
+    lines = prepare(combined(job.batch, past), job.config)
+    present = {f: fields | job.given for f, fields in presence(_presence_lines(job.batch, past)).items()}
     ctx = _context(lines, job, present, orders=orders_of(lines, job.catalog.lazy() if job.catalog is not None else None))
     empty = _context(lines.clear(), job, present)
     plans = platform_plans(ctx, empty, [*job.rules, *job.shadow_rules], present)
     named = [(key, name) for key, frames in plans.items() for name in frames]
-    frames = pl.collect_all([plans[k][n] for k, n in named]) if named else []
+    frames = pl.collect_all([plans[k][n] for k, n in named], engine=FACTOR_ENGINE) if named else []
     factors: Factors = {key: {} for key in plans}
     for (key, name), frame in zip(named, frames):
         factors[key][name] = frame
@@ -158,7 +172,7 @@ def plan(job: Judgment, partitions: int) -> Plan:
     return Plan(spec, factors, split_stores(job.batch, partitions), ctx, present)
 
 
-def gather(job: Judgment, p: Plan, results: list[PartitionResult]) -> Judged:
+def gather(job: Judgment, p: Plan, results: list[PartitionResult], rules_s: float = 0.0) -> Judged:
     """The partitions' flags as one run's: in rule order, inhibitions that span stores applied here."""
     order = {r.id: i for i, r in enumerate(job.rules)}
     flags = _ordered([r.flags for r in results], order)
@@ -168,7 +182,7 @@ def gather(job: Judgment, p: Plan, results: list[PartitionResult]) -> Judged:
     if job.shadow_rules:
         shadow = _ordered([r.shadow for r in results if r.shadow is not None],
                           {r.id: i for i, r in enumerate(job.shadow_rules)})
-    return Judged(flags, shadow, p.present, p.ctx, [r.read for r in results])
+    return Judged(flags, shadow, p.present, p.ctx, [r.read for r in results], timings={"rules": rules_s})
 
 
 def _ordered(frames: list[pl.DataFrame], order: dict[str, int]) -> pl.DataFrame:
