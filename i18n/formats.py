@@ -59,7 +59,13 @@ def day(value: date | datetime | str | None, lang: str) -> str:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return format_skeleton("yMMMd", value, locale=normalise(lang))
+    return _day(value.date() if isinstance(value, datetime) else value, normalise(lang))
+
+
+@functools.lru_cache(maxsize=8192)
+def _day(value: date, lang: str) -> str:
+    # the days of a scan are few and its reasons many: babel's pattern work is done once a day
+    return format_skeleton("yMMMd", value, locale=lang)
 
 
 def short_day(value: date | datetime, lang: str) -> str:

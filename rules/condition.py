@@ -275,11 +275,16 @@ def to_durable(node: Node) -> dict:
         assert isinstance(node.left, Field)
         name, value = node.left.name, _dr_value(node.right)
         if node.op == "==":
-            return {name: value}
-        if node.op == "!=":
+            out = {name: value}
+        elif node.op == "!=":
             # a missing field must not satisfy `!=`: require it to exist, as polars does
-            return {"$and": [{"$ex": {name: 1}}, {"$neq": {name: value}}]}
-        return {_DR_OP[node.op]: {name: value}}
+            out = {"$and": [{"$ex": {name: 1}}, {"$neq": {name: value}}]}
+        else:
+            out = {_DR_OP[node.op]: {name: value}}
+        if isinstance(node.right, Field):
+            # nor a missing field on the right (durable-rules would compare it as true)
+            out = {"$and": [{"$ex": {node.right.name: 1}}, out]}
+        return out
     key = "$and" if isinstance(node, And) else "$or"
     return {key: [to_durable(n) for n in node.items]}
 

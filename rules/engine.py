@@ -24,10 +24,12 @@ import durable.engine
 import durable_rules_engine
 import polars as pl
 
-from rules.condition import engine_number, to_durable
+from rules import truth
+from rules.condition import Node, engine_number, to_durable
 from rules.model import LEVEL_ORDER, Rule
 
 _LOCK = threading.RLock()
+FIRED_SCHEMA = {"_row": pl.Int64, "level": pl.String}
 BATCH = 500
 #: the catch-all "level" every candidate reaches last: a message no rule matches would raise
 #: MessageNotHandledException and leave the rest of its batch pending
@@ -64,17 +66,25 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def ruleset_name(rule: Rule) -> str:
-    return f"ow_{rule.id}"
+def ruleset_name(rule: Rule, over_atoms: bool = False) -> str:
+    return f"owt_{rule.id}" if over_atoms else f"ow_{rule.id}"
 
 
-def compile_rule(rule: Rule) -> dict:
-    """The durable-rules definition of one rule: one entry per level, severest first."""
+def compile_rule(rule: Rule, over_atoms: bool = False) -> dict:
+    """The durable-rules definition of one rule: one entry per level, severest first.
+
+    ``over_atoms``: each comparison reads its atom's truth (``rules.truth``) instead of the
+    row's values — the same levels, priorities and boolean structure."""
     out: dict[str, dict] = {}
     ordered = sorted(rule.levels.items(), key=lambda kv: -LEVEL_ORDER[kv[0]])
+    index = {atom: i for i, atom in enumerate(truth.atoms(rule))}
+
+    def condition(node: Node) -> dict:
+        return truth.over_atoms(node, index) if over_atoms else to_durable(node)
+
     for pri, (level, node) in enumerate(ordered, start=1):
         out[f"{rule.id}__{level}"] = {
-            "all": [{"m": {"$and": [{"t": rule.id}, to_durable(node)]}}],
+            "all": [{"m": {"$and": [{"t": rule.id}, condition(node)]}}],
             "pri": pri,
             "run": f"{rule.id}|{level}",
         }
@@ -90,13 +100,13 @@ class RuleEngine:
         self.rules = {r.id: r for r in rules}
         self._fired: list[tuple[str, int, str]] = []
         definitions = {ruleset_name(r): compile_rule(r) for r in rules}
+        definitions |= {ruleset_name(r, True): compile_rule(r, True) for r in rules}
         with _LOCK:
             self._host = _QuietHost(copy.deepcopy(definitions), self._fired)
         self.definitions = definitions
 
     def evaluate(self, rule: Rule, rows: Iterable[dict[str, Any]]) -> dict[int, str]:
         """Post each row (needs an int ``id``) and return ``{row id: level}`` for those that fired."""
-        name = ruleset_name(rule)
         fields = rule.fields
         messages = []
         for row in rows:
@@ -106,6 +116,9 @@ class RuleEngine:
                 if v is not None:
                     msg[f] = v
             messages.append(msg)
+        return self._post(ruleset_name(rule), messages)
+
+    def _post(self, name: str, messages: list[dict[str, Any]]) -> dict[int, str]:
         out: dict[int, str] = {}
         with _LOCK:
             for start in range(0, len(messages), BATCH):
@@ -117,17 +130,25 @@ class RuleEngine:
             self._fired.clear()
         return out
 
-    def evaluate_frame(self, rule: Rule, df: pl.DataFrame) -> pl.DataFrame:
-        """Candidates in, ``(_row, level)`` out for the rows where a level fired."""
+    def evaluate_frame(self, rule: Rule, df: pl.DataFrame, *, per_row: bool = False) -> pl.DataFrame:
+        """Candidates in, ``(_row, level)`` out for the rows where a level fired.
+
+        Set-wise by default (``rules.truth``): one message per distinct truth assignment of
+        the rule's comparisons, the level joined back to its rows.  ``per_row`` posts every
+        row's values instead (the reference the set-wise path is tested against)."""
         if df.height == 0:
-            return pl.DataFrame(schema={"_row": pl.Int64, "level": pl.String})
-        cols = ["_row", *[f for f in rule.fields if f in df.columns]]
-        rows = ({"id": r["_row"], **r} for r in df.select(cols).iter_rows(named=True))
-        fired = self.evaluate(rule, rows)
-        return pl.DataFrame(
-            {"_row": list(fired.keys()), "level": list(fired.values())},
-            schema={"_row": pl.Int64, "level": pl.String},
-        )
+            return pl.DataFrame(schema=FIRED_SCHEMA)
+        if per_row:
+            cols = ["_row", *[f for f in rule.fields if f in df.columns]]
+            fired = self.evaluate(rule, ({"id": r["_row"], **r} for r in df.select(cols).iter_rows(named=True)))
+            return pl.DataFrame({"_row": list(fired.keys()), "level": list(fired.values())}, schema=FIRED_SCHEMA)
+        rows, distinct = truth.assignments(rule, df)
+        messages = [{"id": r[truth.GROUP], "t": rule.id, **{k: v for k, v in r.items() if k != truth.GROUP}}
+                    for r in distinct.iter_rows(named=True)]
+        fired = self._post(ruleset_name(rule, True), messages)
+        levels = pl.DataFrame({truth.GROUP: list(fired.keys()), "level": list(fired.values())},
+                              schema={truth.GROUP: distinct.schema[truth.GROUP], "level": pl.String})
+        return rows.join(levels, on=truth.GROUP, how="inner", maintain_order="left").select("_row", "level").cast(FIRED_SCHEMA)
 
     def close(self) -> None:
         """Free the C-side rulesets (a Host is never collected otherwise)."""

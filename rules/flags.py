@@ -18,6 +18,7 @@ import polars as pl
 from contracts.schema import FLAG_SCHEMA
 from rules import reasons
 from rules.reasons import sentence
+from rules.reasons.batch import render_many
 from rules.model import LEVEL_ORDER, REPORT, Rule
 
 #: the language of the stored ``reason`` text (files, mails); readers get theirs from reason_id/args
@@ -69,11 +70,21 @@ def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str
     ids: list[str | None] = []
     args: list[str | None] = []
     texts: list[str | None] = []
+    # sentences are rendered together at the end (rules.reasons.batch): position -> (id, figures)
+    pending: dict[int, tuple[str, dict[str, Any]]] = {}
 
     def add(reason: reasons.Reason, rendered: bool = True) -> None:
+        if rendered:
+            pending[len(texts)] = (reason.id, reason.args)
         ids.append(reason.id)
         args.append(json.dumps(reason.args, ensure_ascii=False))
-        texts.append((reasons.render(reason.id, reason.args, STORED_LANGUAGE, rule.reason) or "") if rendered else None)
+        texts.append(None)
+
+    def done() -> tuple[list[str | None], list[str | None], list[str | None]]:
+        said = render_many(list(pending.values()), STORED_LANGUAGE, rule.reason)
+        for i, text in zip(pending, said):
+            texts[i] = text or ""
+        return ids, args, texts
 
     if rule.reason:
         wanted = [n for n in {n for t in rule.reason.values() for n in sentence.names(t)} if n in rows.columns]
@@ -84,7 +95,7 @@ def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str
                 add(reasons.Reason(reasons.RULE_PREFIX + rule.id, figures))
             else:
                 add(reasons.by_title(r, rule.title))
-        return ids, args, texts
+        return done()
     if reasons.templates(rule.detector):
         for r in rows.iter_rows(named=True):
             chosen = reasons.choose(rule.detector, r["level"], r, rule.params, rule.title)
@@ -92,7 +103,7 @@ def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str
             # a report row (late but done) is counted, never read as a sentence in a queue or a mail:
             # its reason stays as data (id + figures) and is rendered only when someone asks
             add(chosen, rendered=r["level"] != REPORT)
-        return ids, args, texts
+        return done()
     from detectors import REGISTRY
 
     names, render = compile_reason(REGISTRY[rule.detector].reason_zh(rule.params))
@@ -105,7 +116,7 @@ def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str
             args.append(None)
         except sentence.Incomplete:
             add(reasons.by_title(r, rule.title))
-    return ids, args, texts
+    return done()
 
 
 def build_flags(rule: Rule, kind: str, features: list[str], candidates: pl.DataFrame,
@@ -113,11 +124,12 @@ def build_flags(rule: Rule, kind: str, features: list[str], candidates: pl.DataF
     """Join decisions (``_row``, ``level``) to candidate rows and render flags for ``rule``."""
     if fired.height == 0:
         return pl.DataFrame(schema=FLAG_SCHEMA)
-    rows = candidates.join(fired, on="_row", how="inner").with_columns(
+    # ties (same level, same first figure) go to the first candidate row: the same line every run
+    rows = candidates.join(fired, on="_row", how="inner", maintain_order="left").with_columns(
         pl.col("level").replace_strict(LEVEL_ORDER, return_dtype=pl.Int8).alias("_sev")
     )
     sort_key = [c for c in rule.fields if c in rows.columns and rows.schema[c].is_numeric()][:1]
-    rows = rows.sort(["_sev", *sort_key], descending=True, nulls_last=True)
+    rows = rows.sort(["_sev", *sort_key], descending=True, nulls_last=True, maintain_order=True)
     context = [c for c in ("sku", "line_no") if c in rows.columns]
     if context:
         lines_fired = rows.group_by("subject").len(name="lines_fired")

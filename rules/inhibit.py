@@ -145,8 +145,13 @@ def _pairs(flags: pl.DataFrame, inh: Inhibition, rules: dict[str, Rule], lines: 
     effect = flags.with_row_index("_e").filter(pl.col("rule_id").is_in(inh.consequence))
     if cause.height == 0 or effect.height == 0:
         return pl.DataFrame(schema={"_c": pl.UInt32, "_e": pl.UInt32})
-    c_names = {f for r in inh.cause for f in features(rules[r])} | {"line_no", "quantity", "usual_qty"}
-    e_names = {f for r in inh.consequence for f in features(rules[r])} | {"order_amount", "day_qty"}
+    # only the figures the pair is judged on are read out of the evidence: what ``when`` names
+    # and what the excess needs (a JSON path per feature and flag is the cost of this pass)
+    wanted = condition_fields(inh.when) if inh.when is not None else set()
+    c_names = ({f for r in inh.cause for f in features(rules[r])} & {w[6:] for w in wanted if w.startswith("cause_")}) \
+        | {"line_no", "quantity", "usual_qty"}
+    e_names = ({f for r in inh.consequence for f in features(rules[r])} & {w[7:] for w in wanted if w.startswith("effect_")}) \
+        | {"order_amount", "day_qty"}
     day = pl.col("occurred_at").dt.date().alias("day")
     keys = [day if k == "day" else pl.col(k) for k in inh.equal]
     left = cause.select("_c", *keys, pl.col("store_id").alias("_c_store"), pl.col("order_id").alias("_c_order"),
@@ -194,7 +199,12 @@ def apply(flags: pl.DataFrame, inhibitions: list[Inhibition], rules: list[Rule],
 
 def _merge(flags: pl.DataFrame, pairs: pl.DataFrame, inh: Inhibition, by_id: dict[str, Rule],
            language: str) -> pl.DataFrame:
-    rows = flags.to_dicts()
+    """Each pair's consequence written into its cause's row and dropped; the other rows are
+    left as they are (only the rows of the pairs are taken into Python)."""
+    involved = sorted(set(pairs.get_column("_c").to_list()) | set(pairs.get_column("_e").to_list()))
+    base = flags.with_row_index("_i")
+    picked = base.filter(pl.col("_i").is_in(involved))
+    rows = {r["_i"]: r for r in picked.to_dicts()}
     for c, e in pairs.iter_rows():
         cause, effect = rows[c], rows[e]
         if LEVEL_ORDER.get(effect["level"], 0) > LEVEL_ORDER.get(cause["level"], 0):
@@ -217,5 +227,6 @@ def _merge(flags: pl.DataFrame, pairs: pl.DataFrame, inh: Inhibition, by_id: dic
             cause["reason"] = reasons.render(cause["reason_id"], args, language, rule.reason if rule else None) \
                 or cause["reason"]
         effect["_inhibited"] = True
-    kept = [r for r in rows if not r.pop("_inhibited", False)]
-    return pl.DataFrame(kept, schema=flags.schema) if kept else flags.clear()
+    kept = [r for r in rows.values() if not r.pop("_inhibited", False)]
+    changed = pl.DataFrame(kept, schema=base.schema) if kept else base.clear()
+    return pl.concat([base.filter(~pl.col("_i").is_in(involved)), changed]).sort("_i").drop("_i")

@@ -59,7 +59,8 @@ def test_polars_treats_missing_as_false_even_under_not():
 def test_durable_json_shapes():
     assert to_durable(parse("a >= 5")) == {"$gte": {"a": 5}}
     assert to_durable(parse("kind == 'x'")) == {"kind": "x"}
-    assert to_durable(parse("a > b")) == {"$gt": {"a": {"$m": "b"}}}
+    # a missing field on the right is false too (durable-rules alone would let it pass)
+    assert to_durable(parse("a > b")) == {"$and": [{"$ex": {"b": 1}}, {"$gt": {"a": {"$m": "b"}}}]}
     assert to_durable(parse("a != 1")) == {"$and": [{"$ex": {"a": 1}}, {"$neq": {"a": 1}}]}
 
 

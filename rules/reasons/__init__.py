@@ -185,6 +185,12 @@ class _Formatter(string.Formatter):
         return number(value, lang)
 
 
+@functools.lru_cache(maxsize=16)
+def formatter(lang: str, markup: bool = False) -> _Formatter:
+    """The figure formatter of ``lang`` (it holds no state of a sentence: one per language)."""
+    return _Formatter(lang, markup)
+
+
 def render(reason_id: str | None, args: dict[str, Any] | None, lang: str,
            rule_templates: dict[str, str] | None = None, markup: bool = False) -> Any:
     """The sentence in ``lang``; None when the id is unknown or its figures don't fit it
@@ -204,12 +210,12 @@ def render(reason_id: str | None, args: dict[str, Any] | None, lang: str,
             main = sentence.fill(str(escape(text)) if markup else text, args, _rule_field(markup))
         except sentence.Incomplete:
             return None
-        fmt = _Formatter(lang, markup)
+        fmt = formatter(lang, markup)
     else:
         msg = template(reason_id)
         if msg is None:
             return None
-        fmt = _Formatter(lang, markup)
+        fmt = formatter(lang, markup)
         marked = {k: _Id(v) if k in IDENTIFIERS and isinstance(v, str) else v for k, v in args.items()}
         text = fmt.gettext(msg)
         try:

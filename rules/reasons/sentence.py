@@ -15,6 +15,7 @@ in both languages.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 _OPTIONAL = re.compile(r"\[\[(.*?)\]\]", re.S)
+_SPACES = re.compile(r"(?<=\S) {2,}")
 
 
 class Incomplete(ValueError):
@@ -47,46 +49,64 @@ def missing(value: Any) -> bool:
 
 def parts(template: str) -> Iterator[tuple[bool, str]]:
     """(optional, text) pieces of a template, in order."""
+    yield from _parts(template)
+
+
+# templates are few and rendered for every flag of a scan: each is parsed once
+@functools.lru_cache(maxsize=4096)
+def _parts(template: str) -> tuple[tuple[bool, str], ...]:
+    out: list[tuple[bool, str]] = []
     pos = 0
     for m in _OPTIONAL.finditer(template):
         if m.start() > pos:
-            yield False, template[pos:m.start()]
-        yield True, m.group(1)
+            out.append((False, template[pos:m.start()]))
+        out.append((True, m.group(1)))
         pos = m.end()
     if pos < len(template):
-        yield False, template[pos:]
+        out.append((False, template[pos:]))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pieces(text: str) -> tuple[tuple[str, str | None, str], ...]:
+    """``string.Formatter().parse`` of one part: (literal, field name, spec) triples."""
+    return tuple((lit, name, spec or "") for lit, name, spec, _ in string.Formatter().parse(text))
 
 
 def names(template: str, *, optional: bool | None = None) -> list[str]:
     """The figures a template reads (``optional``: only those inside / outside ``[[ ]]``)."""
+    return list(_names(template, optional))
+
+
+@functools.lru_cache(maxsize=4096)
+def _names(template: str, optional: bool | None) -> tuple[str, ...]:
     out: list[str] = []
-    for opt, text in parts(template):
+    for opt, text in _parts(template):
         if optional is None or opt == optional:
-            out += [re.split(r"[.\[]", n, maxsplit=1)[0]
-                    for _, n, _, _ in string.Formatter().parse(text) if n]
-    return list(dict.fromkeys(out))
+            out += [re.split(r"[.\[]", n, maxsplit=1)[0] for _, n, _ in _pieces(text) if n]
+    return tuple(dict.fromkeys(out))
 
 
 def required(template: str) -> list[str]:
     """The figures outside every optional part: without them the template cannot be used."""
-    return names(template, optional=False)
+    return list(_names(template, False))
 
 
 def lacking(template: str, args: dict[str, Any]) -> list[str]:
     """The required figures ``args`` does not have."""
-    return [n for n in required(template) if missing(args.get(n))]
+    return [n for n in _names(template, False) if missing(args.get(n))]
 
 
 def _fill(text: str, args: dict[str, Any], field: Callable[[Any, str], str]) -> str:
     out = []
-    for lit, name, spec, _ in string.Formatter().parse(text):
+    for lit, name, spec in _pieces(text):
         out.append(lit)
         if name is None:
             continue
         value = args.get(name)
         if missing(value):
             raise Incomplete([name])
-        out.append(field(value, spec or ""))
+        out.append(field(value, spec))
     return "".join(out)
 
 
@@ -97,13 +117,13 @@ def fill(template: str, args: dict[str, Any], field: Callable[[Any, str], str]) 
     if short:
         raise Incomplete(short)
     out = []
-    for optional, text in parts(template):
+    for optional, text in _parts(template):
         try:
             out.append(_fill(text, args, field))
         except Incomplete:
             if not optional:
                 raise
-    return re.sub(r"(?<=\S) {2,}", " ", "".join(out)).strip()
+    return _SPACES.sub(" ", "".join(out)).strip()
 
 
 def python_field(value: Any, spec: str) -> str:
