@@ -61,9 +61,17 @@ def flag_keys(flags: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema={"bench_kind": pl.String, "key": pl.String})
     f = flags.with_columns(bench_kinds(flags), pl.col("occurred_at").cast(pl.Datetime("us")).dt.strftime("%Y-%m-%d").alias("_d"))
     known = set(truth.get_column("key").to_list())
+    # the truth keys a store-day by the store's id; a scan may know the same store by its name
+    # (a Shopify B2B export's company, with the e-mail as the world's id): name|day -> the key
+    named: dict[str, str] = {}
+    if "store_name" in truth.columns:
+        rows = truth.filter(pl.col("kind").is_in(STORE_DAY) & pl.col("store_name").is_not_null())
+        named = dict(zip((rows["store_name"] + "|" + rows["day"].cast(pl.String)).to_list(), rows["key"].to_list()))
     by_id = pl.concat_str([pl.col("store_id"), pl.lit("|"), pl.col("_d")])
     by_name = pl.concat_str([pl.col("store_name"), pl.lit("|"), pl.col("_d")])
-    store_key = pl.when(by_id.is_in(list(known))).then(by_id).when(by_name.is_in(list(known))).then(by_name).otherwise(by_id)
+    name_key = by_name.replace_strict(named, default=None, return_dtype=pl.String) if named else pl.lit(None, pl.String)
+    store_key = (pl.when(by_id.is_in(list(known))).then(by_id).when(by_name.is_in(list(known))).then(by_name)
+                 .when(name_key.is_not_null()).then(name_key).otherwise(by_id))
     key = pl.when(pl.col("bench_kind").is_in(STORE_DAY)).then(store_key).otherwise(pl.col("order_id").cast(pl.String))
     return f.select("bench_kind", key.alias("key"))
 

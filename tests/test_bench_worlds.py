@@ -189,3 +189,15 @@ def test_store_masters_are_read_by_meaning_and_give_every_cod_store_a_limit(worl
         assert {"store_id", "credit_limit"} <= set(m.mapping), (w.name, m.mapping)
         assert m.quarantine.height == 0 and m.stores.height == w.spec.stores, w.name
         assert m.limits.height > 0, w.name
+
+
+def test_a_store_day_flagged_by_the_stores_name_matches_a_truth_keyed_by_its_id():
+    """A B2B Shopify export is read by its buying company (Billing Company) while the world
+    keys its stores by e-mail: the same store-day, scored as one."""
+    day = datetime(2026, 9, 1).date()
+    truth = pl.DataFrame([{"kind": "store_day_surge", "key": "a@x.com|2026-09-01", "order_id": "O5",
+                           "store_id": "a@x.com", "store_name": "name-Acme", "day": day, "role": "anomaly"}])
+    flags = pl.DataFrame([_flag("store_day_surge", "volume_surge", "store_day:Acme:2026-09-01", "O5", "Acme",
+                                "2026-09-01")])
+    by = {k.kind: k for k in score_world("w", truth, flags, orders=100).kinds}
+    assert (by["store_day_surge"].tp, by["store_day_surge"].fp) == (1, 0)
