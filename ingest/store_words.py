@@ -22,9 +22,11 @@ FIELDS = ("store_id", "store_name", "region", "credit_limit", "manager", "phone"
 
 ALIASES: dict[str, list[str]] = {
     "store_id": ["门店编号", "门店编码", "门店代码", "门店id", "门店号", "店铺编号", "店铺编码", "店铺id", "店号",
-                 "客户编号", "客户编码", "客户代码", "storeid", "storecode", "storeno", "shopid", "shopcode",
+                 "客户编号", "客户编码", "客户代码", "往来单位编号", "往来单位编码", "客商编码", "storeid", "storecode",
+                 "storeno", "shopid", "shopcode",
                  "customerid", "customerno", "customercode", "accountno", "branchcode"],
-    "store_name": ["门店名称", "门店", "店铺名称", "店铺", "店名", "客户名称", "客户", "storename", "shopname",
+    "store_name": ["门店名称", "门店", "店铺名称", "店铺", "店名", "客户名称", "客户", "往来单位", "往来单位名称",
+                   "购货单位", "客商名称", "storename", "shopname",
                    "customername", "branchname", "accountname"],
     "region": ["区域", "所属区域", "大区", "片区", "地区", "销售区域", "region", "area", "territory", "zone"],
     "credit_limit": ["信用额度", "授信额度", "赊销额度", "欠款额度", "信用限额", "额度", "creditlimit",

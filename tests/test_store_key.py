@@ -70,3 +70,13 @@ def test_the_sellers_own_company_is_no_store():
     m = _mapping({"Order Reference": ["S1", "S2", "S3"], "Order Date": ["2026-09-01"] * 3,
                   "Customer": ["Ann", "Bob", "Cy"], "Company": ["My Company"] * 3})
     assert "store_name" not in m and "store_id" not in m
+
+
+def test_a_counterparty_master_is_a_store_master(tmp_path):
+    """管家婆's 往来单位档案 is the customer (store) master: its code, name and credit limit."""
+    from ingest.store_master import read_store_master
+    p = tmp_path / "往来单位档案.csv"
+    p.write_bytes("往来单位编号,往来单位,信用额度,联系人,电话\nKH01,陈记超市,8000,陈,020-87654321\n".encode("gbk"))
+    m = read_store_master(p)
+    assert (m.mapping["store_id"], m.mapping["store_name"], m.mapping["credit_limit"]) == ("往来单位编号", "往来单位", "信用额度")
+    assert m.limits.rows() == [("KH01", 8000.0)]
