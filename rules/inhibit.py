@@ -128,7 +128,11 @@ def _excess(pairs: pl.DataFrame, lines: pl.LazyFrame | None) -> pl.DataFrame:
     # order's value per unit ordered
     per_unit = pl.coalesce(pl.col("line_value") / pl.col("quantity"),
                            pl.col("order_value") / pl.col("quantity").sum().over("store_id", "order_id"))
+    # only the causes' orders: the value per unit is a figure of one order, so the other
+    # orders' lines need not be read
+    orders = pairs.select(pl.col("_c_store").alias("store_id"), pl.col("_c_order").alias("order_id")).unique()
     unit = (lines.filter(pl.col("_in_batch"))
+            .join(orders.lazy(), on=["store_id", "order_id"], how="semi", maintain_order="left")
             .select(pl.col("store_id").alias("_c_store"), pl.col("order_id").alias("_c_order"),
                     pl.col("line_no").cast(pl.Float64).alias("cause_line_no"), per_unit.alias("_unit"))
             .unique(subset=on, keep="first")

@@ -123,7 +123,7 @@ def settle(detector: str, key: str | None, args: dict[str, Any], title: dict[str
     """The first of ``key`` and its ``FALLBACKS`` whose required figures ``args`` has, else
     :func:`by_title` (every reason goes through here: no template is used without its figures)."""
     mod = _module(detector)
-    args = {k: plain(v) for k, v in args.items()}
+    args = {k: plain(v) if isinstance(v, (float, date)) else v for k, v in args.items()}
     fallbacks: dict[str, str] = getattr(mod, "FALLBACKS", {}) if mod else {}
     seen: set[str] = set()
     while mod is not None and key is not None and key not in seen and key in mod.TEMPLATES:
