@@ -108,7 +108,8 @@ def test_several_files_are_read_one_task_each_by_the_projects_readers(ray_local,
 
 @pytest.mark.parametrize("address", ["auto", "ray://head.example:10001"])
 def test_a_cluster_address_with_a_sqlite_store_is_refused(address, tmp_path):
-    cfg = load_config(overrides={"instance_dir": str(tmp_path), "scan": {"runner": {"kind": "ray", "address": address}}})
+    runner = {"kind": "ray", "address": address}
+    cfg = load_config(overrides={"instance_dir": str(tmp_path), "scan": {"runner": runner}})
     with pytest.raises(ConfigError, match="SQLite.*postgresql"):
         run_scan([tmp_path / "none.csv"], cfg, db_url=f"sqlite:///{tmp_path / 'x.db'}")
     assert not (tmp_path / "x.db").exists()        # refused before anything was read or written

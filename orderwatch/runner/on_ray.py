@@ -78,8 +78,14 @@ def _run_partition(spec: PartitionSpec, factors: dict[str, dict[str, Any]], batc
     return judge_partition(spec, frames, pl.from_arrow(batch))
 
 
-def _read_file(path: str, config: Config, source: str | None, limits: ingest.ReadLimits | None) -> ingest.IngestResult:
-    """One task: one input file (on the shared input path) read into canonical lines and quarantine."""
+def _read_file(path: str, cwd: str, config: Config, source: str | None,
+               limits: ingest.ReadLimits | None) -> ingest.IngestResult:
+    """One task: one input file (on the shared input path) read into canonical lines and quarantine.
+
+    A relative path is the driver's (``cwd``): the file keeps the name the driver gave it, which
+    is every line's ``source_file``."""
+    if not os.path.isabs(path) and os.path.isdir(cwd):
+        os.chdir(cwd)
     return ingest.read_orders([path], config, source=source, limits=limits)
 
 
@@ -128,7 +134,7 @@ class RayRunner:
         ray = self._connect()
         task = ray.remote(_read_file).options(max_retries=self.max_retries, retry_exceptions=False)
         conf = ray.put(config)
-        refs = [task.remote(str(p), conf, source, limits) for p in paths]
+        refs = [task.remote(str(p), os.getcwd(), conf, source, limits) for p in paths]
         parts = []
         for p, ref in zip(paths, refs):
             parts.append(_get(ray, ref))

@@ -157,7 +157,8 @@ def plan(job: Judgment, partitions: int) -> Plan:
     past = history_of(job.history, since)
     lines = prepare(combined(job.batch, past), job.config)
     present = {f: fields | job.given for f, fields in presence(_presence_lines(job.batch, past)).items()}
-    ctx = _context(lines, job, present, orders=orders_of(lines, job.catalog.lazy() if job.catalog is not None else None))
+    catalog = job.catalog.lazy() if job.catalog is not None else None
+    ctx = _context(lines, job, present, orders=orders_of(lines, catalog))
     empty = _context(lines.clear(), job, present)
     plans = platform_plans(ctx, empty, [*job.rules, *job.shadow_rules], present)
     named = [(key, name) for key, frames in plans.items() for name in frames]
@@ -167,8 +168,8 @@ def plan(job: Judgment, partitions: int) -> Plan:
         factors[key][name] = frame
     spec = PartitionSpec(config=job.config, as_of=job.as_of, rules=job.rules, shadow_rules=job.shadow_rules,
                          inhibitions=job.inhibitions if store_local(job.inhibitions) else [],
-                         present=present, history_dir=str(job.history.dir), since=since, catalog=job.catalog,
-                         limits=job.limits, cod_cap=job.cod_cap, clocks=job.clocks)
+                         present=present, history_dir=str(job.history.dir.resolve()), since=since,
+                         catalog=job.catalog, limits=job.limits, cod_cap=job.cod_cap, clocks=job.clocks)
     return Plan(spec, factors, split_stores(job.batch, partitions), ctx, present)
 
 
