@@ -1,0 +1,116 @@
+"""The store-day scope of ``volume_surge``: a store's day against its own weekly rhythm.
+
+The day is measured three ways (``detectors.baselines.store_days``): raw units (what the
+reason quotes), the quantity index (the day in usual lines, independent of SKU mix and unit
+of sale) and the line index (how big each line was against its usual).  The index and the
+line index are each compared with the store's own expectation (``detectors.seasonal``: same
+weekday, detrended, MAD spread), then divided by the platform's factor for that day (the
+median of every judged store's ratio), so a promotion when every store orders more is not one
+store's surge.  The surge is told by the measure with the larger z (``measure`` says which).
+
+Two passes keep past anomalies out of training.  The first judges every day against
+everything before it; its anomalies — a day whose net ratio is at least ``min_change`` and
+whose z is at least ``sensitivity`` — its promotion days (a platform factor of at least
+``promo_factor``, or a configured ``sla.promotion_days`` day) and its outlying lines (a line
+``sku_outlier`` times its usual or more) then teach nothing in the second pass, which gives
+the features.  So last week's surge does not raise the bar for this week's.
+
+A store with fewer than ``min_history`` ordering days in the last ``level_days`` is not
+judged at all (its ratios are null): a store that opened last week is never compared with
+zero, nor with stores it may not resemble; its extra-zero lines are still caught line by
+line against the platform's usual for the SKU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from detectors.base import DetectContext
+from detectors.baselines import line_ratio, sku_usual, store_days
+from detectors.seasonal import Seasonality, seasonal
+
+#: the two measures a surge is judged by: metric column -> name in the features
+MEASURES = {"qty_index": "index", "line_index": "line_index"}
+
+
+def seasonality(p: dict[str, Any]) -> Seasonality:
+    return Seasonality(level_days=int(p["level_days"]), window_days=int(p["window"]),
+                       min_training=int(p["min_training_set_size"]), min_history=int(p["min_history"]),
+                       weekly=p["seasonality"] == "day_of_week", min_spread=float(p["min_spread"]))
+
+
+def _judge(days: pl.LazyFrame, p: dict[str, Any], promo_days: list) -> pl.LazyFrame:
+    """Seasonal ratios of every measure, platform factors, the net ratio and its z."""
+    s = seasonality(p)
+    # a count of usual lines is Poisson-like (relative noise 1/sqrt(n)); a median of n line
+    # ratios is as noisy as one line over sqrt(n)
+    days = seasonal(days, "day_qty", s)
+    days = seasonal(days, "line_index", s, pl.col("_line_noise") / pl.col("indexed_lines").sqrt())
+    days = seasonal(days, "qty_index", s, 1.0 / pl.col("qty_index_expected").sqrt())
+    n_min, promo = int(p["min_platform_stores"]), float(p["promo_factor"])
+    cols = []
+    for metric in MEASURES:
+        r = pl.col(f"{metric}_ratio")
+        factor = (pl.when(r.count().over("day") >= n_min).then(r.median().over("day").clip(lower_bound=1.0))
+                  .otherwise(1.0))
+        cols.append(factor.alias(f"_{metric}_factor"))
+    days = days.with_columns(cols).with_columns(
+        [(pl.col(f"{m}_ratio") / pl.col(f"_{m}_factor")).alias(f"_{m}_adj") for m in MEASURES])
+    # the measure that stands out more (the larger z) speaks for the day
+    by_lines = pl.col("line_index_z").fill_null(-1e9) > pl.col("qty_index_z").fill_null(-1e9)
+    pick = lambda a, b: pl.when(by_lines).then(pl.col(b)).otherwise(pl.col(a))  # noqa: E731
+    excess = pl.when(by_lines).then(
+        (pl.col("line_index_ratio") - 1.0) * pl.col("line_index_expected") * pl.col("indexed_lines"),
+    ).otherwise(pl.col("qty_index") - pl.col("qty_index_expected"))
+    configured = pl.col("day").is_in(promo_days) if promo_days else pl.lit(False)
+    return days.with_columns(
+        pick("_qty_index_adj", "_line_index_adj").alias("adj_ratio"),
+        pick("qty_index_z", "line_index_z").alias("surge_z"),
+        pick("_qty_index_factor", "_line_index_factor").alias("platform_factor"),
+        pl.when(by_lines).then(pl.lit("line_index")).otherwise(pl.lit("index")).alias("measure"),
+        excess.alias("excess_lines"),
+        pick("qty_index_weeks", "line_index_weeks").alias("same_weekdays"),
+        (configured | (pl.max_horizontal("_qty_index_factor", "_line_index_factor") >= promo))
+        .cast(pl.Int8).alias("promo_day"),
+    )
+
+
+def _anomalous(p: dict[str, Any]) -> pl.Expr:
+    return ((pl.col("adj_ratio") >= float(p["min_change"])) & (pl.col("surge_z") >= float(p["sensitivity"]))
+            ).fill_null(False)
+
+
+def _days(active: pl.LazyFrame, p: dict[str, Any], keep: pl.Expr | None, train: pl.LazyFrame | None
+          ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(lines with their usual, store-days with ``_train``) for one pass."""
+    lines = sku_usual(active, int(p["sku_window"]), int(p["sku_min_points"]), keep)
+    out = float(p["sku_outlier"])
+    noise = line_ratio().clip(1.0 / out, out).log().std().alias("_line_noise")
+    days = store_days(lines).join(lines.select(noise), how="cross")
+    if train is not None:
+        days = days.join(train, on=["store_id", "day"], how="left")
+    return lines, days.with_columns(pl.col("_train").fill_null(True) if train is not None
+                                    else pl.lit(True).alias("_train")).sort("store_id", "day")
+
+
+def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    """Every store-day of history and batch with its features (both passes)."""
+    promo_days = sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
+    active = ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
+    configured = (pl.DataFrame({"day": promo_days}, schema={"day": pl.Date}).lazy()
+                  .join(active.select("store_id", "day").unique(), on="day")
+                  .with_columns(pl.lit(False).alias("_train")))
+    lines1, days1 = _days(active, p, None, configured)
+    judged1 = _judge(days1, p, promo_days)
+    bad_days = (judged1.filter(_anomalous(p) | (pl.col("promo_day") == 1)).select("store_id", "day")
+                .with_columns(pl.lit(True).alias("_bad")))
+    out, r = float(p["sku_outlier"]), line_ratio()
+    marked = (lines1.with_columns(((r >= out) | (r <= 1.0 / out)).fill_null(False).alias("_out"))
+              .drop("usual_qty", "usual_n")
+              .join(bad_days, on=["store_id", "day"], how="left"))
+    keep = ~(pl.col("_out") | pl.col("_bad").fill_null(False))
+    train = bad_days.select("store_id", "day", pl.lit(False).alias("_train"))
+    _, days2 = _days(marked, p, keep, train)
+    return _judge(days2, p, promo_days)
