@@ -76,6 +76,7 @@ def store_days(lines: pl.LazyFrame) -> pl.LazyFrame:
         )
         # one line's size is that line's own matter (line_qty_outlier), not the day's
         .with_columns(pl.col("day").dt.weekday().alias("weekday"),
-                      pl.when(pl.col("indexed_lines") >= 2).then(pl.col("line_index")).alias("line_index"))
+                      pl.when((pl.col("day_lines") >= 2) & (pl.col("indexed_lines") >= 1))
+                      .then(pl.col("line_index")).alias("line_index"))
         .sort("store_id", "day")
     )

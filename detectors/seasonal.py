@@ -46,7 +46,7 @@ def _rolling(expr: pl.Expr, days: int, how: str = "median") -> pl.Expr:
 
 
 def seasonal(daily: pl.LazyFrame, metric: str, s: Seasonality, floor: pl.Expr | None = None) -> pl.LazyFrame:
-    """Add ``{metric}_expected``, ``{metric}_ratio``, ``{metric}_z`` and ``{metric}_weeks``
+    """Add ``{metric}_expected``, ``{metric}_ratio``, ``{metric}_z``, ``{metric}_spread`` and ``{metric}_weeks``
     (same-weekday days the expectation used; 0 when it is the recent level), plus
     ``history_days`` (training days in the level window).
 
@@ -85,6 +85,7 @@ def seasonal(daily: pl.LazyFrame, metric: str, s: Seasonality, floor: pl.Expr | 
             pl.when(ratio > 0).then(m / ratio).alias(f"{metric}_ratio"),
             pl.when(pl.col("_weekly")).then(pl.col("_wk_n")).otherwise(0).alias(f"{metric}_weeks"),
             pl.col("_lvl_n").fill_null(0).alias("history_days"),
+            spread.alias(f"{metric}_spread"),
         )
         .with_columns(
             pl.when(pl.col(f"{metric}_ratio") > 0).then(pl.col(f"{metric}_ratio").log() / spread)

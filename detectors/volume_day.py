@@ -9,8 +9,8 @@ median of every judged store's ratio), so a promotion when every store orders mo
 store's surge.  The surge is told by the measure with the larger z (``measure`` says which).
 
 Two passes keep past anomalies out of training.  The first judges every day against
-everything before it; its anomalies — a day whose net ratio is at least ``min_change`` and
-whose z is at least ``sensitivity`` — its promotion days (a platform factor of at least
+everything before it; its anomalies — a day judged against its own weekday whose net ratio is
+at least ``min_change`` and whose z is at least ``sensitivity`` — its promotion days (a platform factor of at least
 ``promo_factor``, or a configured ``sla.promotion_days`` day) and its outlying lines (a line
 ``sku_outlier`` times its usual or more) then teach nothing in the second pass, which gives
 the features.  So last week's surge does not raise the bar for this week's.
@@ -44,22 +44,38 @@ def seasonality(p: dict[str, Any]) -> Seasonality:
 def _judge(days: pl.LazyFrame, p: dict[str, Any], promo_days: list) -> pl.LazyFrame:
     """Seasonal ratios of every measure, platform factors, the net ratio and its z."""
     s = seasonality(p)
-    # a count of usual lines is Poisson-like (relative noise 1/sqrt(n)); a median of n line
-    # ratios is as noisy as one line over sqrt(n)
+    # a count of usual lines is Poisson-like: its spread floor is the one that makes the log
+    # ratio's z the variance-stabilised 2(sqrt(x) - sqrt(expected)) (1/sqrt(n) near the
+    # expectation); a median of n line ratios is as noisy as one line over sqrt(n)
     days = seasonal(days, "day_qty", s)
     days = seasonal(days, "line_index", s, pl.col("_line_noise") / pl.col("indexed_lines").sqrt())
-    days = seasonal(days, "qty_index", s, 1.0 / pl.col("qty_index_expected").sqrt())
+    x, e = pl.col("qty_index"), pl.col("qty_index_expected")
+    poisson = pl.when(x > e * 1.01).then((x / e).log() / (2 * (x.sqrt() - e.sqrt()))).otherwise(1.0 / e.sqrt())
+    days = seasonal(days, "qty_index", s, poisson)
+    within_tail = ~(pl.col("line_index") > pl.col("_line_tail")).fill_null(False)
+    days = days.with_columns(pl.when(within_tail).then(None).otherwise(pl.col(c)).alias(c)
+                             for c in ("line_index_ratio", "line_index_z"))
     n_min, promo = int(p["min_platform_stores"]), float(p["promo_factor"])
     cols = []
     for metric in MEASURES:
         r = pl.col(f"{metric}_ratio")
-        factor = (pl.when(r.count().over("day") >= n_min).then(r.median().over("day").clip(lower_bound=1.0))
-                  .otherwise(1.0))
-        cols.append(factor.alias(f"_{metric}_factor"))
-    days = days.with_columns(cols).with_columns(
-        [(pl.col(f"{m}_ratio") / pl.col(f"_{m}_factor")).alias(f"_{m}_adj") for m in MEASURES])
-    # the measure that stands out more (the larger z) speaks for the day
-    by_lines = pl.col("line_index_z").fill_null(-1e9) > pl.col("qty_index_z").fill_null(-1e9)
+        enough = r.count().over("day") >= n_min
+        factor = pl.when(enough).then(r.median().over("day").clip(lower_bound=1.0)).otherwise(1.0)
+        # how far stores scatter around the platform that day: on a promotion day a store is
+        # compared with the other stores' response, not only with its own quiet days
+        logr = r.log()
+        scatter = pl.when(enough).then(1.4826 * (logr - logr.median().over("day")).abs().median().over("day"))
+        cols += [factor.alias(f"_{metric}_factor"), scatter.alias(f"_{metric}_scatter")]
+    days = days.with_columns(cols)
+    cols = []
+    for m in MEASURES:
+        adj = pl.col(f"{m}_ratio") / pl.col(f"_{m}_factor")
+        on_promo = pl.col(f"_{m}_factor") >= promo
+        spread = pl.when(on_promo).then(pl.max_horizontal(f"{m}_spread", pl.col(f"_{m}_scatter").fill_null(0.0)))
+        cols += [adj.alias(f"_{m}_adj"),
+                 (adj.log() / spread.otherwise(pl.col(f"{m}_spread"))).alias(f"_{m}_zadj")]
+    days = days.with_columns(cols)
+    by_lines = pl.col("_line_index_zadj").fill_null(-1e9) > pl.col("_qty_index_zadj").fill_null(-1e9)
     pick = lambda a, b: pl.when(by_lines).then(pl.col(b)).otherwise(pl.col(a))  # noqa: E731
     excess = pl.when(by_lines).then(
         (pl.col("line_index_ratio") - 1.0) * pl.col("line_index_expected") * pl.col("indexed_lines"),
@@ -67,9 +83,10 @@ def _judge(days: pl.LazyFrame, p: dict[str, Any], promo_days: list) -> pl.LazyFr
     configured = pl.col("day").is_in(promo_days) if promo_days else pl.lit(False)
     return days.with_columns(
         pick("_qty_index_adj", "_line_index_adj").alias("adj_ratio"),
-        pick("qty_index_z", "line_index_z").alias("surge_z"),
+        pick("_qty_index_zadj", "_line_index_zadj").alias("surge_z"),
         pick("_qty_index_factor", "_line_index_factor").alias("platform_factor"),
         pl.when(by_lines).then(pl.lit("line_index")).otherwise(pl.lit("index")).alias("measure"),
+        by_lines.cast(pl.Int8).alias("line_surge"),
         excess.alias("excess_lines"),
         pick("qty_index_weeks", "line_index_weeks").alias("same_weekdays"),
         (configured | (pl.max_horizontal("_qty_index_factor", "_line_index_factor") >= promo))
@@ -78,8 +95,12 @@ def _judge(days: pl.LazyFrame, p: dict[str, Any], promo_days: list) -> pl.LazyFr
 
 
 def _anomalous(p: dict[str, Any]) -> pl.Expr:
+    """A past day kept out of training: beyond the sensitivity — judged against its own
+    weekday (a day judged only against recent days may be a weekday the store always orders
+    more on: keeping it out would keep the weekly rhythm from ever being learnt)."""
+    basis = pl.lit(True) if p["seasonality"] != "day_of_week" else pl.col("same_weekdays") > 0
     return ((pl.col("adj_ratio") >= float(p["min_change"])) & (pl.col("surge_z") >= float(p["sensitivity"]))
-            ).fill_null(False)
+            & basis).fill_null(False)
 
 
 def _days(active: pl.LazyFrame, p: dict[str, Any], keep: pl.Expr | None, train: pl.LazyFrame | None
@@ -87,8 +108,12 @@ def _days(active: pl.LazyFrame, p: dict[str, Any], keep: pl.Expr | None, train: 
     """(lines with their usual, store-days with ``_train``) for one pass."""
     lines = sku_usual(active, int(p["sku_window"]), int(p["sku_min_points"]), keep)
     out = float(p["sku_outlier"])
-    noise = line_ratio().clip(1.0 / out, out).log().std().alias("_line_noise")
-    days = store_days(lines).join(lines.select(noise), how="cross")
+    # one line's noise (std of its log ratio), and the tail a normal line reaches (the 99th
+    # percentile of the ratios): a day whose typical line is within that tail — three pieces
+    # where one is usual, in a shop selling one, two or three — is not a day of huge lines
+    logr = line_ratio().clip(1.0 / out, out).log()
+    spread = lines.select(logr.std().alias("_line_noise"), logr.quantile(0.99).exp().alias("_line_tail"))
+    days = store_days(lines).join(spread, how="cross")
     if train is not None:
         days = days.join(train, on=["store_id", "day"], how="left")
     return lines, days.with_columns(pl.col("_train").fill_null(True) if train is not None

@@ -12,7 +12,8 @@ Two scopes (rule parameter ``scope``):
           days is not judged.
 ``line``  a line's quantity against that store's usual quantity for that SKU (the median of
           the pair's previous ``sku_window`` quantities, outliers kept out); with too little
-          store history, against the platform's median for the SKU, else the platform's
+          store history, against the platform's median for the SKU scaled by the store's size
+          (its usuals against the platform's on the SKUs it does order), else the platform's
           median line quantity: an extra zero typed shows up as a ratio of about 10, two as
           100.  Its size is also given in packs (quantity ÷ the SKU's order step from the
           catalog, else units), so a floor reads "at least so many cases", not "50 units".
@@ -48,6 +49,7 @@ DAY_FEATURES = {
     "adj_ratio": "扣除全平台倍数后的激增倍数（z 较大的度量）",
     "surge_z": "激增度量的稳健 z 分数",
     "measure": "激增度量（index 数量指数 / line_index 行规模）",
+    "line_surge": "由行规模判定（1 是：半数以上的行远超常规 / 0 否）",
     "excess_lines": "超出基线的常规行数",
     "same_weekdays": "基线所用同星期天数（0 为近期订货日）",
     "history_days": "近期订货天数",
@@ -59,11 +61,12 @@ LINE_FEATURES = {
     "usual_qty": "该门店该商品常规数量（中位数）",
     "qty_ratio": "数量 / 常规数量",
     "history_lines": "基线所用的其他行数",
-    "baseline": "基线来源（store_sku 门店商品 / platform_sku 平台商品 / platform 平台）",
+    "baseline": "基线来源（store_sku 门店商品 / store_scaled 平台商品按门店规模 / platform_sku 平台商品 / platform 平台）",
     "order_qty": "整单数量",
     "order_step": "订货步长（商品档案，无则 1）",
     "packs": "订购件数（数量 ÷ 步长）",
     "excess_packs": "超出常规的件数（（数量 − 常规）÷ 步长）",
+    "zero_shape": "多输一个0的形状（数量 ÷ 10 是整数个步长，1 是 / 0 否）",
 }
 PARAMS: dict[str, Any] = {
     "scope": "line",
@@ -135,6 +138,13 @@ def _steps(ctx: DetectContext) -> pl.LazyFrame | None:
             .filter(pl.col("_step") > 0).unique(subset="sku", keep="first"))
 
 
+def _zero_shape() -> pl.Expr:
+    """1 when the quantity reads as a valid quantity with a zero typed after it: a tenth of it
+    is a whole number of order steps (of units when the step is unknown)."""
+    tenth = pl.col("quantity") / 10.0 / pl.col("order_step")
+    return ((pl.col("quantity") >= 10 * pl.col("order_step")) & ((tenth - tenth.round()).abs() < 1e-6)).cast(pl.Int8)
+
+
 def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     min_pl = int(p["min_platform_lines"])
     active = ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
@@ -148,10 +158,14 @@ def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     lines = (lines.join(steps, on="sku", how="left") if steps is not None
              else lines.with_columns(pl.lit(None, pl.Float64).alias("_step")))
     store_sku = pl.col("usual_qty")
-    platform_sku = pl.when(pl.col("_sku_n") >= min_pl).then(pl.col("_sku_median"))
+    # a pair the store has not ordered enough of: the platform's usual for the SKU, scaled by
+    # how this store's usuals compare with the platform's on the SKUs it does order (its size)
+    size = (store_sku / pl.col("_sku_median")).median().over("store_id")
+    platform_sku = pl.when(pl.col("_sku_n") >= min_pl).then(pl.col("_sku_median") * size.fill_null(1.0))
     usual = pl.coalesce(store_sku, platform_sku, pl.col("_platform_median"))
     baseline = (
         pl.when(store_sku.is_not_null()).then(pl.lit("store_sku"))
+        .when(platform_sku.is_not_null() & size.is_not_null()).then(pl.lit("store_scaled"))
         .when(platform_sku.is_not_null()).then(pl.lit("platform_sku"))
         .otherwise(pl.lit("platform"))
     )
@@ -169,6 +183,7 @@ def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
             (pl.col("quantity") / pl.col("_usual")).alias("qty_ratio"),
             (pl.col("quantity") / pl.col("order_step")).alias("packs"),
             ((pl.col("quantity") - pl.col("_usual")) / pl.col("order_step")).alias("excess_packs"),
+            _zero_shape().alias("zero_shape"),
         )
         .drop("usual_qty").rename({"_usual": "usual_qty"})
         .select(
