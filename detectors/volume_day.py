@@ -41,8 +41,8 @@ def seasonality(p: dict[str, Any]) -> Seasonality:
                        weekly=p["seasonality"] == "day_of_week", min_spread=float(p["min_spread"]))
 
 
-def _judge(days: pl.LazyFrame, p: dict[str, Any], promo_days: list) -> pl.LazyFrame:
-    """Seasonal ratios of every measure, platform factors, the net ratio and its z."""
+def _ratios(days: pl.LazyFrame, p: dict[str, Any]) -> pl.LazyFrame:
+    """Each store-day's measures against the store's own expectation (per store only)."""
     s = seasonality(p)
     # a count of usual lines is Poisson-like: its spread floor is the one that makes the log
     # ratio's z the variance-stabilised 2(sqrt(x) - sqrt(expected)) (1/sqrt(n) near the
@@ -53,28 +53,38 @@ def _judge(days: pl.LazyFrame, p: dict[str, Any], promo_days: list) -> pl.LazyFr
     poisson = pl.when(x > e * 1.01).then((x / e).log() / (2 * (x.sqrt() - e.sqrt()))).otherwise(1.0 / e.sqrt())
     days = seasonal(days, "qty_index", s, poisson)
     within_tail = ~(pl.col("line_index") > pl.col("_line_tail")).fill_null(False)
-    days = days.with_columns(pl.when(within_tail).then(None).otherwise(pl.col(c)).alias(c)
+    return days.with_columns(pl.when(within_tail).then(None).otherwise(pl.col(c)).alias(c)
                              for c in ("line_index_ratio", "line_index_z"))
-    n_min, promo = int(p["min_platform_stores"]), float(p["promo_factor"])
-    cols = []
-    for metric in MEASURES:
-        r = pl.col(f"{metric}_ratio")
-        enough = r.count().over("day") >= n_min
-        factor = pl.when(enough).then(r.median().over("day").clip(lower_bound=1.0)).otherwise(1.0)
-        # how far stores scatter around the platform that day: on a promotion day a store is
-        # compared with the other stores' response, not only with its own quiet days
+
+
+def _factors(ratios: pl.LazyFrame, p: dict[str, Any]) -> pl.LazyFrame:
+    """Per day and measure: the platform's factor (the median of the judged stores' ratios,
+    at least 1, once ``min_platform_stores`` are judged) and how far stores scatter around
+    it (1.4826 × MAD of their log ratios) — a platform frame, over every store."""
+    n_min, aggs = int(p["min_platform_stores"]), []
+    for m in MEASURES:
+        r = pl.col(f"{m}_ratio")
+        enough = r.count() >= n_min
         logr = r.log()
-        scatter = pl.when(enough).then(1.4826 * (logr - logr.median().over("day")).abs().median().over("day"))
-        cols += [factor.alias(f"_{metric}_factor"), scatter.alias(f"_{metric}_scatter")]
-    days = days.with_columns(cols)
+        aggs += [pl.when(enough).then(r.median().clip(lower_bound=1.0)).otherwise(1.0).alias(f"_{m}_factor"),
+                 pl.when(enough).then(1.4826 * (logr - logr.median()).abs().median()).alias(f"_{m}_scatter")]
+    return ratios.group_by("day").agg(aggs)
+
+
+def _judge(days: pl.LazyFrame, factors: pl.LazyFrame, p: dict[str, Any], promo_days: list) -> pl.LazyFrame:
+    """The net ratio of every measure, its z, and the measure that speaks for the day."""
+    promo = float(p["promo_factor"])
+    days = days.join(factors, on="day", how="left").with_columns(
+        pl.col(f"_{m}_factor").fill_null(1.0) for m in MEASURES)
     cols = []
     for m in MEASURES:
         adj = pl.col(f"{m}_ratio") / pl.col(f"_{m}_factor")
+        # on a promotion day a store is compared with the other stores' response too
         on_promo = pl.col(f"_{m}_factor") >= promo
         spread = pl.when(on_promo).then(pl.max_horizontal(f"{m}_spread", pl.col(f"_{m}_scatter").fill_null(0.0)))
-        cols += [adj.alias(f"_{m}_adj"),
-                 (adj.log() / spread.otherwise(pl.col(f"{m}_spread"))).alias(f"_{m}_zadj")]
+        cols += [adj.alias(f"_{m}_adj"), (adj.log() / spread.otherwise(pl.col(f"{m}_spread"))).alias(f"_{m}_zadj")]
     days = days.with_columns(cols)
+    # the measure that stands out more (the larger z) speaks for the day
     by_lines = pl.col("_line_index_zadj").fill_null(-1e9) > pl.col("_qty_index_zadj").fill_null(-1e9)
     pick = lambda a, b: pl.when(by_lines).then(pl.col(b)).otherwise(pl.col(a))  # noqa: E731
     excess = pl.when(by_lines).then(
@@ -103,32 +113,50 @@ def _anomalous(p: dict[str, Any]) -> pl.Expr:
             & basis).fill_null(False)
 
 
-def _days(active: pl.LazyFrame, p: dict[str, Any], keep: pl.Expr | None, train: pl.LazyFrame | None
-          ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(lines with their usual, store-days with ``_train``) for one pass."""
-    lines = sku_usual(active, int(p["sku_window"]), int(p["sku_min_points"]), keep)
+def _active(ctx: DetectContext) -> pl.LazyFrame:
+    return ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
+
+
+def _line_spread(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    """One line's noise (std of its log ratio to its usual) and the tail a normal line reaches
+    (the 99th percentile of the ratios): a day whose typical line is within that tail — three
+    pieces where one is usual, in a shop selling one, two or three — is not a day of huge
+    lines.  A platform frame (one row)."""
     out = float(p["sku_outlier"])
-    # one line's noise (std of its log ratio), and the tail a normal line reaches (the 99th
-    # percentile of the ratios): a day whose typical line is within that tail — three pieces
-    # where one is usual, in a shop selling one, two or three — is not a day of huge lines
     logr = line_ratio().clip(1.0 / out, out).log()
-    spread = lines.select(logr.std().alias("_line_noise"), logr.quantile(0.99).exp().alias("_line_tail"))
-    days = store_days(lines).join(spread, how="cross")
-    if train is not None:
-        days = days.join(train, on=["store_id", "day"], how="left")
-    return lines, days.with_columns(pl.col("_train").fill_null(True) if train is not None
-                                    else pl.lit(True).alias("_train")).sort("store_id", "day")
+    return sku_usual(_active(ctx), int(p["sku_window"]), int(p["sku_min_points"])).select(
+        logr.std().alias("_line_noise"), logr.quantile(0.99).exp().alias("_line_tail"))
 
 
-def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
-    """Every store-day of history and batch with its features (both passes)."""
+def _days(active: pl.LazyFrame, spread: pl.LazyFrame, p: dict[str, Any], keep: pl.Expr | None,
+          train: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(lines with their usual, store-days with ``_train`` and their ratios) for one pass."""
+    lines = sku_usual(active, int(p["sku_window"]), int(p["sku_min_points"]), keep)
+    days = (store_days(lines).join(spread, how="cross").join(train, on=["store_id", "day"], how="left")
+            .with_columns(pl.col("_train").fill_null(True)).sort("store_id", "day"))
+    return lines, _ratios(days, p)
+
+
+def _first(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """Pass one: (lines with their usual, store-day ratios, the line spread) with only the
+    configured promotion days kept out of training."""
     promo_days = sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
-    active = ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
+    active = _active(ctx)
     configured = (pl.DataFrame({"day": promo_days}, schema={"day": pl.Date}).lazy()
                   .join(active.select("store_id", "day").unique(), on="day")
                   .with_columns(pl.lit(False).alias("_train")))
-    lines1, days1 = _days(active, p, None, configured)
-    judged1 = _judge(days1, p, promo_days)
+    spread = ctx.platform("line_spread", lambda c: _line_spread(c, p))
+    lines, days = _days(active, spread, p, None, configured)
+    return lines, days, spread
+
+
+def _second(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    """Pass two: store-day ratios with pass one's anomalies, promotion days and outlying
+    lines kept out of training."""
+    promo_days = sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
+    lines1, days1, spread = _first(ctx, p)
+    factors1 = ctx.platform("day_factors_1", lambda c: _factors(_first(c, p)[1], p))
+    judged1 = _judge(days1, factors1, p, promo_days)
     bad_days = (judged1.filter(_anomalous(p) | (pl.col("promo_day") == 1)).select("store_id", "day")
                 .with_columns(pl.lit(True).alias("_bad")))
     out, r = float(p["sku_outlier"]), line_ratio()
@@ -137,5 +165,13 @@ def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
               .join(bad_days, on=["store_id", "day"], how="left"))
     keep = ~(pl.col("_out") | pl.col("_bad").fill_null(False))
     train = bad_days.select("store_id", "day", pl.lit(False).alias("_train"))
-    _, days2 = _days(marked, p, keep, train)
-    return _judge(days2, p, promo_days)
+    return _days(marked, spread, p, keep, train)[1]
+
+
+def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    """Every store-day of history and batch with its features (both passes).  What is compared
+    across stores — the line spread and each pass's day factors — comes through
+    ``ctx.platform``, so a partitioned run judges a store group exactly as one piece."""
+    promo_days = sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
+    factors2 = ctx.platform("day_factors_2", lambda c: _factors(_second(c, p), p))
+    return _judge(_second(ctx, p), factors2, p, promo_days)

@@ -148,11 +148,17 @@ def _zero_shape() -> pl.Expr:
 def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     min_pl = int(p["min_platform_lines"])
     active = ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
-    lines = _usual(active, p).with_columns(
-        pl.len().over("sku").alias("_sku_n"),
-        pl.col("quantity").median().over("sku").alias("_sku_median"),
-        pl.col("quantity").median().alias("_platform_median"),
-        pl.col("quantity").sum().over(OKEY).alias("order_qty"),
+    # the platform's median per SKU and over all lines, for a store with too little history
+    # (platform frames: a partitioned run computes them over every store first)
+    sku = ctx.platform("sku_qty", lambda c: c.lines.filter(pl.col("active")).group_by("sku").agg(
+        pl.len().alias("_sku_n"), pl.col("quantity").median().alias("_sku_median")))
+    everyone = ctx.platform("qty", lambda c: c.lines.filter(pl.col("active")).select(
+        pl.col("quantity").median().alias("_platform_median"), pl.len().alias("_platform_n")))
+    lines = (
+        _usual(active, p)
+        .join(sku, on="sku", how="left", nulls_equal=True)
+        .join(everyone, how="cross")
+        .with_columns(pl.col("quantity").sum().over(OKEY).alias("order_qty"))
     )
     steps = _steps(ctx)
     lines = (lines.join(steps, on="sku", how="left") if steps is not None
@@ -172,7 +178,7 @@ def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     hist = (
         pl.when(store_sku.is_not_null()).then(pl.col("usual_n"))
         .when(platform_sku.is_not_null()).then(pl.col("_sku_n"))
-        .otherwise(pl.len())
+        .otherwise(pl.col("_platform_n"))
     )
     step = pl.col("_step").fill_null(1.0)
     return (
