@@ -80,8 +80,20 @@ FEATURES = {
     "day_orders": N_("Orders that day"), "baseline_qty": N_("Usual daily units (median)"),
     "baseline_lines": N_("Usual daily lines (median)"), "lines_ratio": N_("Lines against the usual"),
     "qty_z": N_("Robust z-score"), "platform_factor": N_("Platform-wide factor of the day"),
-    "adj_ratio": N_("Units against the usual, net of the platform factor"),
+    "adj_ratio": N_("Surge against the usual, net of the platform factor"),
     "history_days": N_("Days of history in the baseline"),
+    "day_amount": N_("Amount ordered that day"),
+    "qty_index": N_("Quantity index (the day in usual lines)"),
+    "line_index": N_("Line index (each line against its usual, median)"),
+    "expected_index": N_("Usual quantity index (same weekday, detrended)"),
+    "index_ratio": N_("Quantity index against the usual"), "index_z": N_("Robust z-score of the quantity index"),
+    "expected_line_index": N_("Usual line index"), "line_index_ratio": N_("Line index against the usual"),
+    "line_index_z": N_("Robust z-score of the line index"), "surge_z": N_("Robust z-score of the surge"),
+    "measure": N_("Measure of the surge"), "line_surge": N_("Surge told by the size of its lines"), "excess_lines": N_("Usual lines above the expected"),
+    "same_weekdays": N_("Same weekdays in the baseline"), "weekday": N_("Weekday"),
+    "promo_day": N_("Promotion day"),
+    "packs": N_("Packs ordered (quantity ÷ order step)"),
+    "excess_packs": N_("Packs above the usual"), "zero_shape": N_("Reads as a quantity with a zero typed after it"),
     # volume_surge, line
     "quantity": N_("Quantity ordered"), "usual_qty": N_("Usual quantity (median)"),
     "qty_ratio": N_("Quantity against the usual"), "history_lines": N_("Lines of history in the baseline"),
@@ -149,6 +161,7 @@ YES_NO = {1: N_("yes"), 0: N_("no")}
 FEATURE_VALUES = {
     "baseline": {"store_sku": N_("this store's usual for the product"),
                  "platform_sku": N_("all stores' usual for the product"),
+                 "store_scaled": N_("all stores' usual for the product, scaled to this store"),
                  "platform": N_("the usual order line across the platform")},
     "ref_source": {"catalog": N_("catalog list price"), "platform": N_("platform median price")},
     # stage_overdue: where a stage's clock started, and what its limit is based on
@@ -166,6 +179,11 @@ FEATURE_VALUES = {
               "method": N_("the limit for its logistics method"), "promotion": N_("the promotion-day limit"),
               "deadline": N_("the export's own deadline")},
     "limit_source": {"store": N_("the store master"), "platform": N_("the platform-wide cap")},
+    # volume_surge, day: the weekday (ISO, 1 = Monday) of the day and of its baseline
+    "weekday": {"1": N_("Monday"), "2": N_("Tuesday"), "3": N_("Wednesday"), "4": N_("Thursday"),
+                "5": N_("Friday"), "6": N_("Saturday"), "7": N_("Sunday")},
+    "weekdays": {"1": N_("Mondays"), "2": N_("Tuesdays"), "3": N_("Wednesdays"), "4": N_("Thursdays"),
+                 "5": N_("Fridays"), "6": N_("Saturdays"), "7": N_("Sundays")},
 }
 #: the same names as sentence parts (a reason template's format spec)
 FEATURE_VALUES["sla_basis"] = FEATURE_VALUES["basis"]

@@ -46,7 +46,7 @@ def test_good_rule_loads(tmp_path):
     rules, found = read_rule_files(write(tmp_path, GOOD), load_config())
     assert found == []
     (rule,) = rules
-    assert rule.params["scope"] == "line" and rule.params["window"] == 28  # defaults filled
+    assert rule.params["scope"] == "line" and rule.params["window"] == 56  # defaults filled
     assert rule.fields == ["qty_ratio", "quantity"]  # sorted
     assert rule.notify_store and rule.enabled
 

@@ -1,5 +1,8 @@
-"""Reasons of ``volume_surge``: a store's day against its usual day, a line against the usual
-quantity of that product ("an extra zero" only when the ratio has that shape)."""
+"""Reasons of ``volume_surge``: a store's day against its own same weekdays (or its recent
+days), by the measure that stood out — the day in usual lines, or each line's size against its
+usual — and a line against the usual quantity of that product ("an extra zero" only when the
+quantity has that shape).  The ``day.warn``/``day.critical``/``day.promo`` sentences are kept
+for flags stored before the weekday baseline."""
 
 from __future__ import annotations
 
@@ -16,6 +19,22 @@ TEMPLATES = {
                         "before it is picked."),
     "line.warn": N_("Order {order_id}: {quantity} of product {sku}, {qty_ratio:ratio} times "
                     "{basis:baseline} of {usual_qty}."),
+    "day.weekday": N_("Store {store_id} ordered {day_qty} units in {day_lines} lines on {day:day}, a "
+                      "{weekday:weekday}: {qty_index:num} usual lines' worth, {adj_ratio:ratio} times the "
+                      "median of its last {same_weekdays:int} {weekday:weekdays}[[, net of a platform-wide "
+                      "{platform_factor:ratio} times that day]]."),
+    "day.recent": N_("Store {store_id} ordered {day_qty} units in {day_lines} lines on {day:day}: "
+                     "{qty_index:num} usual lines' worth, {adj_ratio:ratio} times its usual day over its "
+                     "last {history_days:int} ordering days[[, net of a platform-wide {platform_factor:ratio} "
+                     "times that day]]."),
+    "day.weekday_lines": N_("Store {store_id} ordered {day_lines} lines on {day:day}, a {weekday:weekday}, "
+                            "each about {line_index:ratio} times its usual quantity of the product: "
+                            "{adj_ratio:ratio} times the median of its last {same_weekdays:int} "
+                            "{weekday:weekdays}[[, net of a platform-wide {platform_factor:ratio} times that day]]."),
+    "day.recent_lines": N_("Store {store_id} ordered {day_lines} lines on {day:day}, each about "
+                           "{line_index:ratio} times its usual quantity of the product: {adj_ratio:ratio} "
+                           "times its usual over its last {history_days:int} ordering days[[, net of a "
+                           "platform-wide {platform_factor:ratio} times that day]]."),
     "day.critical": N_("Store {store_id} ordered {day_qty} units on {day:day} ({day_lines} lines), "
                        "{qty_ratio:ratio} times its usual day of {baseline_qty} — far above its own rhythm."),
     "day.warn": N_("Store {store_id} ordered {day_qty} units on {day:day} ({day_lines} lines), "
@@ -27,17 +46,29 @@ TEMPLATES = {
 }
 
 
+#: a day sentence whose figures are missing falls back to the one that needs fewer
+FALLBACKS = {"day.weekday": "day.recent", "day.weekday_lines": "day.recent_lines",
+             "day.recent_lines": "day.recent", "day.recent": "day.warn"}
+
+
+def _day(row: dict[str, Any], level: str) -> tuple[str, dict[str, Any]]:
+    keys = ("store_id", "day_qty", "day_lines", "qty_index", "line_index", "adj_ratio", "same_weekdays",
+            "history_days", "weekday", "qty_ratio", "baseline_qty")
+    args = {k: row.get(k) for k in keys}
+    args["day"] = row.get("occurred_at")
+    factor = row.get("platform_factor")
+    if factor is not None and factor >= 1.2:     # a promotion-like day: say what was netted out
+        args["platform_factor"] = factor
+    lines = "_lines" if row.get("measure") == "line_index" else ""
+    weekly = (row.get("same_weekdays") or 0) > 0
+    return f"day.{'weekday' if weekly else 'recent'}{lines}", args
+
+
 def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if params.get("scope") == "day":
-        factor = row.get("platform_factor")
-        args = {k: row.get(k) for k in ("store_id", "day_qty", "day_lines", "qty_ratio", "baseline_qty",
-                                        "platform_factor", "adj_ratio")}
-        args["day"] = row.get("occurred_at")
-        if factor is not None and abs(factor - 1) >= 0.2:
-            return "day.promo", args
-        return ("day.critical" if level == "critical" else "day.warn"), args
+        return _day(row, level)
     args = {k: row.get(k) for k in ("order_id", "sku", "quantity", "qty_ratio", "usual_qty")}
     args["basis"] = row.get("baseline")
-    if near_power_of_ten(row.get("qty_ratio")):
+    if near_power_of_ten(row.get("qty_ratio")) or (row.get("zero_shape") == 1 and (row.get("qty_ratio") or 0) >= 5):
         return "line.extra_zero", args
     return ("line.critical" if level == "critical" else "line.warn"), args

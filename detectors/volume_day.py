@@ -1,0 +1,177 @@
+"""The store-day scope of ``volume_surge``: a store's day against its own weekly rhythm.
+
+The day is measured three ways (``detectors.baselines.store_days``): raw units (what the
+reason quotes), the quantity index (the day in usual lines, independent of SKU mix and unit
+of sale) and the line index (how big each line was against its usual).  The index and the
+line index are each compared with the store's own expectation (``detectors.seasonal``: same
+weekday, detrended, MAD spread), then divided by the platform's factor for that day (the
+median of every judged store's ratio), so a promotion when every store orders more is not one
+store's surge.  The surge is told by the measure with the larger z (``measure`` says which).
+
+Two passes keep past anomalies out of training.  The first judges every day against
+everything before it; its anomalies — a day judged against its own weekday whose net ratio is
+at least ``min_change`` and whose z is at least ``sensitivity`` — its promotion days (a platform factor of at least
+``promo_factor``, or a configured ``sla.promotion_days`` day) and its outlying lines (a line
+``sku_outlier`` times its usual or more) then teach nothing in the second pass, which gives
+the features.  So last week's surge does not raise the bar for this week's.
+
+A store with fewer than ``min_history`` ordering days in the last ``level_days`` is not
+judged at all (its ratios are null): a store that opened last week is never compared with
+zero, nor with stores it may not resemble; its extra-zero lines are still caught line by
+line against the platform's usual for the SKU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from detectors.base import DetectContext
+from detectors.baselines import line_ratio, sku_usual, store_days
+from detectors.seasonal import Seasonality, seasonal
+
+#: the two measures a surge is judged by: metric column -> name in the features
+MEASURES = {"qty_index": "index", "line_index": "line_index"}
+
+
+def seasonality(p: dict[str, Any]) -> Seasonality:
+    return Seasonality(level_days=int(p["level_days"]), window_days=int(p["window"]),
+                       min_training=int(p["min_training_set_size"]), min_history=int(p["min_history"]),
+                       weekly=p["seasonality"] == "day_of_week", min_spread=float(p["min_spread"]))
+
+
+def _ratios(days: pl.LazyFrame, p: dict[str, Any]) -> pl.LazyFrame:
+    """Each store-day's measures against the store's own expectation (per store only)."""
+    s = seasonality(p)
+    # a count of usual lines is Poisson-like: its spread floor is the one that makes the log
+    # ratio's z the variance-stabilised 2(sqrt(x) - sqrt(expected)) (1/sqrt(n) near the
+    # expectation); a median of n line ratios is as noisy as one line over sqrt(n)
+    days = seasonal(days, "day_qty", s)
+    days = seasonal(days, "line_index", s, pl.col("_line_noise") / pl.col("indexed_lines").sqrt())
+    x, e = pl.col("qty_index"), pl.col("qty_index_expected")
+    poisson = pl.when(x > e * 1.01).then((x / e).log() / (2 * (x.sqrt() - e.sqrt()))).otherwise(1.0 / e.sqrt())
+    days = seasonal(days, "qty_index", s, poisson)
+    within_tail = ~(pl.col("line_index") > pl.col("_line_tail")).fill_null(False)
+    return days.with_columns(pl.when(within_tail).then(None).otherwise(pl.col(c)).alias(c)
+                             for c in ("line_index_ratio", "line_index_z"))
+
+
+def _factors(ratios: pl.LazyFrame, p: dict[str, Any]) -> pl.LazyFrame:
+    """Per day and measure: the platform's factor (the median of the judged stores' ratios,
+    at least 1, once ``min_platform_stores`` are judged) and how far stores scatter around
+    it (1.4826 × MAD of their log ratios) — a platform frame, over every store."""
+    n_min, aggs = int(p["min_platform_stores"]), []
+    for m in MEASURES:
+        r = pl.col(f"{m}_ratio")
+        enough = r.count() >= n_min
+        logr = r.log()
+        aggs += [pl.when(enough).then(r.median().clip(lower_bound=1.0)).otherwise(1.0).alias(f"_{m}_factor"),
+                 pl.when(enough).then(1.4826 * (logr - logr.median()).abs().median()).alias(f"_{m}_scatter")]
+    return ratios.group_by("day").agg(aggs)
+
+
+def _judge(days: pl.LazyFrame, factors: pl.LazyFrame, p: dict[str, Any], promo_days: list) -> pl.LazyFrame:
+    """The net ratio of every measure, its z, and the measure that speaks for the day."""
+    promo = float(p["promo_factor"])
+    days = days.join(factors, on="day", how="left").with_columns(
+        pl.col(f"_{m}_factor").fill_null(1.0) for m in MEASURES)
+    cols = []
+    for m in MEASURES:
+        adj = pl.col(f"{m}_ratio") / pl.col(f"_{m}_factor")
+        # on a promotion day a store is compared with the other stores' response too
+        on_promo = pl.col(f"_{m}_factor") >= promo
+        spread = pl.when(on_promo).then(pl.max_horizontal(f"{m}_spread", pl.col(f"_{m}_scatter").fill_null(0.0)))
+        cols += [adj.alias(f"_{m}_adj"), (adj.log() / spread.otherwise(pl.col(f"{m}_spread"))).alias(f"_{m}_zadj")]
+    days = days.with_columns(cols)
+    # the measure that stands out more (the larger z) speaks for the day
+    by_lines = pl.col("_line_index_zadj").fill_null(-1e9) > pl.col("_qty_index_zadj").fill_null(-1e9)
+    pick = lambda a, b: pl.when(by_lines).then(pl.col(b)).otherwise(pl.col(a))  # noqa: E731
+    excess = pl.when(by_lines).then(
+        (pl.col("line_index_ratio") - 1.0) * pl.col("line_index_expected") * pl.col("indexed_lines"),
+    ).otherwise(pl.col("qty_index") - pl.col("qty_index_expected"))
+    configured = pl.col("day").is_in(promo_days) if promo_days else pl.lit(False)
+    return days.with_columns(
+        pick("_qty_index_adj", "_line_index_adj").alias("adj_ratio"),
+        pick("_qty_index_zadj", "_line_index_zadj").alias("surge_z"),
+        pick("_qty_index_factor", "_line_index_factor").alias("platform_factor"),
+        pl.when(by_lines).then(pl.lit("line_index")).otherwise(pl.lit("index")).alias("measure"),
+        by_lines.cast(pl.Int8).alias("line_surge"),
+        excess.alias("excess_lines"),
+        pick("qty_index_weeks", "line_index_weeks").alias("same_weekdays"),
+        (configured | (pl.max_horizontal("_qty_index_factor", "_line_index_factor") >= promo))
+        .cast(pl.Int8).alias("promo_day"),
+    )
+
+
+def _anomalous(p: dict[str, Any]) -> pl.Expr:
+    """A past day kept out of training: beyond the sensitivity — judged against its own
+    weekday (a day judged only against recent days may be a weekday the store always orders
+    more on: keeping it out would keep the weekly rhythm from ever being learnt)."""
+    basis = pl.lit(True) if p["seasonality"] != "day_of_week" else pl.col("same_weekdays") > 0
+    return ((pl.col("adj_ratio") >= float(p["min_change"])) & (pl.col("surge_z") >= float(p["sensitivity"]))
+            & basis).fill_null(False)
+
+
+def _active(ctx: DetectContext) -> pl.LazyFrame:
+    return ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
+
+
+def _line_spread(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    """One line's noise (std of its log ratio to its usual) and the tail a normal line reaches
+    (the 99th percentile of the ratios): a day whose typical line is within that tail — three
+    pieces where one is usual, in a shop selling one, two or three — is not a day of huge
+    lines.  A platform frame (one row)."""
+    out = float(p["sku_outlier"])
+    logr = line_ratio().clip(1.0 / out, out).log()
+    return sku_usual(_active(ctx), int(p["sku_window"]), int(p["sku_min_points"])).select(
+        logr.std().alias("_line_noise"), logr.quantile(0.99).exp().alias("_line_tail"))
+
+
+def _days(active: pl.LazyFrame, spread: pl.LazyFrame, p: dict[str, Any], keep: pl.Expr | None,
+          train: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(lines with their usual, store-days with ``_train`` and their ratios) for one pass."""
+    lines = sku_usual(active, int(p["sku_window"]), int(p["sku_min_points"]), keep)
+    days = (store_days(lines).join(spread, how="cross").join(train, on=["store_id", "day"], how="left")
+            .with_columns(pl.col("_train").fill_null(True)).sort("store_id", "day"))
+    return lines, _ratios(days, p)
+
+
+def _first(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """Pass one: (lines with their usual, store-day ratios, the line spread) with only the
+    configured promotion days kept out of training."""
+    promo_days = sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
+    active = _active(ctx)
+    configured = (pl.DataFrame({"day": promo_days}, schema={"day": pl.Date}).lazy()
+                  .join(active.select("store_id", "day").unique(), on="day")
+                  .with_columns(pl.lit(False).alias("_train")))
+    spread = ctx.platform("line_spread", lambda c: _line_spread(c, p))
+    lines, days = _days(active, spread, p, None, configured)
+    return lines, days, spread
+
+
+def _second(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    """Pass two: store-day ratios with pass one's anomalies, promotion days and outlying
+    lines kept out of training."""
+    promo_days = sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
+    lines1, days1, spread = _first(ctx, p)
+    factors1 = ctx.platform("day_factors_1", lambda c: _factors(_first(c, p)[1], p))
+    judged1 = _judge(days1, factors1, p, promo_days)
+    bad_days = (judged1.filter(_anomalous(p) | (pl.col("promo_day") == 1)).select("store_id", "day")
+                .with_columns(pl.lit(True).alias("_bad")))
+    out, r = float(p["sku_outlier"]), line_ratio()
+    marked = (lines1.with_columns(((r >= out) | (r <= 1.0 / out)).fill_null(False).alias("_out"))
+              .drop("usual_qty", "usual_n")
+              .join(bad_days, on=["store_id", "day"], how="left"))
+    keep = ~(pl.col("_out") | pl.col("_bad").fill_null(False))
+    train = bad_days.select("store_id", "day", pl.lit(False).alias("_train"))
+    return _days(marked, spread, p, keep, train)[1]
+
+
+def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    """Every store-day of history and batch with its features (both passes).  What is compared
+    across stores — the line spread and each pass's day factors — comes through
+    ``ctx.platform``, so a partitioned run judges a store group exactly as one piece."""
+    promo_days = sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
+    factors2 = ctx.platform("day_factors_2", lambda c: _factors(_second(c, p), p))
+    return _judge(_second(ctx, p), factors2, p, promo_days)
