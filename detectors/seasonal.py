@@ -10,7 +10,8 @@ Elementary's volume anomalies, done robustly at the store-day grain:
   ``min_training_set_size`` of them; before that the level alone (recent days) is the
   expectation.  Detrending before comparing weekdays means a steady 5 %/week growth does
   not pile up against week-old Saturdays.
-- **spread** — the median absolute residual of the same days (MAD), floored at ``min_spread``
+- **spread** — the median absolute residual (each day against its own factor) of the store's
+  training days in ``window_days``, pooled over weekdays (MAD), floored at ``min_spread``
   (in logs, so "20 % either way is noise" whatever the store's size); ``z`` is the log ratio
   over 1.4826 × MAD.
 - a store with fewer than ``min_history`` training days in the level window is not judged
@@ -70,10 +71,9 @@ def seasonal(daily: pl.LazyFrame, metric: str, s: Seasonality, floor: pl.Expr | 
     factor = pl.when(weekly).then(pl.col("_wk")).otherwise(0.0)
     out = out.with_columns(weekly.alias("_weekly"), factor.alias("_sf"))
     res = pl.when(train).then((pl.col("_ls") - pl.col("_sf")).abs())
-    out = out.with_columns(
-        pl.when(pl.col("_weekly")).then(_rolling(res, s.window_days).over(*WEEK))
-        .otherwise(_rolling(res, s.level_days).over(STORE)).alias("_mad"),
-    )
+    # the residuals after each day's own factor, pooled over the store's weekdays: some 20-40
+    # points instead of a weekday's 3-8, so one odd Saturday does not widen or narrow the bar
+    out = out.with_columns(_rolling(res, s.window_days).over(STORE).alias("_mad"))
     judged = pl.col("_lvl_n").fill_null(0) >= s.min_history
     expected = pl.when(judged).then(pl.col("_lvl") * pl.col("_sf").exp())
     spread = pl.max_horizontal(1.4826 * pl.col("_mad").fill_null(0.0), pl.lit(s.min_spread),
