@@ -20,11 +20,11 @@ TEMPLATES = {
     "line.warn": N_("Order {order_id}: {quantity} of product {sku}, {qty_ratio:ratio} times "
                     "{basis:baseline} of {usual_qty}."),
     "day.weekday": N_("Store {store_id} ordered {day_qty} units in {day_lines} lines on {day:day}, a "
-                      "{weekday:weekday}: {qty_index:num} usual lines' worth, {adj_ratio:ratio} times the "
+                      "{weekday:weekday}: {qty_index:ratio} usual lines' worth, {adj_ratio:ratio} times the "
                       "median of its last {same_weekdays:int} {weekday:weekdays}[[, net of a platform-wide "
                       "{platform_factor:ratio} times that day]]."),
     "day.recent": N_("Store {store_id} ordered {day_qty} units in {day_lines} lines on {day:day}: "
-                     "{qty_index:num} usual lines' worth, {adj_ratio:ratio} times its usual day over its "
+                     "{qty_index:ratio} usual lines' worth, {adj_ratio:ratio} times its usual day over its "
                      "last {history_days:int} ordering days[[, net of a platform-wide {platform_factor:ratio} "
                      "times that day]]."),
     "day.weekday_lines": N_("Store {store_id} ordered {day_lines} lines on {day:day}, a {weekday:weekday}, "
