@@ -117,9 +117,9 @@ def plan(table: RawTable, path: str, source: Source) -> Plan:
     elif "sku" not in mapping and "sku" not in constants:
         report.one_line_per_order = True
         report.sku_note = "no SKU or product column: one line per order; line detectors do not judge this file"
-    report.unused = dict(rec.unused)
+    report.unused = {h: why for h, why in rec.unused.items() if h != alt}
     report.samples = {h: list(p.samples) for h, p in profs.items()}
-    report.ambiguous = rec.ambiguous()
+    report.ambiguous = [h for h in rec.ambiguous() if h != alt]
     report.candidates = {h: [f"{m.field} ({m.how}, {m.score:.0f})" for m in sorted(ms, key=lambda m: -m.score)]
                          for h, ms in rec.candidates.items()}
     for h, rs in rec.rejected.items():

@@ -80,6 +80,8 @@ def test_a_landline_beside_an_empty_mobile_is_a_contact(scanned):
     assert "XS-LAND" not in missing and "XS-MIN" not in missing          # 020-87654321, with an extension
     assert not any(o.startswith("XS-G") for o in missing)                 # the landline store's history
     assert "XS-BADTEL" in missing                                        # "8765" is no phone number
+    report = scanned.reports[0]
+    assert "固话" not in report.unused and any(f.field == "phone" and f.header == "固话" for f in report.fields)
 
 
 def test_the_customer_masters_limit_applies_to_the_counterparty(scanned):
