@@ -21,6 +21,8 @@ from rules.reasons import sentence
 from rules.reasons.batch import render_many
 from rules.model import LEVEL_ORDER, REPORT, Rule
 
+#: ``json.dumps(..., ensure_ascii=False)`` without building an encoder per flag (same text)
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 #: the language of the stored ``reason`` text (files, mails); readers get theirs from reason_id/args
 STORED_LANGUAGE = "zh"
 
@@ -77,7 +79,7 @@ def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str
         if rendered:
             pending[len(texts)] = (reason.id, reason.args)
         ids.append(reason.id)
-        args.append(json.dumps(reason.args, ensure_ascii=False))
+        args.append(_to_json(reason.args))
         texts.append(None)
 
     def done() -> tuple[list[str | None], list[str | None], list[str | None]]:
