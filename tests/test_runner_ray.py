@@ -61,7 +61,8 @@ def _stored_flags(site) -> int:
 def test_ray_raises_the_flags_evidence_and_reasons_of_the_in_process_scan(ray_local, world, in_process, tmp_path):
     _, local = in_process
     on_ray = scan_world(world, tmp_path / "site", runner="ray", partitions=3)
-    assert local.flags.height > 30 and len(on_ray.partitions) == 3
+    # the world seeds three of each kind: enough flags of enough kinds to compare
+    assert local.flags.height >= 15 and local.flags["kind"].n_unique() >= 4 and len(on_ray.partitions) == 3
     assert flag_rows(on_ray) == flag_rows(local)
     assert _stored_flags(tmp_path / "site") == _stored_flags(in_process[0] / "site")
 
