@@ -14,6 +14,9 @@ from detectors.common import prepare
 from ingest.states import state_expr, word_map
 
 T0 = datetime(2026, 9, 1, 13, 0)
+#: the shipped line_qty_outlier warn condition (rules/pack/volume.yaml), for tests that edit it
+SHIPPED_LINE_WARN = ("(qty_ratio >= 8 or qty_ratio >= 5 and zero_shape == 1 and baseline != 'platform_sku' "
+                     "and baseline != 'platform') and excess_packs >= 3")
 
 
 def line(order_id: str, store_id: str = "S1", sku: str = "A", quantity: float | None = 10,

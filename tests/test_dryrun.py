@@ -22,6 +22,7 @@ from orderwatch.scan import run_scan
 from rules import load_rules
 from rules.edit import set_levels
 from store import Flag, History, Scan, Store
+from tests.factories import SHIPPED_LINE_WARN
 
 KEY = ["rule_id", "subject", "level", "department", "reason", "evidence"]
 
@@ -40,7 +41,7 @@ def changed_pack(src: Path, dest: Path) -> Path:
     vol = dest / "volume.yaml"
     text = set_levels(vol.read_text(encoding="utf-8"), "line_qty_outlier",
                       {"warn": "qty_ratio >= 5 and quantity >= 20", "critical": "qty_ratio >= 300 and quantity >= 2000"})
-    text = set_levels(text, "store_day_surge", {"critical": "adj_ratio >= 60 and qty_z >= 10 and day_qty >= 100"})
+    text = set_levels(text, "store_day_surge", {"critical": "adj_ratio >= 60 and surge_z >= 10 and day_qty >= 100"})
     text += ("\n  - id: line_qty_huge\n    title: {zh: 单行数量极大, en: Huge line quantity}\n"
              "    detector: volume_surge\n    params: {scope: line, min_history: 3}\n"
              "    levels:\n      critical: \"qty_ratio >= 50\"\n    department: finance\n")
@@ -131,7 +132,7 @@ def test_rule_changes_name_each_field(tmp_path):
     new_dir = changed_pack(cfg.rules_dir, tmp_path / "rules")
     changes = {c.rule_id: c for c in rule_changes(load_rules(cfg), load_rules(cfg, new_dir, include_disabled=True))}
     assert changes["line_qty_huge"].change == "new"
-    assert ("levels.warn", "qty_ratio >= 8 and quantity >= 50", "qty_ratio >= 5 and quantity >= 20") in \
+    assert ("levels.warn", SHIPPED_LINE_WARN, "qty_ratio >= 5 and quantity >= 20") in \
         changes["line_qty_outlier"].fields
     assert ("enabled", "true", "false") in changes["qty_step_mismatch"].fields
     assert "order_amount_spike" not in changes

@@ -13,6 +13,7 @@ from contracts.config import load_config
 from orderwatch.cli import main
 from rules import working
 from rules.edit import EditError, levels_of, set_levels
+from tests.factories import SHIPPED_LINE_WARN
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def test_a_valid_change_exits_0_and_writes_what_moved(cfg, tmp_path, capsys):
     out = tmp_path / "moved.csv"
     assert main(["rules", "test", str(changed), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "levels.warn: qty_ratio >= 8 and quantity >= 50 → qty_ratio >= 3 and quantity >= 10" in printed
+    assert f"levels.warn: {SHIPPED_LINE_WARN} → qty_ratio >= 3 and quantity >= 10" in printed
     assert "per rule and level" in printed and "by department" in printed and "flags added" in printed
     with out.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -16,7 +17,20 @@ from rules.suggest import fit, roundest, thresholds, with_values
 from store import Store
 from store.lifecycle import transition
 
-RULE = "line_qty_outlier"   # warn: qty_ratio >= 8 and quantity >= 50; critical: qty_ratio >= 30 and quantity >= 200
+RULE = "line_qty_outlier"
+#: the suggester is measured on a rule of known shape (the shipped line rule's levels before
+#: issue 8 moved its floor to packs): warn qty_ratio >= 8 and quantity >= 50, critical ×30 / 200
+LEVELS = {"warn": "qty_ratio >= 8 and quantity >= 50", "critical": "qty_ratio >= 30 and quantity >= 200"}
+
+
+def pack_config(tmp_path):  # noqa: ANN001, ANN201 - a config whose rules_dir is the pack with LEVELS
+    from rules.edit import set_levels
+
+    pack = tmp_path / "pack"
+    shutil.copytree(load_config().rules_dir, pack)
+    vol = pack / "volume.yaml"
+    vol.write_text(set_levels(vol.read_text(encoding="utf-8"), RULE, LEVELS), encoding="utf-8")
+    return pack
 
 
 def seeded() -> list[tuple[str, dict]]:
@@ -30,7 +44,7 @@ def seeded() -> list[tuple[str, dict]]:
 
 @pytest.fixture
 def rule(tmp_path):
-    cfg = load_config(overrides={"instance_dir": str(tmp_path / "instance")})
+    cfg = load_config(overrides={"instance_dir": str(tmp_path / "instance"), "rules_dir": str(pack_config(tmp_path))})
     return next(r for r in load_rules(cfg) if r.id == RULE)
 
 
@@ -110,7 +124,14 @@ def _store_with_verdicts(url: str) -> None:
                        expected_version=1, resolution=verdict)
 
 
-def test_suggestions_read_the_store_and_the_cli_writes_a_copy(tmp_path, site_config, capsys):
+def test_suggestions_read_the_store_and_the_cli_writes_a_copy(tmp_path, monkeypatch, capsys):
+    import yaml
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"instance_dir": str(tmp_path / "instance"),
+                                    "rules_dir": str(pack_config(tmp_path))}), encoding="utf-8")
+    monkeypatch.setenv("ORDERWATCH_CONFIG", str(path))
+    site_config = load_config()
     url = f"sqlite:///{tmp_path / 'ow.db'}"
     _store_with_verdicts(url)
     with Store.open(url) as store:

@@ -10,6 +10,7 @@ import pytest
 
 from contracts.config import load_config
 from tests.browser_support import PASSWORD, expect, login, screenshot, serve_site
+from tests.factories import SHIPPED_LINE_WARN
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_rule_author_changes_a_threshold_dry_runs_and_saves(author_site, new_pag
     page.click("tr[data-rule='line_qty_outlier'] a")
     expect(page).to_have_url(re.compile(r"/rules/rule/line_qty_outlier$"))
     warn = page.locator("input[name=level_warn]")
-    expect(warn).to_have_value("qty_ratio >= 8 and quantity >= 50")
+    expect(warn).to_have_value(SHIPPED_LINE_WARN)
 
     warn.fill("qty_ratio >= 3 and quantity >= 10")
     page.click("#dry-run")

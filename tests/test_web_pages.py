@@ -13,6 +13,7 @@ import yaml
 
 from orderwatch.cli import main
 from tests.web_fixtures import csrf_of
+from tests.factories import SHIPPED_LINE_WARN
 
 
 def _rules_copy(world, tmp_path) -> Path:
@@ -44,13 +45,13 @@ def test_validate_and_reload(world, client_for, tmp_path):
     c = client_for("author")
     page = c.get("/rules/file/volume.yaml").get_data(as_text=True)
     original = (d / "volume.yaml").read_text(encoding="utf-8")
-    bad = original.replace('warn: "qty_ratio >= 8 and quantity >= 50"', 'warn: "qty_ratio >= 8 and"')
+    bad = original.replace(f'warn: "{SHIPPED_LINE_WARN}"', 'warn: "qty_ratio >= 8 and"')
     resp = c.post("/rules/file/volume.yaml", data={"_csrf": csrf_of(page), "text": bad})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert "volume.yaml: rule &#39;line_qty_outlier&#39;: levels.warn: condition ends too early" in body
     assert (d / "volume.yaml").read_text(encoding="utf-8") == original  # the running rules stay
-    good = original.replace('warn: "qty_ratio >= 8 and quantity >= 50"', 'warn: "qty_ratio >= 9 and quantity >= 50"')
+    good = original.replace(f'warn: "{SHIPPED_LINE_WARN}"', 'warn: "qty_ratio >= 9 and excess_packs >= 3"')
     resp = c.post("/rules/file/volume.yaml", data={"_csrf": csrf_of(page), "text": good})
     assert resp.status_code == 200 and 'role="status"' in resp.get_data(as_text=True)
     assert "qty_ratio >= 9" in (d / "volume.yaml").read_text(encoding="utf-8")
