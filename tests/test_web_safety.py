@@ -82,4 +82,5 @@ def test_language_per_user(world, client_for):
 def test_flag_detail_explains_each_threshold(world, client_for):
     page = client_for("fin").get(f"/flags/{world.ids['fin_a']}").get_data(as_text=True)
     section = page.split('id="reasoning"', 1)[1].split("</ul>", 1)[0]
-    assert "金额 / 门店中位数 30.5 ≥ 20 ✓" in section and "金额 / 门店中位数 30.5 ≥ 5 ✓" in section
+    # the shipped thresholds (issue 8: 6 times the store's median for warn, 20 for critical)
+    assert "金额 / 门店中位数 30.5 ≥ 20 ✓" in section and "金额 / 门店中位数 30.5 ≥ 6 ✓" in section
