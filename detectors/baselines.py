@@ -28,12 +28,14 @@ def sku_usual(lines: pl.LazyFrame, window: int, min_points: int,
 
     ``keep``: which lines may teach the baseline (a line outside it — a past outlier, the
     line of an anomalous day — is not in any later line's window); default every line.
-    Reads ``store_id, sku, created_at, quantity``.  ``usual_qty`` is null under ``min_points``.
+    Reads ``store_id, sku, created_at, order_id, line_no, quantity``.  ``usual_qty`` is null under ``min_points``.
     """
     taught = pl.col("quantity") if keep is None else pl.when(keep).then(pl.col("quantity"))
     prev = pl.col("_prev")
     return (
-        lines.sort(*PAIR, "created_at", maintain_order=True)
+        # a total order (ties of time broken by order and line): the windows, and the sums of
+        # the store-days after them, must not depend on the order history was read in
+        lines.sort(*PAIR, "created_at", "order_id", "line_no", nulls_last=True)
         .with_columns(taught.shift(1).over(*PAIR).alias("_prev"))
         .with_columns(
             prev.rolling_median(window, min_samples=max(min_points, 1)).over(*PAIR).alias("usual_qty"),
@@ -72,7 +74,7 @@ def store_days(lines: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("_in_batch").any().alias("_in_batch"),
             pl.col("store_name").drop_nulls().last().alias("store_name"),
             # the day's largest order stands for the day in the queue
-            pl.col("order_id").sort_by("quantity").last().alias("order_id"),
+            pl.col("order_id").sort_by("quantity", "order_id").last().alias("order_id"),
         )
         # one line's size is that line's own matter (line_qty_outlier), not the day's
         .with_columns(pl.col("day").dt.weekday().alias("weekday"),
