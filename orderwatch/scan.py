@@ -221,10 +221,11 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 tick("store commit", 0.9)
             tick("history", 0.95)
             history.promote(scan_id)
-            state_update = after_commit(history, config, scan_id, new_lines, replaced, before)
             if cat_df is not None and cat_df.height:
                 history.save_catalog(cat_df)
             lap("store")
+            state_update = after_commit(history, config, scan_id, new_lines, replaced, before)
+            lap("state")
         except BaseException as exc:
             history.discard(scan_id)
             if store.get_scan(scan_id)["status"] == "running":  # not if the commit went through
