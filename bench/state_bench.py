@@ -22,22 +22,16 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import flag_bench  # noqa: E402
 from make_orders import make_orders  # noqa: E402
 
-SCAN_CHILD = (
-    "import json, sys, time\n"
-    "t = time.perf_counter()\n"
-    "from datetime import datetime\n"
-    "from contracts.config import load_config\n"
-    "from orderwatch.scan import run_scan\n"
-    "r = run_scan([sys.argv[1]], load_config(), catalog=sys.argv[2], as_of=datetime.fromisoformat(sys.argv[3]),\n"
-    "             db_url=sys.argv[4])\n"
+#: flag_bench's scan child, and what the scan read of the history and of the baseline state
+SCAN_CHILD = flag_bench.SCAN_CHILD + (
     "s = r.state\n"
-    "print(json.dumps({'timings': r.timings, 'flags': r.flags.height, 'lines': r.accepted,\n"
+    "print(json.dumps({'lines': r.accepted,\n"
     "                  'history_rows': sum(p.history_rows for p in r.partitions) if r.partitions else None,\n"
     "                  'state': None if s is None else {'rebuilt': s.rebuilt, 'state_rows_read': s.state_rows_read,\n"
-    "                           'raw_rows_read': s.raw_rows_read},\n"
-    "                  'inproc': time.perf_counter() - t}))\n"
+    "                           'raw_rows_read': s.raw_rows_read}}))\n"
 )
 
 
@@ -73,7 +67,8 @@ def _scan(run_child, child_env, path: str, catalog: str, as_of: str, db_url: str
                   env=child_env(tmp, db_url=db_url), timeout=timeout, cwd=tmp)
     if not r.ok:
         return {"error": f"exit {r.rc}: " + " | ".join(r.stderr.strip().splitlines()[-5:])}
-    return {"wall_s": r.wall, "peak_mib": r.peak_mib, **json.loads(r.stdout.strip().splitlines()[-1])}
+    *_, scan, read = r.stdout.strip().splitlines()
+    return {"wall_s": r.wall, "peak_mib": r.peak_mib, **json.loads(scan), **json.loads(read)}
 
 
 def measure(run_child, child_env, meta: dict, *, backends: list[str], pg_admin: str, workdir: Path,

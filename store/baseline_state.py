@@ -99,9 +99,10 @@ class BaselineState:
         try:
             for table, schema in self.schemas.items():
                 frame = tables[table].select([pl.col(c).cast(t) for c, t in schema.items()])
-                by_bucket = frame.with_columns(
-                    pl.col("store_id").map_elements(lambda s: bucket_of(s, self.buckets), return_dtype=pl.Int32,
-                                                    skip_nulls=False).alias("_b"))
+                names = frame.get_column("store_id").drop_nulls().unique().to_list()
+                by_bucket = frame.with_columns(pl.col("store_id").replace_strict(
+                    {n: bucket_of(n, self.buckets) for n in names}, default=bucket_of(None, self.buckets),
+                    return_dtype=pl.Int32).alias("_b"))
                 for k in touched:
                     target = self._bucket_path(table, k)
                     rows = by_bucket.filter(pl.col("_b") == k).drop("_b")
