@@ -85,7 +85,7 @@ def measure(run_child, child_env, meta: dict, *, backends: list[str], pg_admin: 
                     url = f"sqlite:///{tmp / 'scan.db'}"
                 else:
                     from flag_fill import create_database  # noqa: PLC0415
-                    url, db_name = create_database(pg_admin)
+                    db_name, url = create_database(pg_admin)
                 try:
                     if case == "on_history":
                         row["history_setup"] = _scan(run_child, child_env, meta["history"], meta["catalog"],

@@ -107,9 +107,9 @@ class BaselineState:
                     target = self._bucket_path(table, k)
                     rows = by_bucket.filter(pl.col("_b") == k).drop("_b")
                     if named is not None and target.exists():
-                        kept = pl.read_parquet(target).filter(
+                        kept = pl.scan_parquet(target).filter(      # the predicate column is read first
                             ~pl.col("store_id").is_in([s for s in named if s is not None])
-                            & (pl.col("store_id").is_not_null() if None in named else pl.lit(True)))
+                            & (pl.col("store_id").is_not_null() if None in named else pl.lit(True))).collect()
                         rows = pl.concat([kept.select(rows.columns), rows])
                     target.parent.mkdir(parents=True, exist_ok=True)
                     if rows.is_empty():
