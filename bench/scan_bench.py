@@ -17,8 +17,8 @@ found: ``$ORDERWATCH_CMD`` (split like a shell), ``orderwatch`` on PATH (or besi
 ``python -m orderwatch.cli``.  If none works the scan half is reported as missing, the
 read_csv half still runs, and the exit status is 2.
 
-Section ``history`` — a one-day batch on 90 days of history ÷ the same batch alone: the
-place is kept (``history_section``) for the baselines-as-state half of issue 9.
+Section ``history`` — a one-day batch (``--day-lines``) on ``--history-days`` (90) days of
+history ÷ the same batch alone, per backend, wall time and peak memory (``state_bench.py``).
 
 Section ``runner`` (``--runner ray``; ``runner_bench.py``) — the same scan on the Ray runner with
 2 local workers beside the in-process one, on 1 M lines of 2,000 and of 20,000 stores: time
@@ -220,16 +220,19 @@ def read_vs_scan(a: argparse.Namespace, cmd: list[str] | None, scan_problem: str
 
 
 def history_section(a: argparse.Namespace) -> dict | None:
-    """Section ``history``: a one-day batch (~15 k lines) scanned on top of 90 days of history
-    ÷ the same batch with no history (target ≤ 1.5), per backend.
+    """Section ``history``: a one-day batch (``--day-lines``, ~15 k) scanned on top of
+    ``--history-days`` (90) of history ÷ the same batch with no history (target ≤ 1.5), per
+    backend (``state_bench.py``)."""
+    import state_bench  # noqa: PLC0415
 
-    Not measured yet: it belongs to the baselines-as-state half of issue 9 (aggregates kept
-    beside the history, so a daily batch costs the same on day 1 and day 365); it goes here,
-    printing its table like ``flag_bench.table`` and returning its rows for ``--json``.
-    """
-    print("\none-day batch on 90 days of history ÷ with none: not measured yet "
-          "(the baselines-as-state half of issue 9 adds it here)")
-    return None
+    meta = state_bench.ensure_split(a.dir / f"state_{a.history_days}d_{a.day_lines}_{a.stores}",
+                                    days=a.history_days, lines_per_day=a.day_lines, stores=a.stores, seed=a.seed)
+    rows = state_bench.measure(run_child, child_env, meta, backends=a.backends, pg_admin=a.pg, workdir=a.dir,
+                               timeout=a.timeout)
+    print()
+    print("\n".join(state_bench.table(rows, meta)))
+    print("(wall = fresh subprocess incl. imports; peak = ru_maxrss; the history set-up scan is not in the ratio)")
+    return {"meta": meta, "rows": rows}
 
 
 def flags_section(a: argparse.Namespace) -> tuple[list[dict], int]:
@@ -257,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per child (default 3600)")
     ap.add_argument("--keep", action="store_true", help="keep each scan's temp dir (db, flags)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--history-days", type=int, default=90, help="days of history of section history")
+    ap.add_argument("--day-lines", type=int, default=15_600, help="lines of the one-day batch of section history")
     ap.add_argument("--flags-size", type=int, default=1_000_000, help="lines of the file of section flags")
     ap.add_argument("--loose-factor", type=float, default=LOOSE_FACTOR,
                     help="lower thresholds of the loose pack are divided by this")

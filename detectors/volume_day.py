@@ -23,6 +23,7 @@ line against the platform's usual for the SKU.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import polars as pl
@@ -137,9 +138,23 @@ def _days(active: pl.LazyFrame, spread: pl.LazyFrame, p: dict[str, Any], keep: p
     return lines, _ratios(days, p)
 
 
+def _once(ctx: DetectContext, name: str, p: dict[str, Any], build: Any) -> Any:  # noqa: ANN401
+    """``build()`` collected once per context and params: each pass is read by the day
+    factors (a platform frame) and by the features; without this every reader recomputed
+    it over the whole history (issue 9: a day's batch on months of history)."""
+    return ctx.shared(f"volume_day.{name}:" + json.dumps(p, sort_keys=True, default=str), build)
+
+
 def _first(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """Pass one: (lines with their usual, store-day ratios, the line spread) with only the
-    configured promotion days kept out of training."""
+    configured promotion days kept out of training (computed once per context)."""
+    def build() -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+        lines, days, spread = _first_pass(ctx, p)
+        return lines.collect().lazy(), days.collect().lazy(), spread.collect().lazy()
+    return _once(ctx, "first", p, build)
+
+
+def _first_pass(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     promo_days = sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
     active = _active(ctx)
     configured = (pl.DataFrame({"day": promo_days}, schema={"day": pl.Date}).lazy()
@@ -152,7 +167,11 @@ def _first(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.Lazy
 
 def _second(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     """Pass two: store-day ratios with pass one's anomalies, promotion days and outlying
-    lines kept out of training."""
+    lines kept out of training (computed once per context)."""
+    return _once(ctx, "second", p, lambda: _second_pass(ctx, p).collect().lazy())
+
+
+def _second_pass(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     promo_days = sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
     lines1, days1, spread = _first(ctx, p)
     factors1 = ctx.platform("day_factors_1", lambda c: _factors(_first(c, p)[1], p))

@@ -212,6 +212,20 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history_rebuild(args: argparse.Namespace) -> int:
+    """Recompute the baseline state from the raw history lines (issue 9)."""
+    from contracts.config import history_dir_for
+    from orderwatch.baseline_state import rebuild
+    from store import History
+
+    config = load_config(args.config)
+    history = History(history_dir_for(args.db or config.database_url, config))
+    out = rebuild(history, config)
+    print(f"baseline state rebuilt from {out.raw_rows_read:,} history lines in {history.dir}: "
+          + ", ".join(f"{t} {n:,} rows" for t, n in out.rows.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="orderwatch", description="Find abnormal orders and route them.")
     p.add_argument("--config", help="site config.yaml merged over the shipped one (or $ORDERWATCH_CONFIG)")
@@ -248,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--db", help="SQLAlchemy URL (default: config database.url)")
     sc.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     sc.set_defaults(func=cmd_scans)
+
+    h = sub.add_parser("history", help="the stored order-line history and its baseline state")
+    hsub = h.add_subparsers(dest="history_command", required=True)
+    hr = hsub.add_parser("rebuild", help="recompute the baseline state from the raw history lines "
+                                         "(after a crash, a rule change that needs a new aggregate, new history.state bounds)")
+    hr.add_argument("--db", help="SQLAlchemy URL whose history to rebuild (default: config database.url)")
+    hr.set_defaults(func=cmd_history_rebuild)
 
     d = sub.add_parser("demo", help="generate a demo data set and scan it into the default database")
     d.set_defaults(func=cmd_demo)

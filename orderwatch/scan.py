@@ -34,6 +34,7 @@ from rules import Rule, load_rules
 from rules.loader import load_inhibitions
 from rules.flags import FLAG_SCHEMA
 from ingest.attribution import quarantine_store_ids
+from orderwatch.baseline_state import StateUpdate, after_commit
 from orderwatch.decide import decide, decide_levels, split_reports
 from orderwatch.open_orders import track_scan
 from orderwatch.runner import Judgment, PartitionRead, runner_for
@@ -74,6 +75,8 @@ class ScanResult:
     late_done: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FLAG_SCHEMA))
     # what each store partition read (a partitioned runner); empty: judged in one piece
     partitions: list[PartitionRead] = field(default_factory=list)
+    # how the baseline state was kept (orderwatch.baseline_state); None: its update failed (rebuilt next scan)
+    state: StateUpdate | None = None
 
     @property
     def reconciled(self) -> bool:
@@ -171,6 +174,9 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             batch = result.lines
             tick("detect", 0.0)
             new_lines, new_keys = history.new_or_changed(batch)
+            # the stored versions re-exported lines replace: the baseline state subtracts them
+            replaced = history.versions_of(new_lines if new_lines.height > new_keys else new_lines.head(0))
+            before = history.partition_scan_ids()
             line_rules = [r for r in rules if REGISTRY[r.detector].input == "lines"]
             given = context_given(cat_df is not None, limits is not None or cap is not None)
             judged = judge_with.judge(Judgment(
@@ -218,6 +224,8 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             if cat_df is not None and cat_df.height:
                 history.save_catalog(cat_df)
             lap("store")
+            state_update = after_commit(history, config, scan_id, new_lines, replaced, before)
+            lap("state")
         except BaseException as exc:
             history.discard(scan_id)
             if store.get_scan(scan_id)["status"] == "running":  # not if the commit went through
@@ -233,7 +241,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         quarantined=result.quarantined, new_lines=new_keys, flags=flags,
         flags_created=created, flags_raised=raised, quarantine=all_quarantine,
         catalog_rows=cat_rows, catalog_quarantined=cat_q, files=list(result.files), timings=timings,
-        late_done=late_done, store_master=master, partitions=judged.partitions,
+        late_done=late_done, store_master=master, partitions=judged.partitions, state=state_update,
     )
 
 

@@ -184,6 +184,22 @@ class History:
         new_keys = fresh.join(stored.select(key_cols).unique(), on=key_cols, how="anti", nulls_equal=True).height
         return fresh.drop("_row_hash"), new_keys
 
+    def versions_of(self, lines: pl.DataFrame) -> pl.DataFrame:
+        """The stored versions of ``lines``' keys (what a re-export replaces), newest each.
+
+        Only row groups within the lines' created_at range are read (statistics pushdown);
+        the baseline state subtracts these before it adds the new versions.
+        """
+        key_cols = list(LINE_KEY)
+        if lines.is_empty() or not self._files():
+            return pl.DataFrame(schema=HISTORY_SCHEMA).drop("_row_hash")
+        lf = self.scan()
+        lo, hi = lines.select(pl.col("created_at").min().alias("lo"), pl.col("created_at").max().alias("hi")).row(0)
+        if lo is not None:
+            lf = lf.filter(pl.col("created_at").is_between(lo, hi))
+        probe = lines.select([pl.col(k).cast(CANONICAL[k]) for k in key_cols]).unique()
+        return lf.join(probe.lazy(), on=key_cols, how="semi", nulls_equal=True).collect()
+
     def known_keys(self, keys: pl.DataFrame) -> pl.DataFrame:
         """The rows of ``keys`` whose LINE_KEY is already in history (a semi-join).
 
