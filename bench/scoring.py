@@ -12,6 +12,11 @@ kind on one key count once.  Per kind:
 - FP: every other flagged key, of which ``decoys`` are known look-alikes;
 - recall = TP / (TP + FN), precision = TP / (TP + FP).
 
+A finding a flag carries for another rule (``explains`` in its evidence: an inhibited
+consequence, ``rules.inhibit``) is scored as a flag of that rule on the same order (or
+store-day): it is in the queue, inside its cause's flag, and a reviewer reads it there — it
+counts for recall when it is a seeded anomaly, and against precision when it is not.
+
 Correlation kinds (``flag_cluster``, ``cancel_reorder``) are scored the same way but reported
 apart and kept out of the per-kind targets.  When rules or detectors are renamed, extend
 ``KIND_BY_RULE`` / ``KIND_BY_DETECTOR``; anything else is scored under its rule id (a kind no
@@ -20,6 +25,7 @@ world seeds: all its flags are false alarms, shown on their own line).
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
 import polars as pl
@@ -55,10 +61,31 @@ def bench_kinds(flags: pl.DataFrame) -> pl.Series:
     return pl.Series("bench_kind", out, dtype=pl.String)
 
 
+def with_findings(flags: pl.DataFrame) -> pl.DataFrame:
+    """``flags`` and one row per finding a flag explains (its ``rule_id`` and ``kind``, the cause's
+    order, store and time; subject ``store_day:`` for a store-day finding)."""
+    if flags.height == 0 or "evidence" not in flags.columns:
+        return flags
+    base = flags.select("rule_id", "kind", "subject", "order_id", "store_id", "store_name", "occurred_at")
+    extra = []
+    for row, ev in zip(base.iter_rows(named=True), flags["evidence"].to_list()):
+        if not ev or "explains" not in ev:
+            continue
+        for e in json.loads(ev).get("explains", []):
+            day = e.get("rule_id") == "store_day_surge" or str(e.get("figures", {}).get("subject", "")).startswith("store_day:")
+            extra.append({**row, "rule_id": e.get("rule_id"), "kind": e.get("kind"),
+                          "subject": "store_day:" if day else row["subject"]})
+    if not extra:
+        return base
+    return pl.concat([base, pl.DataFrame(extra, schema=base.schema)])
+
+
 def flag_keys(flags: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
-    """(bench_kind, key) of every flag; store-day keys use the store id, else its name, as the truth does."""
+    """(bench_kind, key) of every flag and every finding it explains; store-day keys use the
+    store id, else its name, as the truth does."""
     if flags.height == 0:
         return pl.DataFrame(schema={"bench_kind": pl.String, "key": pl.String})
+    flags = with_findings(flags)
     f = flags.with_columns(bench_kinds(flags), pl.col("occurred_at").cast(pl.Datetime("us")).dt.strftime("%Y-%m-%d").alias("_d"))
     known = set(truth.get_column("key").to_list())
     # the truth keys a store-day by the store's id; a scan may know the same store by its name

@@ -6,6 +6,8 @@ right.  Detection quality itself is not tested here: ``bench/detect_bench.py`` m
 
 from __future__ import annotations
 
+import json
+
 import dataclasses
 import io
 from datetime import datetime
@@ -165,6 +167,26 @@ def test_scoring_counts_true_false_missed_accepted_and_decoys():
     assert by["store_day_surge"].tp == 1          # matched by store name, as the truth knows it
     assert score.unseeded_false_alarms == 1        # the duplicate: a kind this world does not seed
     assert not all(ok for _, ok in score.checks())
+
+
+def test_a_finding_inside_its_causes_flag_is_scored_as_found():
+    """An inhibited consequence is in the queue as a finding of its cause's flag: a seeded amount
+    spike found that way is a true positive, an unseeded store-day finding a false one."""
+    day = datetime(2026, 9, 1).date()
+    truth = pl.DataFrame([
+        {"kind": "amount_spike", "key": "O1", "order_id": "O1", "store_id": "S1", "day": day, "role": "anomaly"},
+        {"kind": "line_qty_outlier", "key": "O1", "order_id": "O1", "store_id": "S1", "day": day, "role": "consequence"},
+        {"kind": "amount_spike", "key": "O2", "order_id": "O2", "store_id": "S1", "day": day, "role": "anomaly"},
+    ])
+    explains = json.dumps({"explains": [
+        {"rule_id": "order_amount_spike", "kind": "amount_spike", "figures": {"amount_ratio": 9.1}},
+        {"rule_id": "store_day_surge", "kind": "volume_surge", "figures": {}}]})
+    flags = pl.DataFrame([{**_flag("line_qty_outlier", "volume_surge", "line:x:S1:O1:1", "O1", "S1", "2026-09-01"),
+                           "evidence": explains}])
+    by = {k.kind: k for k in score_world("w", truth, flags, orders=1000).kinds}
+    assert (by["amount_spike"].tp, by["amount_spike"].fn) == (1, 1)            # O1 found inside the line flag
+    assert (by["line_qty_outlier"].accepted, by["line_qty_outlier"].fp) == (1, 0)
+    assert (by["store_day_surge"].fp, by["store_day_surge"].tp) == (1, 0)      # S1|2026-09-01 was not seeded
 
 
 def test_flags_of_renamed_or_new_rules_find_their_kind():
