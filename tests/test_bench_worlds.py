@@ -6,10 +6,9 @@ right.  Detection quality itself is not tested here: ``bench/detect_bench.py`` m
 
 from __future__ import annotations
 
-import json
-
 import dataclasses
 import io
+import json
 from datetime import datetime
 
 import polars as pl
