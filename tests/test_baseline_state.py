@@ -233,3 +233,19 @@ def test_scans_keep_the_state_and_the_cli_rebuilds_it(tmp_path, site_config, cap
     assert "store_days 4 rows" in capsys.readouterr().out
     for t in SCHEMAS:
         _same(state_of(history).read()[t], kept[t], KEYS[t])
+
+
+def test_days_are_bounded_per_store_as_a_rebuild_bounds_them(tmp_path):
+    """``history.state.days``: each store keeps the days up to that many before its own newest,
+    whether its rows were last written by a scan of some stores or by a rebuild of all."""
+    config = load_config()
+    config.raw.setdefault("history", {})["state"] = {"days": 5}
+    history = History(tmp_path / "h")
+    for d in range(10):
+        _scan(history, config, d + 1, pl.concat([_day(s, d, 2) for s in ("S1", "S2")]))
+    _scan(history, config, 11, _day("S1", 12, 2))
+    kept = state_of(history).read()["store_days"]
+    firsts = kept.group_by("store_id").agg(pl.col("day").min(), pl.len()).sort("store_id")
+    assert firsts["len"].to_list() == [3, 5]          # S1: days 8, 9, 12; S2: days 5-9
+    assert firsts["day"].to_list() == [(T0 + timedelta(days=8)).date(), (T0 + timedelta(days=5)).date()]
+    _same(kept, build(history.scan().collect(), config)["store_days"], KEYS["store_days"])
