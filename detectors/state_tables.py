@@ -105,8 +105,9 @@ def _order_parts(c: pl.DataFrame, sign: int) -> pl.DataFrame:
 
 
 def _bound_windows(rows: pl.DataFrame, b: Bounds) -> pl.DataFrame:
-    """The last ``sku_lines`` of each pair (ties in time: the larger line key is the later)."""
-    ordered = rows.sort([*PAIR, "created_at", "source", "order_id", "line_no"], nulls_last=False)
+    """The last ``sku_lines`` of each pair, in ``detectors.baselines.sku_usual``'s total order
+    (ties of time broken by order and line)."""
+    ordered = rows.sort([*PAIR, "created_at", "order_id", "line_no", "source"], nulls_last=True)
     pos = pl.int_range(pl.len()).over(PAIR)
     return ordered.filter(pl.len().over(PAIR) - pos <= b.sku_lines)
 
