@@ -8,7 +8,7 @@ Three tables, each keyed by store so a batch reads only its stores' rows:
                 the median of.  Kept at twice the rules' ``sku_window``, so a pair may lose up
                 to half of its lines to returns or cancellations re-exported later and still
                 hold every value its window needs.
-``store_days``  per store and business day the additive aggregates of its active lines:
+``store_days``  per store and business day (the ``days`` up to its newest) the additive aggregates of its active lines:
                 ``day_qty``, ``day_lines``, ``day_amount`` (``detectors.baselines.store_days``).
                 A day whose lines come in several scans adds up; a re-exported line's old
                 version is subtracted before its new one is added.
@@ -105,8 +105,9 @@ def _order_parts(c: pl.DataFrame, sign: int) -> pl.DataFrame:
 
 
 def _bound_windows(rows: pl.DataFrame, b: Bounds) -> pl.DataFrame:
-    """The last ``sku_lines`` of each pair (ties in time: the larger line key is the later)."""
-    ordered = rows.sort([*PAIR, "created_at", "source", "order_id", "line_no"], nulls_last=False)
+    """The last ``sku_lines`` of each pair, in ``detectors.baselines.sku_usual``'s total order
+    (ties of time broken by order and line)."""
+    ordered = rows.sort([*PAIR, "created_at", "order_id", "line_no", "source"], nulls_last=True)
     pos = pl.int_range(pl.len()).over(PAIR)
     return ordered.filter(pl.len().over(PAIR) - pos <= b.sku_lines)
 
@@ -122,11 +123,11 @@ def _bound_orders(rows: pl.DataFrame, b: Bounds) -> pl.DataFrame:
 
 
 def _bound_days(rows: pl.DataFrame, b: Bounds) -> pl.DataFrame:
+    """Each store's days within ``days`` of its newest (per store: a scan that reads some
+    stores bounds them exactly as a rebuild over all of them does)."""
     rows = rows.filter(pl.col("day_lines") > 0)
-    newest = rows.get_column("day").max()
-    if newest is None:
-        return rows
-    return rows.filter(pl.col("day") > pl.lit(newest) - pl.duration(days=b.days)).sort(DAY)
+    newest = pl.col("day").max().over("store_id")
+    return rows.filter(pl.col("day") > newest - pl.duration(days=b.days)).sort(DAY)
 
 
 def build(lines: pl.DataFrame, config: Config, b: Bounds | None = None) -> dict[str, pl.DataFrame]:

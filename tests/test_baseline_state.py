@@ -52,7 +52,7 @@ def _batches(scans: list[list[dict]], redo: list[tuple[int, int, str | None, flo
     for i, lines in enumerate(scans):
         rows = []
         for j, ln in enumerate(lines):
-            at = T0 + timedelta(hours=ln["hours"], seconds=i * 100 + j)     # distinct times
+            at = T0 + timedelta(hours=ln["hours"])     # ties of time are frequent: the total order decides
             rows.append({"order_id": f"o{i}-{j // 2}", "line_no": j % 2 + 1, "store_id": ln["store"],
                          "sku": ln["sku"], "quantity": ln["qty"], "unit_price": ln["price"],
                          "created_at": at, "source": "t", "state": ln["state"]})
@@ -122,13 +122,14 @@ def _baselines_match(raw: pl.DataFrame, kept: dict[str, pl.DataFrame], w: int, n
     probe_at = T0 + timedelta(days=30)
     pairs = active.select("store_id", "sku").unique().collect()
     if pairs.height:
-        probes = pairs.with_columns(pl.lit(probe_at).alias("created_at"), pl.lit(1.0).alias("quantity"),
+        probes = pairs.with_columns(pl.lit(probe_at).alias("created_at"), pl.lit("probe").alias("order_id"),
+                                    pl.lit(1, pl.Int32).alias("line_no"), pl.lit(1.0).alias("quantity"),
                                     pl.lit(True).alias("_probe"))
-        both = pl.concat([active.select("store_id", "sku", "created_at", "quantity",
+        both = pl.concat([active.select("store_id", "sku", "created_at", "order_id", "line_no", "quantity",
                                         pl.lit(False).alias("_probe")).collect(), probes], how="vertical_relaxed")
         usual = (sku_usual(both.lazy(), w, 1).filter(pl.col("_probe"))
                  .select("store_id", "sku", "usual_qty").collect())
-        state_usual = (kept["sku_window"].sort("created_at").group_by("store_id", "sku")
+        state_usual = (kept["sku_window"].sort("created_at", "order_id", "line_no").group_by("store_id", "sku")
                        .agg(pl.col("quantity").tail(w).median().alias("usual_qty")))
         _same(usual, state_usual, ["store_id", "sku"])
     # a store-day's totals
@@ -233,3 +234,19 @@ def test_scans_keep_the_state_and_the_cli_rebuilds_it(tmp_path, site_config, cap
     assert "store_days 4 rows" in capsys.readouterr().out
     for t in SCHEMAS:
         _same(state_of(history).read()[t], kept[t], KEYS[t])
+
+
+def test_days_are_bounded_per_store_as_a_rebuild_bounds_them(tmp_path):
+    """``history.state.days``: each store keeps the days up to that many before its own newest,
+    whether its rows were last written by a scan of some stores or by a rebuild of all."""
+    config = load_config()
+    config.raw.setdefault("history", {})["state"] = {"days": 5}
+    history = History(tmp_path / "h")
+    for d in range(10):
+        _scan(history, config, d + 1, pl.concat([_day(s, d, 2) for s in ("S1", "S2")]))
+    _scan(history, config, 11, _day("S1", 12, 2))
+    kept = state_of(history).read()["store_days"]
+    firsts = kept.group_by("store_id").agg(pl.col("day").min(), pl.len()).sort("store_id")
+    assert firsts["len"].to_list() == [3, 5]          # S1: days 8, 9, 12; S2: days 5-9
+    assert firsts["day"].to_list() == [(T0 + timedelta(days=8)).date(), (T0 + timedelta(days=5)).date()]
+    _same(kept, build(history.scan().collect(), config)["store_days"], KEYS["store_days"])
