@@ -179,6 +179,9 @@ FEATURE_VALUES = {
               "method": N_("the limit for its logistics method"), "promotion": N_("the promotion-day limit"),
               "deadline": N_("the export's own deadline")},
     "limit_source": {"store": N_("the store master"), "platform": N_("the platform-wide cap")},
+    # volume_surge, day: which measure told the surge
+    "measure": {"index": N_("the day's usual lines (quantity index)"),
+                "line_index": N_("the size of each line (line index)")},
     # volume_surge, day: the weekday (ISO, 1 = Monday) of the day and of its baseline
     "weekday": {"1": N_("Monday"), "2": N_("Tuesday"), "3": N_("Wednesday"), "4": N_("Thursday"),
                 "5": N_("Friday"), "6": N_("Saturday"), "7": N_("Sunday")},
