@@ -95,8 +95,9 @@ def test_prefilter_parity_with_engine(data):
 
 def test_parity_on_a_known_example():
     rule = next(r for r in RULES if r.id == "line_qty_outlier")
-    rows = [{"qty_ratio": 100.0, "quantity": 1000.0}, {"qty_ratio": 9.0, "quantity": 60.0},
-            {"qty_ratio": 9.0, "quantity": 10.0}, {"qty_ratio": None, "quantity": 5000.0}]
+    usual = {"zero_shape": 0.0, "baseline": "store_sku"}     # judged against the store's own usual
+    rows = [{**usual, "qty_ratio": 100.0, "excess_packs": 1000.0}, {**usual, "qty_ratio": 9.0, "excess_packs": 60.0},
+            {**usual, "qty_ratio": 9.0, "excess_packs": 2.0}, {**usual, "qty_ratio": None, "excess_packs": 5000.0}]
     df = _frame(rule, rows)
     assert _decide(rule, df) == {0: "critical", 1: "warn"}
     assert df.filter(reachable(rule)).height == 2
