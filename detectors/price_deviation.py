@@ -3,6 +3,11 @@
 The reference is the catalog's list price; for a SKU the catalog doesn't know (or without a
 catalog) it is the platform's median unit price of that SKU over history and batch, when at
 least ``min_platform_lines`` lines price it.
+
+A price is off by a factor, so ``price_fold`` measures both ways alike: 2.5 for a price of 2.5
+times the reference and for one of 1/2.5 of it (a percentage would call the first +150 % and
+the second −60 %, and a floor on it would catch a price keyed too high long before one keyed
+too low).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ FEATURES = {
     "deviation_pct": "偏离百分比（负数为低于参考价）",
     "abs_deviation_pct": "偏离百分比的绝对值",
     "ref_source": "参考价来源（catalog 目录 / platform 平台中位数）",
+    "price_fold": "偏离倍数（高于或低于参考价的倍数，≥1）",
 }
 PARAMS: dict[str, Any] = {"min_platform_lines": 5}
 
@@ -49,6 +55,7 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
             pl.col("created_at").alias("occurred_at"), "sku", "line_no",
             "unit_price", "ref_price", "price_ratio", "deviation_pct",
             pl.col("deviation_pct").abs().alias("abs_deviation_pct"), "ref_source",
+            pl.max_horizontal(pl.col("price_ratio"), 1.0 / pl.col("price_ratio")).alias("price_fold"),
         )
     )
 

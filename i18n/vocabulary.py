@@ -116,6 +116,7 @@ FEATURES = {
     "unit_price": N_("Unit price"), "ref_price": N_("Reference price"),
     "price_ratio": N_("Price against the reference"), "deviation_pct": N_("Deviation in %"),
     "abs_deviation_pct": N_("Deviation in % (either way)"), "ref_source": N_("Reference price from"),
+    "price_fold": N_("Times off the reference (either way)"),
     # stage_overdue
     "hours": N_("Hours the stage has taken (or waited)"), "sla_hours": N_("Time limit (hours)"),
     "latest_hours": N_("Latest the promise allows (hours)"), "past_latest": N_("Past the latest the promise allows"),

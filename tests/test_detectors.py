@@ -225,6 +225,21 @@ def test_price_against_catalog_then_platform():
     assert got == {"O1": ("catalog", -50.0), "O2": ("platform", 100.0)}
 
 
+def test_a_price_off_the_platform_median_is_off_by_a_factor_either_way(site_config):
+    """Without a catalog price, half the usual price is as far off as twice it: the
+    shipped rule flags both, and neither a 30 % dearer nor a 30 % cheaper line."""
+    from rules.condition import to_polars
+    from rules.loader import load_rules
+
+    hist = [line(f"H{i}", sku="B", unit_price=10.0, created_at=T0 - timedelta(days=1)) for i in range(6)]
+    batch = [line("O1", sku="B", unit_price=5.0), line("O2", sku="B", unit_price=30.0),
+             line("O3", sku="B", unit_price=13.0), line("O4", sku="B", unit_price=7.0)]
+    out = run("price_deviation", context(batch, hist)).sort("order_id")
+    assert [round(v, 2) for v in out["price_fold"]] == [2.0, 3.0, 1.3, 1.43]          # O1: half the price
+    rule = next(r for r in load_rules(site_config) if r.id == "unit_price_off_catalog")
+    assert out.filter(to_polars(rule.levels["warn"]))["order_id"].to_list() == ["O1", "O2"]
+
+
 def test_payment_mismatch_only_for_online_payments():
     batch = [line("O1", quantity=1, unit_price=100.0, payment_method="支付宝", paid_amount=90.0),
              line("O2", quantity=1, unit_price=100.0, payment_method="货到付款", paid_amount=0.0),
