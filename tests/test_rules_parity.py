@@ -95,9 +95,12 @@ def test_prefilter_parity_with_engine(data):
 
 def test_parity_on_a_known_example():
     rule = next(r for r in RULES if r.id == "line_qty_outlier")
-    usual = {"zero_shape": 0.0, "baseline": "store_sku"}     # judged against the store's own usual
-    rows = [{**usual, "qty_ratio": 100.0, "excess_packs": 1000.0}, {**usual, "qty_ratio": 9.0, "excess_packs": 60.0},
-            {**usual, "qty_ratio": 9.0, "excess_packs": 2.0}, {**usual, "qty_ratio": None, "excess_packs": 5000.0}]
+    # the shipped floors are in packs (issue 8): 9x the usual but one pack more is no flag
+    base = {"zero_shape": 0.0, "baseline": "store_sku"}
+    rows = [{**base, "qty_ratio": 100.0, "excess_packs": 990.0}, {**base, "qty_ratio": 9.0, "excess_packs": 50.0},
+            {**base, "qty_ratio": 9.0, "excess_packs": 1.0}, {**base, "qty_ratio": None, "excess_packs": 5000.0},
+            {"zero_shape": 1.0, "baseline": "store_sku", "qty_ratio": 6.0, "excess_packs": 10.0},
+            {"zero_shape": 1.0, "baseline": "platform", "qty_ratio": 6.0, "excess_packs": 10.0}]
     df = _frame(rule, rows)
-    assert _decide(rule, df) == {0: "critical", 1: "warn"}
-    assert df.filter(reachable(rule)).height == 2
+    assert _decide(rule, df) == {0: "critical", 1: "warn", 4: "warn"}
+    assert df.filter(reachable(rule)).height == 3
