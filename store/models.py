@@ -1,5 +1,8 @@
 """SQLAlchemy 2 models: scans, stored order lines, flags, their audit trail, quarantine.
 
+The people's tables are in ``store.models_people``, the notification log's and the jobs' in
+``store.models_alerts``, the shared base in ``store.model_base``; all are importable from here.
+
 Why these types: everything must run unchanged on the embedded SQLite file and on
 PostgreSQL, so JSON is ``sqlalchemy.JSON`` and timestamps are naive ``DateTime`` (business
 times are wall-clock in the configured zone; audit times are naive UTC, see ``utcnow``).
@@ -9,7 +12,7 @@ classes are the query-side mirror and the target for ``alembic revision --autoge
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,10 +29,10 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy import true as sa_true
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from contracts.schema import LINE_KEY
+from store.model_base import Base, BigId, utcnow
 
 #: flag levels from least to most severe; a flag only ever moves up this list by itself
 LEVELS: tuple[str, ...] = ("info", "warn", "critical")
@@ -37,20 +40,6 @@ LEVEL_RANK: dict[str, int] = {name: i for i, name in enumerate(LEVELS)}
 SCAN_STATUSES: tuple[str, ...] = ("running", "done", "failed", "interrupted")
 #: a flag the notification planner has not seen in its current state (partial index predicate)
 UNNOTIFIED = text("notified_at IS NULL OR updated_at > notified_at")
-
-# 64-bit ids on PostgreSQL; SQLite only auto-increments a plain INTEGER PRIMARY KEY
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def utcnow() -> datetime:
-    """Naive UTC "now" for audit columns (naive so SQLite and PostgreSQL agree)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    """Declarative base; its metadata is the autogenerate target of the migrations."""
-
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: DateTime()}
 
 
 class Scan(Base):
@@ -267,136 +256,10 @@ class QuarantinedRow(Base):
                       Index("ux_quarantined_rows_key", "row_key", unique=True))
 
 
-ROLES: tuple[str, ...] = ("admin", "reviewer", "store_manager", "rule_author")
+# the other tables, importable from here as before (one metadata: ``Base.metadata``)
+from store.models_alerts import JobLease, JobState, Notification, Silence  # noqa: E402
+from store.models_people import ROLES, ApiToken, LoginAttempt, SavedFilter, User  # noqa: E402
 
-
-class User(Base):
-    """A person who logs in: a role, and the departments or stores that bound what they see."""
-
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(32))
-    departments: Mapped[list[str]] = mapped_column(JSON, default=list)
-    stores: Mapped[list[str]] = mapped_column(JSON, default=list)
-    language: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # part of every session cookie: raised on logout and password change, ending old sessions
-    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-
-
-class SavedFilter(Base):
-    """A queue filter a user named and keeps (the queue's path and query string)."""
-
-    __tablename__ = "saved_filters"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(80))
-    path: Mapped[str] = mapped_column(String(200))
-    query: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filters_user_name"),)
-
-
-class ApiToken(Base):
-    """A bearer token for the API; only its SHA-256 is stored."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    label: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
-class LoginAttempt(Base):
-    """Every login attempt, for rate limiting and for the record."""
-
-    __tablename__ = "login_attempts"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    username: Mapped[str] = mapped_column(String(128))
-    ip: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    success: Mapped[bool] = mapped_column(Boolean)
-
-    __table_args__ = (Index("ix_login_attempts_name_at", "username", "at"),
-                      Index("ix_login_attempts_ip_at", "ip", "at"),
-                      Index("ix_login_attempts_name_ip_at", "username", "ip", "at"))
-
-
-class Notification(Base):
-    """One message to one receiver (a group of flags, a digest, a report, an escalation).
-
-    The notification log: ``dedupe_key`` is unique, so nothing is sent twice; a failed send
-    stays ``pending`` with ``attempts``, ``last_error`` and ``next_attempt_at`` (backoff) until
-    it goes through.
-    """
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    receiver: Mapped[str] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(32))          # firing, resolved, escalation, digest, report
-    group_key: Mapped[str | None] = mapped_column(String(255))
-    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
-    subject: Mapped[str | None] = mapped_column(Text)
-    body: Mapped[str | None] = mapped_column(Text)
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    flag_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="pending")   # pending, sent, silenced, dead
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # the latest firing message of a routed group: when its repeat interval started (created,
-    # then sent); NULL on every other row, so the due groups are one small index range
-    repeat_from: Mapped[datetime | None] = mapped_column(DateTime)
-
-    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),
-                      Index("ix_notifications_group", "receiver", "group_key", "id"),
-                      Index("ix_notifications_repeat", "repeat_from",
-                            postgresql_where=text("repeat_from IS NOT NULL"),
-                            sqlite_where=text("repeat_from IS NOT NULL")))
-
-
-class Silence(Base):
-    """Matchers (label → value) and a time window in which matching flags are not sent."""
-
-    __tablename__ = "silences"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    matchers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    starts_at: Mapped[datetime] = mapped_column(DateTime)
-    ends_at: Mapped[datetime] = mapped_column(DateTime)
-    created_by: Mapped[str] = mapped_column(String(128))
-    comment: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class JobLease(Base):
-    """Who runs a scheduled job now: one row per job, taken with a conditional UPDATE/INSERT."""
-
-    __tablename__ = "job_leases"
-
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(255))
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class JobState(Base):
-    """Small durable state of a job: a pull's watermark, when a job last ran, its last error."""
-
-    __tablename__ = "job_state"
-
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    value: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+__all__ = ["ApiToken", "Base", "BigId", "FlagEvent", "Flag", "Finding", "JobLease", "JobState", "LEVELS",
+           "LEVEL_RANK", "LoginAttempt", "Notification", "OpenOrder", "OrderLine", "QuarantinedRow", "ROLES",
+           "SCAN_STATUSES", "SavedFilter", "Scan", "Silence", "UNNOTIFIED", "User", "utcnow"]
