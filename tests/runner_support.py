@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from bench.detect_bench import scan_config
 from bench.worlds import SPECS, World, build_world
@@ -70,6 +71,25 @@ def scanned_world(factory, name: str) -> tuple[World, Path, ScanResult]:
     world = small_world(name, factory.mktemp("world"))
     where = factory.mktemp("one_piece")
     return world, where, scan_world(world, where / "site")
+
+
+def world_fixtures(name: str, scanned_as: str):
+    """Module fixtures ``scanned`` (world, site dir, in-process scan), ``world`` and
+    ``<scanned_as>`` (site dir, in-process scan) of the bench world ``name``; assign the three
+    returned to module names so pytest finds them."""
+    @pytest.fixture(scope="module", name="scanned")
+    def scanned(tmp_path_factory):  # noqa: ANN001, ANN202
+        return scanned_world(tmp_path_factory, name)
+
+    @pytest.fixture(scope="module", name="world")
+    def world(scanned):  # noqa: ANN001, ANN202
+        return scanned[0]
+
+    @pytest.fixture(scope="module", name=scanned_as)
+    def baseline(scanned):  # noqa: ANN001, ANN202
+        return scanned[1], scanned[2]
+
+    return scanned, world, baseline
 
 
 def copy_site(src: Path, dst: Path) -> Path:

@@ -15,22 +15,10 @@ import pytest
 from contracts.config import ConfigError, load_config
 from orderwatch.runner import runner_settings
 from store import History
-from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, scanned_world
+from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, world_fixtures
 
 
-@pytest.fixture(scope="module")
-def scanned(tmp_path_factory):
-    return scanned_world(tmp_path_factory, "erp_cases")
-
-
-@pytest.fixture(scope="module")
-def world(scanned):
-    return scanned[0]
-
-
-@pytest.fixture(scope="module")
-def one_piece(scanned):
-    return scanned[1], scanned[2]
+scanned, world, one_piece = world_fixtures("erp_cases", "one_piece")
 
 
 def test_partitions_raise_the_flags_of_one_piece(world, one_piece, tmp_path):

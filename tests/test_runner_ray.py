@@ -18,7 +18,7 @@ from contracts.config import ConfigError, load_config
 from orderwatch.runner.on_ray import CRASH_ONCE_ENV
 from orderwatch.scan import run_scan
 from store.models import Flag
-from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, scanned_world
+from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, world_fixtures
 
 if importlib.util.find_spec("ray") is None:
     if os.environ.get("ORDERWATCH_RAY_TESTS") == "required":
@@ -35,19 +35,7 @@ def ray_local():
     ray.shutdown()
 
 
-@pytest.fixture(scope="module")
-def scanned(tmp_path_factory):
-    return scanned_world(tmp_path_factory, "shopify_wholesale")
-
-
-@pytest.fixture(scope="module")
-def world(scanned):
-    return scanned[0]
-
-
-@pytest.fixture(scope="module")
-def in_process(scanned):
-    return scanned[1], scanned[2]
+scanned, world, in_process = world_fixtures("shopify_wholesale", "in_process")
 
 
 def _stored_flags(site) -> int:
