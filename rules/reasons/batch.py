@@ -49,9 +49,9 @@ def _sentences(text: str, rows: list[dict[str, Any]], fmt: Any) -> list[str | No
     columns: dict[tuple[str, str], str] = {}
     data: dict[str, pl.Series] = {}
     parts = []
-    for optional, part in sentence._parts(text):
+    for optional, part in sentence.parts(text):
         pieces: list[pl.Expr] = []
-        for lit, name, spec in sentence._pieces(part):
+        for lit, name, spec in sentence.pieces(part):
             if lit:
                 pieces.append(pl.lit(lit))
             if name is None:

@@ -68,7 +68,7 @@ def _parts(template: str) -> tuple[tuple[bool, str], ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _pieces(text: str) -> tuple[tuple[str, str | None, str], ...]:
+def pieces(text: str) -> tuple[tuple[str, str | None, str], ...]:
     """``string.Formatter().parse`` of one part: (literal, field name, spec) triples."""
     return tuple((lit, name, spec or "") for lit, name, spec, _ in string.Formatter().parse(text))
 
@@ -83,7 +83,7 @@ def _names(template: str, optional: bool | None) -> tuple[str, ...]:
     out: list[str] = []
     for opt, text in _parts(template):
         if optional is None or opt == optional:
-            out += [re.split(r"[.\[]", n, maxsplit=1)[0] for _, n, _ in _pieces(text) if n]
+            out += [re.split(r"[.\[]", n, maxsplit=1)[0] for _, n, _ in pieces(text) if n]
     return tuple(dict.fromkeys(out))
 
 
@@ -99,7 +99,7 @@ def lacking(template: str, args: dict[str, Any]) -> list[str]:
 
 def _fill(text: str, args: dict[str, Any], field: Callable[[Any, str], str]) -> str:
     out = []
-    for lit, name, spec in _pieces(text):
+    for lit, name, spec in pieces(text):
         out.append(lit)
         if name is None:
             continue
