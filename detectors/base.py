@@ -63,6 +63,11 @@ class DetectContext:
     # name -> platform frame computed over every store (a store partition's run); None: compute here
     factors: dict[str, pl.DataFrame] | None = None
     builds: dict[str, Callable[["DetectContext"], pl.LazyFrame]] = field(default_factory=dict, repr=False)
+    # table -> the baseline state's rows of this context's stores (``detectors.state_tables``),
+    # given when the state is current: then ``lines`` holds the batch and only the raw history a
+    # detector cannot get from state (the batch's own store-days, the last minutes before it), and
+    # a detector reads its baselines here.  None: ``lines`` holds the whole history window.
+    state: dict[str, pl.DataFrame] | None = None
 
     def platform(self, name: str, build: Callable[["DetectContext"], pl.LazyFrame]) -> pl.LazyFrame:
         """A frame over every store's lines (``build(ctx)``): a SKU's platform median, a day's factor.
