@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Union
 
 import polars as pl
@@ -112,6 +112,10 @@ class Detector:
     needs: Callable[[dict[str, Any]], tuple[Need, ...]] = lambda p: ()  # canonical fields it reads
     # params -> (param, problem) the rules loader reports (what types and choices cannot say)
     check: Callable[[dict[str, Any], Config], list[tuple[str, str]]] = lambda p, config: []
+    # params -> how far before each of the batch's store-days a state-mode context must still
+    # hold raw lines (``DetectContext.state``): what no compact table can give, e.g. the orders of
+    # the last ``window_minutes`` a duplicate is looked for among.  None: the state is enough.
+    recent: Callable[[dict[str, Any]], timedelta | None] = lambda p: None
 
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**self.params, **params}
@@ -124,3 +128,7 @@ class Detector:
             if not any(a in present for a in alts):
                 out.append(alts[0] if len(alts) == 1 else " or ".join(alts))
         return out
+
+    def recent_of(self, params: dict[str, Any]) -> timedelta | None:
+        """:attr:`recent` with this rule's params over the defaults."""
+        return self.recent(self.with_defaults(params))

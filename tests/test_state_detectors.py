@@ -1,0 +1,151 @@
+"""Detectors in state mode (issue 9): given the baseline state and only the batch with its
+narrowed slice of raw lines, each detector (but volume_surge) returns what it returns from the
+raw history window — over stores with few or no orders, re-exported lines and returns."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contracts.config import load_config
+from detectors.state_slice import recent_slice
+from tests.factories import catalog, frame
+from tests.state_support import Given, assert_same_output, outputs
+
+CONFIG = load_config()
+T0 = datetime(2026, 9, 1, 0, 0)
+DAYS = 6                      # history days 0..4, the batch on day 5 (and re-exports)
+STORES, SKUS = ["S1", "S2", "S3", "S4"], ["A", "B", "C"]
+CAT = catalog([{"sku": "A", "order_step": 6, "min_order_qty": 6, "list_price": 10.0},
+               {"sku": "B", "order_step": 1, "min_order_qty": 2}])
+ADDRESS = {"consignee": "张三", "phone": "13800138000", "province": "浙江省", "city": "杭州市",
+           "district": "西湖区", "address": "文三路1号"}
+
+order_st = st.fixed_dictionaries({
+    "store": st.sampled_from(STORES),
+    "day": st.sampled_from([0, 2, DAYS - 2, DAYS - 2, DAYS - 1, DAYS - 1]),
+    "minute": st.sampled_from([600, 660, 5, 1420, 1420, 1439]),   # around midnight mostly
+    "skus": st.lists(st.sampled_from(SKUS), min_size=1, max_size=3, unique=True),
+    "qty": st.sampled_from([1.0, 2.0, 6.0, 12.0, 13.0, -1.0]),
+    "price": st.sampled_from([None, 8.0, 10.0, 25.0]),
+    "amount": st.sampled_from([None, None, 50.0, 900.0]),
+    "state": st.sampled_from([None, None, None, "cancelled", "completed", "returned", "delivered"]),
+    "pay": st.sampled_from([None, "货到付款", "online"]),
+    "paid": st.sampled_from([None, 30.0]),
+    "buyer": st.sampled_from([None, None, "b1"]),
+    "address": st.booleans(),
+})
+
+
+def _rows(orders: list[dict], redo: list[tuple[int, str | None]],
+          twins: list[tuple[int, int]] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(history, batch): orders before the last day are history; ``redo`` re-exports order i
+    in the batch with a new state (a return, a cancellation, a delivery); ``twins``: order i
+    placed again ``m`` minutes later (a duplicate, or a correction when i is cancelled)."""
+    hist, batch = [], []
+    orders = list(orders)
+    for i, m in twins:
+        if orders:
+            o = orders[i % len(orders)]
+            at = o["day"] * 1440 + o["minute"] + m
+            orders.append(dict(o, day=min(at // 1440, DAYS - 1), minute=at % 1440 if at // 1440 < DAYS else 1439,
+                               state=None))
+    for i, o in enumerate(orders):
+        at = T0 + timedelta(days=o["day"], minutes=o["minute"])
+        rows = [{"order_id": f"o{i}", "line_no": j + 1, "store_id": o["store"], "store_name": o["store"],
+                 "sku": sku, "quantity": o["qty"], "unit_price": o["price"], "order_amount": o["amount"],
+                 "created_at": at, "source": "t", "state": o["state"], "payment_method": o["pay"],
+                 "paid_amount": o["paid"], "buyer_id": o["buyer"], **(ADDRESS if o["address"] else {})}
+                for j, sku in enumerate(o["skus"])]
+        (batch if o["day"] == DAYS - 1 else hist).extend(rows)
+    for i, state in redo:
+        i %= len(orders) or 1
+        if i < len(orders) and orders[i]["day"] < DAYS - 1:
+            batch.extend(dict(r, state=state) for r in hist if r["order_id"] == f"o{i}")
+    return frame(hist), frame(batch)
+
+
+def _given(**kw) -> Given:
+    return Given(config=CONFIG, as_of=T0 + timedelta(days=DAYS), **kw)
+
+
+NO_HISTORY_NEEDED = ["payment_mismatch", "step_mismatch", "missing_address"]
+RECENT = ["duplicate_order", "cancel_reorder"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(orders=st.lists(order_st, min_size=1, max_size=40),
+       redo=st.lists(st.tuples(st.integers(0, 39), st.sampled_from([None, "cancelled", "returned", "delivered"])),
+                     max_size=4),
+       twins=st.lists(st.tuples(st.integers(0, 39), st.sampled_from([10, 30, 45, 59, 61, 200])), max_size=8))
+@pytest.mark.parametrize("name", NO_HISTORY_NEEDED + RECENT)
+def test_state_mode_equals_raw_mode(name, orders, redo, twins):
+    history, batch = _rows(orders, redo, twins)
+    if batch.is_empty():
+        return
+    assert_same_output(name, {}, history, batch, _given(catalog=CAT))
+
+
+def _pairs() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A store's order at 23:40 yesterday and the same lines again at 00:20 today (a duplicate
+    across midnight), and one cancelled at 23:50 re-placed at 00:30 (a correction)."""
+    day = T0 + timedelta(days=1)
+    hist = frame([
+        {"order_id": "a", "store_id": "S1", "sku": "A", "quantity": 6.0, "created_at": day - timedelta(minutes=20), "source": "t"},
+        {"order_id": "c", "store_id": "S1", "sku": "B", "quantity": 2.0, "created_at": day - timedelta(minutes=10),
+         "source": "t", "status": "已取消"},
+        {"order_id": "old", "store_id": "S1", "sku": "A", "quantity": 6.0, "created_at": day - timedelta(hours=5), "source": "t"},
+    ])
+    batch = frame([
+        {"order_id": "a2", "store_id": "S1", "sku": "A", "quantity": 6.0, "created_at": day + timedelta(minutes=20), "source": "t"},
+        {"order_id": "c2", "store_id": "S1", "sku": "B", "quantity": 2.0, "created_at": day + timedelta(minutes=30), "source": "t"},
+    ])
+    return hist, batch
+
+
+@pytest.mark.parametrize("name, key, found", [("duplicate_order", "previous_order_id", {"a2": "a"}),
+                                             ("cancel_reorder", "cancelled_order_id", {"a2": "c", "c2": "c"})])
+def test_pairs_across_midnight_are_found_from_the_recent_slice(name, key, found):
+    hist, batch = _pairs()
+    out = assert_same_output(name, {}, hist, batch, _given())
+    assert dict(zip(out["order_id"], out[key])) == found
+
+
+def test_without_the_declared_minutes_the_pair_is_lost():
+    """The slice is what makes it equal: a detector declaring no ``recent`` would miss it."""
+    from detectors import REGISTRY
+    from tests.state_support import raw_context, state_context
+
+    hist, batch = _pairs()
+    det = REGISTRY["duplicate_order"]
+    p = det.with_defaults({})
+    assert det.compute(raw_context(hist, batch, _given()), p).collect().height == 1
+    assert det.compute(state_context(hist, batch, _given(), None), p).collect().height == 0
+
+
+def test_recent_slice_keeps_the_batch_days_and_the_minutes_before_them():
+    day = T0 + timedelta(days=3)
+    past = frame([
+        {"order_id": n, "store_id": s, "sku": "A", "quantity": 1.0, "created_at": at, "source": "t"}
+        for n, s, at in [("same-day-late", "S1", day + timedelta(hours=23)),
+                         ("just-before", "S1", day - timedelta(minutes=30)),
+                         ("too-early", "S1", day - timedelta(minutes=90)),
+                         ("other-store", "S2", day + timedelta(hours=1)),
+                         ("two-days-before", "S1", day - timedelta(hours=30))]])
+    batch = frame([{"order_id": "n", "store_id": "S1", "sku": "A", "quantity": 1.0,
+                    "created_at": day + timedelta(hours=9), "source": "t"}])
+    got = recent_slice(past.lazy(), batch, timedelta(minutes=60)).collect()
+    assert sorted(got["order_id"]) == ["just-before", "same-day-late"]
+    far = recent_slice(past.lazy(), batch, timedelta(hours=31)).collect()
+    assert sorted(far["order_id"]) == ["just-before", "same-day-late", "too-early", "two-days-before"]
+
+
+def test_a_store_without_history_and_an_empty_history():
+    _hist, batch = _pairs()
+    for name in NO_HISTORY_NEEDED + RECENT:
+        raw, state = outputs(name, {}, batch.head(0), batch, _given(catalog=CAT))
+        assert raw.height == state.height
