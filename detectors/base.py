@@ -68,6 +68,26 @@ class DetectContext:
     # detector cannot get from state (the batch's own store-days, the last minutes before it), and
     # a detector reads its baselines here.  None: ``lines`` holds the whole history window.
     state: dict[str, pl.DataFrame] | None = None
+    # the first moment of the history window (``history.days`` before the whole batch's first
+    # line; the same for every partition): state rows older than it are no baseline, as raw
+    # lines older than it are never read.  None: computed from this context's batch.
+    since: datetime | None = None
+
+    def history_start(self) -> datetime | None:
+        """:attr:`since`, else ``history.days`` before this context's first batch line."""
+        if self.since is not None:
+            return self.since
+        if "_history_start" not in self.cache:
+            first = self.lines.filter(pl.col("_in_batch")).select(pl.col("created_at").min()).collect().item()
+            self.cache["_history_start"] = first - timedelta(days=self.config.history_days) if first else None
+        return self.cache["_history_start"]
+
+    def past_state(self, table: str, at: str = "created_at") -> pl.LazyFrame:
+        """A state table's rows inside the history window (``ctx.state`` must be given)."""
+        assert self.state is not None, "past_state needs a state-mode context"
+        rows = self.state[table].lazy()
+        start = self.history_start()
+        return rows if start is None else rows.filter(pl.col(at) >= start)
 
     def platform(self, name: str, build: Callable[["DetectContext"], pl.LazyFrame]) -> pl.LazyFrame:
         """A frame over every store's lines (``build(ctx)``): a SKU's platform median, a day's factor.

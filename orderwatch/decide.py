@@ -32,10 +32,11 @@ def _judging(ctx: DetectContext, files: set[str], all_files: set[str]) -> Detect
     if files == all_files:
         return ctx
     keep = pl.col("_in_batch") & pl.col("source_file").is_in(sorted(files))
-    return DetectContext(lines=ctx.lines.with_columns(keep.alias("_in_batch")), catalog=ctx.catalog,
-                         as_of=ctx.as_of, config=ctx.config, flags=ctx.flags, clocks=ctx.clocks, present=ctx.present,
-                         orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None,
-                         limits=ctx.limits, cod_cap=ctx.cod_cap)
+    # every other field (the state, the window's start) as it is; frames built from the lines afresh
+    return dataclasses.replace(
+        ctx, lines=ctx.lines.with_columns(keep.alias("_in_batch")), cache={}, builds={}, factors=None,
+        since=ctx.history_start() if ctx.state is not None else ctx.since,
+        orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None)
 
 
 def _contexts(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str]] | None,

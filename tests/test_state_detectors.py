@@ -149,3 +149,39 @@ def test_a_store_without_history_and_an_empty_history():
     for name in NO_HISTORY_NEEDED + RECENT:
         raw, state = outputs(name, {}, batch.head(0), batch, _given(catalog=CAT))
         assert raw.height == state.height
+
+
+def _busy(n_orders: int, stores: list[str], seed: int) -> pl.DataFrame:
+    """Stores ordering every few hours for weeks: a store's order amounts vary, some big."""
+    import random
+    rnd = random.Random(seed)
+    rows = []
+    for i in range(n_orders):
+        s = rnd.choice(stores)
+        at = T0 + timedelta(hours=rnd.randrange(0, 24 * 30))
+        qty, amount = rnd.choice([1.0, 2.0, 3.0, 5.0, 40.0, -1.0]), rnd.choice([None, None, 500.0])
+        for j, sku in enumerate(rnd.sample(SKUS, rnd.randint(1, 3))):
+            rows.append({"order_id": f"b{i}", "line_no": j + 1, "store_id": s, "store_name": s, "sku": sku,
+                         "quantity": qty, "unit_price": rnd.choice([9.0, 10.0, 11.0, 30.0]),
+                         "order_amount": amount, "created_at": at, "source": "t",
+                         "state": rnd.choice([None, None, None, "returned", "cancelled"])})
+    return frame(rows)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 400), cut_day=st.integers(1, 29),
+       redo=st.lists(st.integers(0, 399), max_size=6), platform=st.sampled_from([5, 40, 50_000]),
+       window=st.sampled_from([5, 8, 60]))
+def test_amount_spike_from_store_orders_and_platform_orders(seed, n, cut_day, redo, platform, window):
+    """A store's last orders and the platform's newest come from state; batches of stores with
+    no history, of a few orders, and re-exports that return or cancel a stored order."""
+    lines = _busy(n, ["S1", "S2", "S3", "S4", "S5"], seed)
+    cut = T0 + timedelta(days=cut_day)
+    history, batch = lines.filter(pl.col("created_at") < cut), lines.filter(pl.col("created_at") >= cut)
+    batch = batch.filter(pl.col("store_id") != "S5")            # S5 only in the history
+    again = history.filter(pl.col("order_id").is_in([f"b{i}" for i in redo]))
+    batch = pl.concat([batch, again.with_columns(pl.lit("returned").alias("state"))])
+    if batch.is_empty():
+        return
+    params = {"platform_orders": platform, "window": window, "min_history": min(5, window)}
+    assert_same_output("amount_spike", params, history, batch, _given())
