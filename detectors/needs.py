@@ -26,14 +26,16 @@ def presence(lines: pl.LazyFrame | pl.DataFrame) -> dict[str, set[str]]:
     """batch source_file -> canonical fields with a value in it (or in its configured source).
 
     Counted with ``null_count`` (free on a column's chunks) file by file; a configured source's
-    history is read only for the fields a batch file lacks, and only when it has history.
+    history is read only for the fields a batch file lacks, and only when it has history.  Why
+    no copies: a scan's frame holds every line of the batch and its history window, so the
+    batch is filtered out only when history is there, and the history only for a lacking field.
     """
     df = lines.collect() if isinstance(lines, pl.LazyFrame) else lines
     cols = [c for c in CANONICAL if c in df.columns and c not in _IGNORED]
     if not cols or "source_file" not in df.columns or df.height == 0:
         return {}
-    batch = df.filter(pl.col("_in_batch")) if "_in_batch" in df.columns else df
-    past = df.filter(~pl.col("_in_batch")) if "_in_batch" in df.columns else df.head(0)
+    marked = "_in_batch" in df.columns and not df.get_column("_in_batch").all(ignore_nulls=False)
+    batch = df.filter(pl.col("_in_batch")) if marked else df
     files = batch["source_file"].unique(maintain_order=True).to_list()
     out: dict[str, set[str]] = {}
     for f in files:
@@ -41,8 +43,9 @@ def presence(lines: pl.LazyFrame | pl.DataFrame) -> dict[str, set[str]]:
         fields = {c for c in cols if part[c].null_count() < part.height} | _states(part)
         src = part["source"][0] if part.height else None
         lacking = [c for c in cols if c not in fields]
-        if lacking and src and src != "default" and past.height:
-            hist = past.filter(pl.col("source") == src)
+        if lacking and src and src != "default" and marked:
+            keep = [*lacking, *(["state"] if "state" in df.columns else [])]
+            hist = df.lazy().filter(~pl.col("_in_batch") & (pl.col("source") == src)).select(keep).collect()
             if hist.height:
                 fields |= {c for c in lacking if hist[c].null_count() < hist.height} | _states(hist)
         out[str(f)] = fields

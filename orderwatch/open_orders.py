@@ -44,12 +44,15 @@ def _waiting(lines: pl.DataFrame, config: Config, rules: Sequence[Rule],
     """Subjects of the orders some time-based rule still sees waiting (a row with ``done`` 0)."""
     found: list[pl.LazyFrame] = []
     contexts: dict[frozenset[str], DetectContext] = {}
+    everyone = set(lines.get_column("source_file").unique().to_list())
     for rule in rules:
         files = frozenset(judged_files(rule.detector, rule.params, present))
         if not files:
             continue
         if files not in contexts:
-            mine = lines.filter(pl.col("source_file").is_in(sorted(files))).lazy()
+            # a rule that judges every file reads the lines as they are (no copy of the batch)
+            whole = everyone <= files
+            mine = (lines if whole else lines.filter(pl.col("source_file").is_in(sorted(files)))).lazy()
             contexts[files] = DetectContext(lines=mine, catalog=None, as_of=_END_OF_TIME, config=config,
                                             orders=pl.LazyFrame(), present=present)
         out = REGISTRY[rule.detector].compute(contexts[files], rule.params)
