@@ -8,9 +8,6 @@ ORDERWATCH_RAY_TESTS=required, which makes a missing Ray a failure instead.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import pytest
 from sqlalchemy import create_engine, func, select
 
@@ -18,13 +15,10 @@ from contracts.config import ConfigError, load_config
 from orderwatch.runner.on_ray import CRASH_ONCE_ENV
 from orderwatch.scan import run_scan
 from store.models import Flag
+from tests.ray_support import skip_without_ray
 from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, world_fixtures
 
-if importlib.util.find_spec("ray") is None:
-    if os.environ.get("ORDERWATCH_RAY_TESTS") == "required":
-        raise RuntimeError("ORDERWATCH_RAY_TESTS=required but Ray is not installed: pip install -e '.[test,ray]'")
-    pytest.skip("Ray is not installed (pip install -e '.[test,ray]'); the Ray runner is not tested",
-                allow_module_level=True)
+skip_without_ray("the Ray runner")
 
 
 @pytest.fixture(scope="module")
