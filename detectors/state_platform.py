@@ -89,7 +89,7 @@ NEWEST_LINES = ["created_at", "order_id", "line_no", "source", "store_id"]
 
 def newest_orders(orders: pl.LazyFrame | pl.DataFrame, n: int) -> pl.LazyFrame:
     """The newest ``n`` of ``orders`` (a total order: ties of time broken by order, source, store)."""
-    return orders.lazy().sort(NEWEST_ORDERS, descending=True, nulls_last=True).head(n)
+    return orders.lazy().top_k(n, by=NEWEST_ORDERS)
 
 
 def newest_lines(lines: pl.LazyFrame | pl.DataFrame, n: int, by: str = "sku") -> pl.LazyFrame:

@@ -185,3 +185,49 @@ def test_amount_spike_from_store_orders_and_platform_orders(seed, n, cut_day, re
         return
     params = {"platform_orders": platform, "window": window, "min_history": min(5, window)}
     assert_same_output("amount_spike", params, history, batch, _given())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 300), cut_day=st.integers(1, 29),
+       redo=st.lists(st.integers(0, 299), max_size=6), keep=st.sampled_from([3, 10, 200]),
+       with_catalog=st.booleans())
+def test_price_deviation_from_sku_prices(seed, n, cut_day, redo, keep, with_catalog):
+    """A SKU's platform price from its newest stored lines and the batch's; a re-export that
+    returns a stored line takes it out of the reference."""
+    lines = _busy(n, ["S1", "S2", "S3"], seed)
+    cut = T0 + timedelta(days=cut_day)
+    history, batch = lines.filter(pl.col("created_at") < cut), lines.filter(pl.col("created_at") >= cut)
+    again = history.filter(pl.col("order_id").is_in([f"b{i}" for i in redo]))
+    batch = pl.concat([batch.filter(pl.col("store_id") != "S3"), again.with_columns(pl.lit("returned").alias("state"))])
+    if batch.is_empty():
+        return
+    params = {"platform_lines": keep, "min_platform_lines": min(5, keep)}
+    assert_same_output("price_deviation", params, history, batch, _given(catalog=CAT if with_catalog else None))
+
+
+field_st = st.sampled_from(["delivered_at", "paid_at", "phone", "buyer_id", "picked_at"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hist=st.lists(st.tuples(st.sampled_from(["t", "u", "default"]), st.lists(field_st, max_size=3),
+                               st.integers(0, 200), st.sampled_from([None, "delivered", "shipped"])), max_size=12),
+       files=st.lists(st.tuples(st.sampled_from(["t", "u", "default", "v"]), st.lists(field_st, max_size=2)),
+                      min_size=1, max_size=3))
+def test_presence_from_source_fields(hist, files):
+    """What a file's source carries comes from the state's source_fields inside the window: the
+    same fields and states as from the source's raw history lines."""
+    from detectors.needs import presence
+    from tests.state_support import raw_context, state_context
+
+    now = T0 + timedelta(days=120)
+    def row(i, src, fields, at, state, file):
+        r = {"order_id": f"{file}{i}", "store_id": "S1", "sku": "A", "quantity": 1.0, "created_at": at,
+             "source": src, "source_file": file, "state": state}
+        r.update({f: (at if f.endswith("_at") else "x") for f in fields})
+        return r
+    past = [row(i, s, f, now - timedelta(days=d, hours=1), state, f"old-{s}.csv") for i, (s, f, d, state) in enumerate(hist)]
+    new = [row(i, s, f, now + timedelta(hours=i), None, f"new-{i}.csv") for i, (s, f) in enumerate(files)]
+    history, batch = frame(past) if past else frame([]), frame(new)
+    raw = presence(raw_context(history, batch, _given()).lines)
+    ctx = state_context(history, batch, _given())
+    assert presence(ctx.lines, ctx.past_state("source_fields", at="last_seen").collect()) == raw
