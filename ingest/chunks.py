@@ -17,17 +17,20 @@ if each reads a range of it, and a range read must give the records the whole re
   over the whole file, so :class:`Unclean` sends the file back to one read.
 * **A part is read by the project's own reader.** The file's header record (and any blank
   lines before it) is given to every part: ``ingest.readers.read_csv`` (or ``read_ndjson``)
-  reads header + range from a temporary file, and line numbers are shifted back to the
-  file's own (the reasons that quote a line number too).
+  reads header + range from a temporary file; each part counts its physical lines, and its
+  line numbers are shifted to the file's once the parts before it are counted (the reasons
+  that quote a line number too).
 
 ``ingest.parts`` runs the parts and decides the file's plan once; this module only cuts and reads.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +46,7 @@ from .table import LINE, RawTable
 CSV_EXT = (".csv", ".tsv", ".txt")
 JSONL_EXT = (".jsonl", ".ndjson")
 ENCODINGS = (UTF8, UTF8_BOM, "gbk", "gb18030")
-BLOCK = 16 * 1024 * 1024
+BLOCK = 16 * 1024 * 1024   # bytes searched at a time for a quote or a CR
 
 
 class Unclean(Exception):
@@ -54,7 +57,6 @@ class Unclean(Exception):
 class Part:
     start: int         # byte offsets in the file, [start, end)
     end: int
-    first_line: int    # the file's line number of the part's first physical line
 
 
 @dataclass
@@ -66,17 +68,6 @@ class Split:
     prefix: bytes              # CSV: the bytes up to the end of the header record; JSON lines: b""
     prefix_lines: int          # physical lines in ``prefix``
     parts: list[Part] = field(default_factory=list)
-
-
-def _lines(block: bytes, base: int) -> list[tuple[int, bytes]]:
-    """(absolute offset just past its newline, line bytes without CR/LF) of each complete line."""
-    out, i = [], 0
-    while True:
-        j = block.find(b"\n", i)
-        if j < 0:
-            return out
-        out.append((base + j + 1, block[i:j].rstrip(b"\r")))
-        i = j + 1
 
 
 class _Quotes:
@@ -110,8 +101,40 @@ def _separator(path: Path, encoding: str) -> str:
     return sniff_separator(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\n").split("\n", 1)[0])
 
 
+def _lines(mm: mmap.mmap, pos: int, end: int) -> Iterator[tuple[int, bytes]]:
+    """(offset just past its newline, bytes without CR/LF) of each line in ``[pos, end)``."""
+    while pos < end:
+        j = mm.find(b"\n", pos, end)
+        stop = end if j < 0 else j + 1
+        yield stop, mm[pos:stop].rstrip(b"\r\n")
+        pos = stop
+
+
+def _header_end(mm: mmap.mmap, quotes: _Quotes) -> tuple[int, int] | None:
+    """(offset after the header record, its physical lines): blank lines before it included."""
+    n = 0
+    for end, line in _lines(mm, 0, len(mm)):
+        n += 1
+        if quotes.feed(line) and line.strip(b"\xef\xbb\xbf"):
+            return end, n
+    return None
+
+
+LONE_CR = "a lone CR ends some lines: read whole (its line numbers are the whole read's)"
+
+
+def _lone_cr(mm: mmap.mmap, pos: int, stop: int) -> bool:
+    if mm.find(b"\r", pos, stop) < 0:
+        return False
+    block = mm[pos:stop]
+    return block.count(b"\r") != block.count(b"\r\n")
+
+
 def split_file(path: str | Path, chunk_bytes: int) -> Split | str:
-    """The file's parts of about ``chunk_bytes`` each, or why it is read in one piece."""
+    """The file's parts of about ``chunk_bytes`` each, or why it is read in one piece.
+
+    One pass of byte searches (a newline near each cut, a quote or a CR anywhere); only blocks
+    holding a quote are walked line by line."""
     p = Path(path)
     ext = p.suffix.lower()
     kind = "csv" if ext in CSV_EXT else "jsonl" if ext in JSONL_EXT else None
@@ -126,73 +149,48 @@ def split_file(path: str | Path, chunk_bytes: int) -> Split | str:
     if encoding not in ENCODINGS:
         return f"{encoding} text is read whole (only UTF-8 and GBK/GB18030 are cut at newlines)"
     quotes = _Quotes(_separator(p, encoding), encoding) if kind == "csv" else None
-    split = Split(str(path), kind, encoding, b"", 0)
-    size, line_no = p.stat().st_size, 0
-    start = target = None     # the open part's start; the offset after which the next cut falls
-    with p.open("rb") as fh:
-        base, rest = 0, b""
-        while True:
-            data = fh.read(BLOCK)
-            block = rest + data
-            if not data:
-                block += b"\n" if block else b""       # the last line, unterminated
-            if block.count(b"\r") != block.count(b"\r\n"):
-                return "a lone CR ends some lines: read whole (its line numbers are the whole read's)"
-            last = block.rfind(b"\n")
-            whole, rest = (block[:last + 1], block[last + 1:]) if last >= 0 else (b"", block)
-            if start is None or (quotes is not None and (quotes.in_quote or b'"' in whole)):
-                for end, line in _lines(whole, base):
-                    line_no += 1
-                    closed = quotes.feed(line) if quotes is not None else True
-                    if start is None:
-                        if kind == "jsonl":
-                            start, target = 0, chunk_bytes
-                        elif closed and line:
-                            with p.open("rb") as head:
-                                split.prefix = head.read(end)
-                            split.prefix_lines, start, target = line_no, end, end + chunk_bytes
-                            continue
-                        else:
-                            continue
-                    if closed and end >= target and end < size:
-                        split.parts.append(Part(start, end, 0))   # numbered below
-                        start, target = end, end + chunk_bytes
-            else:   # no quote in the block and none open: every line end may end a record
-                while target < base + len(whole):
-                    end = base + whole.find(b"\n", max(target - base - 1, 0)) + 1
-                    if end >= size:
+    with p.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        size = len(mm)
+        split = Split(str(path), kind, encoding, b"", 0)
+        if _lone_cr(mm, 0, mm.rfind(b"\n", 0, BLOCK) + 1 or min(size, BLOCK)):   # before the header
+            return LONE_CR
+        if quotes is not None:
+            head = _header_end(mm, quotes)
+            if head is None:
+                return "no header record"
+            split.prefix, split.prefix_lines = mm[:head[0]], head[1]
+        start = pos = len(split.prefix)
+        target = start + chunk_bytes
+        while pos < size:
+            stop = min(size, pos + BLOCK)
+            if stop < size:
+                nl = mm.rfind(b"\n", pos, stop)
+                stop = nl + 1 if nl >= 0 else stop
+            if _lone_cr(mm, pos, stop):
+                return LONE_CR
+            if quotes is None or (not quotes.in_quote and mm.find(b'"', pos, stop) < 0):
+                while target < stop:     # no quote open nor in the block: any line end ends a record
+                    nl = mm.find(b"\n", max(target - 1, pos), stop)
+                    if nl < 0 or nl + 1 >= size:
                         break
-                    split.parts.append(Part(start, end, 0))
-                    start, target = end, end + chunk_bytes
-                line_no += whole.count(b"\n")
-            base += len(whole)
-            if not data:
-                break
-    if start is None:
-        return "no header record"
-    split.parts.append(Part(start, size, 0))
-    split.parts = _numbered(p, split.parts)
+                    split.parts.append(Part(start, nl + 1))
+                    start, target = nl + 1, nl + 1 + chunk_bytes
+            else:
+                for end, line in _lines(mm, pos, stop):
+                    if quotes.feed(line) and target <= end < size:
+                        split.parts.append(Part(start, end))
+                        start, target = end, end + chunk_bytes
+            pos = stop
+    split.parts.append(Part(start, size))
     return split if len(split.parts) > 1 else "one part only"
-
-
-def _numbered(p: Path, parts: list[Part]) -> list[Part]:
-    """Each part's first line number: 1 + the newlines before its start."""
-    out, line, pos = [], 1, 0
-    with p.open("rb") as fh:
-        for part in parts:
-            while pos < part.start:
-                data = fh.read(min(BLOCK, part.start - pos))
-                line += data.count(b"\n")
-                pos += len(data)
-            out.append(Part(part.start, part.end, line))
-    return out
 
 
 LINE_REF = re.compile(r"(?<=第 )\d+|(?<=–)\d+(?= 行)")
 
 
-def _shift(table: RawTable, by: int) -> RawTable:
-    """Line numbers of a part read apart -> the file's, in the rows and in the reasons."""
+def renumbered(table: RawTable, by: int) -> RawTable:
+    """A part's line numbers -> the file's (``by``: the physical lines of the parts before it),
+    in the rows and in the reasons that quote a line."""
     if by == 0:
         return table
     frame = table.frame.with_columns(pl.col(LINE) + by)
@@ -203,24 +201,34 @@ def _shift(table: RawTable, by: int) -> RawTable:
     return RawTable(frame, bad, table.format, table.encoding, table.counted, table.has_nul)
 
 
-def _check_clean(data: bytes, encoding: str) -> None:
-    codec = "utf-8" if encoding == UTF8_BOM else encoding
+def _check_gbk(data: bytes, encoding: str) -> None:
+    """A GBK/GB18030 part must decode whole and hold no UTF-8 line (the whole read's
+    per-line decoding and its offsets are decided over the whole file)."""
     try:
-        data.decode(codec)
+        data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise Unclean(f"bytes that are not {encoding.upper()} near offset {exc.start} of the part") from None
-    if codec != UTF8 and _has_utf8_lines(data):
+    if _has_utf8_lines(data):
         raise Unclean("UTF-8 lines in a GBK file")
 
 
-def read_part(split: Split, index: int) -> RawTable:
-    """One part read by the project's reader, numbered as in the whole file; :class:`Unclean`
-    when only the whole file's read can be exact."""
+@dataclass
+class PartTable:
+    """A part read apart: numbered from the part's own first line (line 1 + the prefix's
+    lines), and its physical lines, so the file's numbers follow once every part is counted."""
+    table: RawTable
+    lines: int
+
+
+def read_part(split: Split, index: int) -> PartTable:
+    """One part read by the project's reader; :class:`Unclean` when only the whole file's read
+    can be exact.  :func:`renumbered` gives the file's line numbers once the parts before are counted."""
     part = split.parts[index]
     with open(split.path, "rb") as fh:
         fh.seek(part.start)
         data = fh.read(part.end - part.start)
-    _check_clean(data, split.encoding)
+    if split.encoding not in (UTF8, UTF8_BOM):
+        _check_gbk(data, split.encoding)
     suffix = Path(split.path).suffix
     fd, tmp = tempfile.mkstemp(prefix="orderwatch-part-", suffix=suffix)
     try:
@@ -230,8 +238,11 @@ def read_part(split: Split, index: int) -> RawTable:
         table = read_csv(Path(tmp)) if split.kind == "csv" else read_ndjson(Path(tmp))
     finally:
         os.unlink(tmp)
+    undecodable = table.bad.filter(pl.col("reason").str.starts_with("无法按 ")).height if table.bad.height else 0
+    if split.encoding in (UTF8, UTF8_BOM) and (table.encoding not in (UTF8, UTF8_BOM) or undecodable):
+        raise Unclean(f"bytes that are not UTF-8 in the part (read as {table.encoding})")
     table.encoding = split.encoding
-    return _shift(table, part.first_line - 1 - split.prefix_lines)
+    return PartTable(table, data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1))
 
 
-__all__ = ["Part", "Split", "Unclean", "read_part", "split_file"]
+__all__ = ["Part", "PartTable", "Split", "Unclean", "read_part", "renumbered", "split_file"]

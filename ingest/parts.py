@@ -32,7 +32,7 @@ import polars as pl
 
 from contracts.config import Config, Source
 
-from .chunks import Split, Unclean, read_part, split_file
+from .chunks import Split, Unclean, read_part, renumbered, split_file
 from .columns import date_specs, typed_columns
 from .dates import ColumnSeen, DateSpec, year_last_evidence
 from .errors import IngestError
@@ -70,8 +70,34 @@ class InProcess:
 class PartMeta:
     rows: int = 0
     records: int = 0
+    lines: int = 0                   # physical lines of the part
     headers: list[str] = field(default_factory=list)
     problem: str | None = None       # why this part needs the whole file's read
+
+
+@dataclass
+class Shipped:
+    """A part's table as Arrow, the form it waits in between stages: Ray moves Arrow buffers
+    as they are (a pickled polars frame of a 64 MiB part costs seconds; Arrow, milliseconds)."""
+    frame: Any
+    bad: Any
+    format: str
+    encoding: str | None
+    counted: int | None
+    has_nul: bool | None
+
+    @classmethod
+    def of(cls, t: RawTable) -> Shipped:
+        return cls(arrow(t.frame), arrow(t.bad), t.format, t.encoding, t.counted, t.has_nul)
+
+    def table(self) -> RawTable:
+        return RawTable(pl.from_arrow(self.frame), pl.from_arrow(self.bad), self.format, self.encoding,  # type: ignore[arg-type]
+                        self.counted, self.has_nul)
+
+
+def arrow(frame: pl.DataFrame) -> Any:  # noqa: ANN401 - a pyarrow.Table
+    """The frame as Arrow (large strings: Ray's Arrow serialiser does not take string views)."""
+    return frame.to_arrow()
 
 
 @dataclass
@@ -81,16 +107,19 @@ class Whole:
 
 
 # -- the stages (module functions: a Ray task pickles them by name) ------------------------------
-def stage_read(split: Split, index: int) -> tuple[PartMeta, RawTable | None]:
+def stage_read(split: Split, index: int) -> tuple[PartMeta, Shipped | None]:
     try:
-        table = read_part(split, index)
+        part = read_part(split, index)
     except (Unclean, IngestError) as exc:
         return PartMeta(problem=f"part {index + 1}: {exc}"), None
-    return PartMeta(table.frame.height, table.records, table.headers), table
+    t = part.table
+    return PartMeta(t.frame.height, t.records, part.lines, t.headers), Shipped.of(t)
 
 
-def conformed(table: RawTable, headers: list[str]) -> RawTable:
-    """The part with the file's columns in the file's order (a JSON-lines part may lack keys)."""
+def conformed(shipped: Shipped, headers: list[str], lines_before: int = 0) -> RawTable:
+    """The part with the file's columns in the file's order (a JSON-lines part may lack keys),
+    numbered as in the file."""
+    table = renumbered(shipped.table(), lines_before)
     if table.headers == headers:
         return table
     missing = [pl.lit(None, dtype=pl.String).alias(h) for h in headers if h not in table.frame.columns]
@@ -98,7 +127,7 @@ def conformed(table: RawTable, headers: list[str]) -> RawTable:
     return RawTable(frame, table.bad, table.format, table.encoding, table.counted, table.has_nul)
 
 
-def stage_rows(table: RawTable, headers: list[str], ranges: list[tuple[int, int, int]]) -> pl.DataFrame:
+def stage_rows(table: Shipped, headers: list[str], ranges: list[tuple[int, int, int]]) -> pl.DataFrame:
     """Rows (local start, count, global start) of a part, with their global index ``_g``."""
     t = conformed(table, headers).frame
     return pl.concat([t.slice(s, n).with_columns(pl.int_range(g, g + min(n, max(t.height - s, 0)),
@@ -106,21 +135,23 @@ def stage_rows(table: RawTable, headers: list[str], ranges: list[tuple[int, int,
                       for s, n, g in ranges])
 
 
-def stage_first_values(table: RawTable, header: str, n: int) -> pl.Series:
-    if header not in table.frame.columns:
+def stage_first_values(table: Shipped, header: str, n: int) -> pl.Series:
+    if header not in table.frame.column_names:
         return pl.Series(header, [], dtype=pl.String)
-    return table.frame[header].drop_nulls().head(n)
+    return pl.from_arrow(table.frame.select([header])).to_series().drop_nulls().head(n)
 
 
-def stage_evidence(table: RawTable, header: str) -> tuple[int, int, int]:
-    return year_last_evidence(table.frame[header]) if header in table.frame.columns else (0, 0, 0)
+def stage_evidence(table: Shipped, header: str) -> tuple[int, int, int]:
+    if header not in table.frame.column_names:
+        return (0, 0, 0)
+    return year_last_evidence(pl.from_arrow(table.frame.select([header])).to_series())
 
 
 def _store_by_name(p: Plan) -> bool:
     return "store_id" not in p.mapping and "store_id" not in p.constants and "store_name" in p.mapping
 
 
-def stage_keys(table: RawTable, headers: list[str], p: Plan, tz: str) -> pl.DataFrame:
+def stage_keys(table: Shipped, headers: list[str], p: Plan, tz: str) -> pl.DataFrame:
     """Each order's lines in this part (and first store name), keyed as ``ingest_table`` keys them."""
     raw = conformed(table, headers).frame
     mapping = {f: h for f, h in p.mapping.items() if f in ("order_id", "buyer_id", "store_name")}
@@ -135,13 +166,15 @@ def stage_keys(table: RawTable, headers: list[str], p: Plan, tz: str) -> pl.Data
     return typed.filter(pl.col("order_id").is_not_null()).group_by("order_id", maintain_order=True).agg(aggs)
 
 
-def stage_ingest(table: RawTable, headers: list[str], label: str, config: Config, source: Source, p: Plan,
-                 specs: dict[str, DateSpec], prior: pl.DataFrame | None
-                 ) -> tuple[pl.DataFrame, pl.DataFrame, FileCount]:
-    t = conformed(table, headers)
+def stage_ingest(table: Shipped, headers: list[str], label: str, config: Config, source: Source, p: Plan,
+                 specs: dict[str, DateSpec], prior: pl.DataFrame | None, lines_before: int
+                 ) -> tuple[Any, Any, FileCount]:
+    """The part's lines and quarantine (as Arrow) and its count."""
+    t = conformed(table, headers, lines_before)
     planned = copy.deepcopy(p)
     planned.report.rows = t.records
-    return ingest_table(t, label, config, source, planned=planned, specs=specs, prior=prior)
+    lines, quarantine, count = ingest_table(t, label, config, source, planned=planned, specs=specs, prior=prior)
+    return arrow(lines), arrow(quarantine), count
 
 
 # -- the driver ----------------------------------------------------------------------------------
@@ -266,14 +299,15 @@ def read_in_parts(path: str | Path, config: Config, source: str | None, pool: Po
 
     specs = date_specs(None, p.mapping, src, seen=seen)
     priors = _priors(pool, tables, headers, p, config.timezone)
-    done = pool.get([pool.submit(stage_ingest, t, headers, label, conf, plan_src, p, specs, prior)
-                     for t, prior in zip(tables, priors)])
-    lines = pl.concat([d[0] for d in done])
-    quarantine = pl.concat([d[1] for d in done])
+    before = [sum(m.lines for m in metas[:i]) for i in range(len(metas))]
+    done = pool.get([pool.submit(stage_ingest, t, headers, label, conf, plan_src, p, specs, prior, n)
+                     for t, prior, n in zip(tables, priors, before)])
+    lines = pl.concat([pl.from_arrow(d[0]) for d in done])
+    quarantine = pl.concat([pl.from_arrow(d[1]) for d in done])
     note = (f"read in {len(metas)} parts of about {chunk_bytes / 2**20:.0f} MiB "
             f"(byte ranges cut at record ends; header, plan and date formats shared)")
     count = _report(p, [d[2] for d in done], lines, quarantine.height, specs, config, src, note)
     return lines, quarantine, count
 
 
-__all__ = ["InProcess", "Pool", "Whole", "read_in_parts"]
+__all__ = ["InProcess", "Pool", "Shipped", "Whole", "arrow", "read_in_parts"]

@@ -32,7 +32,7 @@ import polars as pl
 
 import ingest
 from contracts.config import Config, ConfigError
-from ingest.parts import Whole, read_in_parts
+from ingest.parts import Whole, arrow, read_in_parts
 from orderwatch.runner import Judged, Judgment
 from orderwatch.runner.partition import PartitionSpec, gather, judge_partition, plan
 
@@ -82,14 +82,21 @@ def _run_partition(spec: PartitionSpec, factors: dict[str, dict[str, Any]], batc
 
 
 def _read_file(path: str, cwd: str, config: Config, source: str | None,
-               limits: ingest.ReadLimits | None) -> ingest.IngestResult:
-    """One task: one input file (on the shared input path) read into canonical lines and quarantine.
+               limits: ingest.ReadLimits | None) -> tuple[Any, Any, list[ingest.FileCount]]:
+    """One task: one input file (on the shared input path) read into canonical lines and
+    quarantine, returned as Arrow (see ``ingest.parts.Shipped``: a pickled frame is slow).
 
     A relative path is the driver's (``cwd``): the file keeps the name the driver gave it, which
     is every line's ``source_file``."""
     if not os.path.isabs(path) and os.path.isdir(cwd):
         os.chdir(cwd)
-    return ingest.read_orders([path], config, source=source, limits=limits)
+    r = ingest.read_orders([path], config, source=source, limits=limits)
+    return arrow(r.lines), arrow(r.quarantine), r.files
+
+
+def _landed(shipped: tuple[Any, Any, list[ingest.FileCount]]) -> ingest.IngestResult:
+    lines, quarantine, files = shipped
+    return ingest.IngestResult(lines=pl.from_arrow(lines), quarantine=pl.from_arrow(quarantine), files=files)  # type: ignore[arg-type]
 
 
 def _get(ray: Any, refs: Any) -> Any:  # noqa: ANN401 - Ray's object refs and results
@@ -184,7 +191,7 @@ class RayRunner:
             if progress:
                 progress(str(p), 0.0)
             if i in refs:
-                parts.append(_get(ray, refs[i]))
+                parts.append(_landed(_get(ray, refs[i])))
             else:
                 parts.append(self._read_large(pool, p, config, source, chunk))
             if progress:
@@ -201,7 +208,7 @@ class RayRunner:
             lines, quarantine, count = got
             return ingest.IngestResult(lines=lines, quarantine=quarantine, files=[count])
         ref = pool.submit(_read_file, str(path), os.getcwd(), pool.put(config), source, None)
-        result: ingest.IngestResult = pool.get([ref])[0]
+        result = _landed(pool.get([ref])[0])
         note = _whole_note(path, got, chunk)
         for f in result.files if note else ():
             if f.report is not None:
