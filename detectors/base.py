@@ -68,6 +68,14 @@ class DetectContext:
     # detector cannot get from state (the batch's own store-days, the last minutes before it), and
     # a detector reads its baselines here.  None: ``lines`` holds the whole history window.
     state: dict[str, pl.DataFrame] | None = None
+    # the first moment of the raw history window (``history.days`` before the batch): state rows
+    # older than it are not read, so a scan on state sees what a scan of the raw window sees
+    since: datetime | None = None
+    # name -> rows a detector judged for the batch that the baseline state keeps (the scan
+    # writes them after its commit: ``orderwatch.baseline_state``); shared by derived contexts
+    kept: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False)
+    # the raw-history context, for a detector that cannot read its baselines from ``state``
+    raw: Callable[[], "DetectContext"] | None = field(default=None, repr=False)
 
     def platform(self, name: str, build: Callable[["DetectContext"], pl.LazyFrame]) -> pl.LazyFrame:
         """A frame over every store's lines (``build(ctx)``): a SKU's platform median, a day's factor.
@@ -112,6 +120,9 @@ class Detector:
     needs: Callable[[dict[str, Any]], tuple[Need, ...]] = lambda p: ()  # canonical fields it reads
     # params -> (param, problem) the rules loader reports (what types and choices cannot say)
     check: Callable[[dict[str, Any], Config], list[tuple[str, str]]] = lambda p, config: []
+    # (params, the state's tables) -> True when it computes from ``DetectContext.state`` and the
+    # narrowed lines; False: it is given the raw history window (``DetectContext.raw``)
+    from_state: Callable[[dict[str, Any], dict[str, pl.DataFrame]], bool] = lambda p, state: False
 
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**self.params, **params}
