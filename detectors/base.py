@@ -72,6 +72,11 @@ class DetectContext:
     # line; the same for every partition): state rows older than it are no baseline, as raw
     # lines older than it are never read.  None: computed from this context's batch.
     since: datetime | None = None
+    # name -> rows a detector judged for the batch that the baseline state keeps (the scan
+    # writes them after its commit: ``orderwatch.baseline_state``); shared by derived contexts
+    kept: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False)
+    # the raw-history context, for a detector that cannot read its baselines from ``state``
+    raw: Callable[[], "DetectContext"] | None = field(default=None, repr=False)
 
     def history_start(self) -> datetime | None:
         """:attr:`since`, else ``history.days`` before this context's first batch line."""
@@ -136,6 +141,9 @@ class Detector:
     # hold raw lines (``DetectContext.state``): what no compact table can give, e.g. the orders of
     # the last ``window_minutes`` a duplicate is looked for among.  None: the state is enough.
     recent: Callable[[dict[str, Any]], timedelta | None] = lambda p: None
+    # (params, the state's tables) -> True when it computes from ``DetectContext.state`` and the
+    # narrowed lines; False: it is given the raw history window (``DetectContext.raw``)
+    from_state: Callable[[dict[str, Any], dict[str, pl.DataFrame]], bool] = lambda p, state: False
 
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**self.params, **params}

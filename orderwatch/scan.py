@@ -228,7 +228,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             if cat_df is not None and cat_df.height:
                 history.save_catalog(cat_df)
             lap("store")
-            state_update = after_commit(history, config, scan_id, new_lines, replaced, before)
+            state_update = after_commit(history, config, scan_id, new_lines, replaced, before, judged.kept, batch)
             lap("state")
         except BaseException as exc:
             history.discard(scan_id)
