@@ -207,5 +207,5 @@ def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame
     }
 
 
-__all__ = ["ANY_LINE", "Bounds", "COD_SETTLES", "SCHEMAS", "STORE_TABLES", "TABLES", "advance", "build",
+__all__ = ["ANY_LINE", "Bounds", "COD_SETTLES", "SCHEMAS", "SETTLED_STATES", "STORE_TABLES", "TABLES", "advance", "build",
            "empty", "newest_lines", "newest_orders"]

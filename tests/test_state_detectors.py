@@ -38,6 +38,7 @@ order_st = st.fixed_dictionaries({
     "paid": st.sampled_from([None, 30.0]),
     "buyer": st.sampled_from([None, None, "b1"]),
     "address": st.booleans(),
+    "settle_h": st.sampled_from([None, None, 5, 30]),      # delivered that many hours later
 })
 
 
@@ -59,7 +60,8 @@ def _rows(orders: list[dict], redo: list[tuple[int, str | None]],
         rows = [{"order_id": f"o{i}", "line_no": j + 1, "store_id": o["store"], "store_name": o["store"],
                  "sku": sku, "quantity": o["qty"], "unit_price": o["price"], "order_amount": o["amount"],
                  "created_at": at, "source": "t", "state": o["state"], "payment_method": o["pay"],
-                 "paid_amount": o["paid"], "buyer_id": o["buyer"], **(ADDRESS if o["address"] else {})}
+                 "paid_amount": o["paid"], "buyer_id": o["buyer"], **(ADDRESS if o["address"] else {}),
+                 "delivered_at": at + timedelta(hours=o["settle_h"]) if o["settle_h"] else None}
                 for j, sku in enumerate(o["skus"])]
         (batch if o["day"] == DAYS - 1 else hist).extend(rows)
     for i, state in redo:
@@ -69,12 +71,16 @@ def _rows(orders: list[dict], redo: list[tuple[int, str | None]],
     return frame(hist), frame(batch)
 
 
+LIMITS = pl.DataFrame({"store_id": ["S1", "S2", "S3"], "credit_limit": [100.0, 1000.0, 5000.0]})
+
+
 def _given(**kw) -> Given:
     return Given(config=CONFIG, as_of=T0 + timedelta(days=DAYS), **kw)
 
 
 NO_HISTORY_NEEDED = ["payment_mismatch", "step_mismatch", "missing_address"]
 RECENT = ["duplicate_order", "cancel_reorder"]
+FROM_STATE = ["credit_limit"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -82,12 +88,12 @@ RECENT = ["duplicate_order", "cancel_reorder"]
        redo=st.lists(st.tuples(st.integers(0, 39), st.sampled_from([None, "cancelled", "returned", "delivered"])),
                      max_size=4),
        twins=st.lists(st.tuples(st.integers(0, 39), st.sampled_from([10, 30, 45, 59, 61, 200])), max_size=8))
-@pytest.mark.parametrize("name", NO_HISTORY_NEEDED + RECENT)
+@pytest.mark.parametrize("name", NO_HISTORY_NEEDED + RECENT + FROM_STATE)
 def test_state_mode_equals_raw_mode(name, orders, redo, twins):
     history, batch = _rows(orders, redo, twins)
     if batch.is_empty():
         return
-    assert_same_output(name, {}, history, batch, _given(catalog=CAT))
+    assert_same_output(name, {}, history, batch, _given(catalog=CAT, limits=LIMITS, cod_cap=2000.0))
 
 
 def _pairs() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -231,3 +237,22 @@ def test_presence_from_source_fields(hist, files):
     raw = presence(raw_context(history, batch, _given()).lines)
     ctx = state_context(history, batch, _given())
     assert presence(ctx.lines, ctx.past_state("source_fields", at="last_seen").collect()) == raw
+
+
+def test_credit_exposure_counts_the_stored_open_orders():
+    """The store's open cash-on-delivery orders of earlier days come from the state's cod_orders:
+    one still open counts, one delivered since does not, one cancelled by a re-export leaves."""
+    day = T0 + timedelta(days=5, hours=10)
+    cod = {"store_id": "S1", "sku": "A", "quantity": 1.0, "source": "t", "payment_method": "货到付款"}
+    history = frame([
+        {**cod, "order_id": "open", "unit_price": 600.0, "created_at": day - timedelta(days=2)},
+        {**cod, "order_id": "paid", "unit_price": 500.0, "created_at": day - timedelta(days=3),
+         "delivered_at": day - timedelta(days=2)},
+        {**cod, "order_id": "gone", "unit_price": 700.0, "created_at": day - timedelta(days=1)},
+    ])
+    batch = frame([{**cod, "order_id": "new", "unit_price": 500.0, "created_at": day},
+                   {**cod, "order_id": "gone", "unit_price": 700.0, "created_at": day - timedelta(days=1),
+                    "status": "已取消"}])
+    out = assert_same_output("credit_limit", {}, history, batch, _given(limits=LIMITS))
+    row = out.filter(pl.col("order_id") == "new")
+    assert row["cod_exposure"].to_list() == [1100.0] and row["open_cod_orders"].to_list() == [2]
