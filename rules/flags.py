@@ -126,12 +126,15 @@ def build_flags(rule: Rule, kind: str, features: list[str], candidates: pl.DataF
     """Join decisions (``_row``, ``level``) to candidate rows and render flags for ``rule``."""
     if fired.height == 0:
         return pl.DataFrame(schema=FLAG_SCHEMA)
-    # ties (same level, same first figure) go to the first candidate row: the same line every run
+    # ties (same level, same first figure) go to the order's first line (line number, then SKU):
+    # the candidates' row order is the detectors' and may change between runs, the line must not
     rows = candidates.join(fired, on="_row", how="inner", maintain_order="left").with_columns(
         pl.col("level").replace_strict(LEVEL_ORDER, return_dtype=pl.Int8).alias("_sev")
     )
     sort_key = [c for c in rule.fields if c in rows.columns and rows.schema[c].is_numeric()][:1]
-    rows = rows.sort(["_sev", *sort_key], descending=True, nulls_last=True, maintain_order=True)
+    ties = [c for c in ("line_no", "sku") if c in rows.columns]
+    rows = rows.sort(["_sev", *sort_key, *ties], descending=[True] * (1 + len(sort_key)) + [False] * len(ties),
+                     nulls_last=True, maintain_order=True)
     context = [c for c in ("sku", "line_no") if c in rows.columns]
     if context:
         lines_fired = rows.group_by("subject").len(name="lines_fired")
