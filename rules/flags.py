@@ -19,6 +19,7 @@ from contracts.schema import FLAG_SCHEMA
 from rules import reasons
 from rules.reasons import sentence
 from rules.reasons.batch import render_many
+from rules.reasons.vector import choose_all
 from rules.model import LEVEL_ORDER, REPORT, Rule
 
 #: ``json.dumps(..., ensure_ascii=False)`` without building an encoder per flag (same text)
@@ -97,6 +98,16 @@ def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str
                 add(reasons.Reason(reasons.RULE_PREFIX + rule.id, figures))
             else:
                 add(reasons.by_title(r, rule.title))
+        return done()
+    chosen_all = choose_all(rule.detector, rows, rule.params, rule.title) if reasons.templates(rule.detector) else None
+    if chosen_all is not None:     # the detector's choice as expressions (rules.reasons.vector)
+        ids, args, figures = chosen_all
+        texts = [None] * len(ids)
+        # a report row (late but done) is counted, never read as a sentence in a queue or a mail:
+        # its reason stays as data (id + figures) and is rendered only when someone asks
+        for i, level in enumerate(rows.get_column("level").to_list()):
+            if level != REPORT:
+                pending[i] = (ids[i], figures[i])
         return done()
     if reasons.templates(rule.detector):
         for r in rows.iter_rows(named=True):
