@@ -8,6 +8,8 @@ ORDERWATCH_RAY_TESTS=required, which makes a missing Ray a failure instead.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import create_engine, func, select
 
@@ -96,3 +98,15 @@ def test_a_cluster_address_with_a_sqlite_store_is_refused(address, tmp_path):
     with pytest.raises(ConfigError, match="SQLite.*postgresql"):
         run_scan([tmp_path / "none.csv"], cfg, db_url=f"sqlite:///{tmp_path / 'x.db'}")
     assert not (tmp_path / "x.db").exists()        # refused before anything was read or written
+
+
+def test_a_file_read_in_parts_on_ray_scans_to_the_same_flags(ray_local, world, in_process, tmp_path):
+    _, local = in_process
+    largest = max(world.order_files, key=lambda p: os.path.getsize(p))
+    chunk_mb = os.path.getsize(largest) / 4 / 2**20            # the world's largest file in about 4 parts
+    on_ray = scan_world(world, tmp_path / "site", runner="ray", partitions=2, read_chunk_mb=chunk_mb)
+    notes = {f.path: f.report.notes for f in on_ray.files if f.report is not None}
+    assert any(n.startswith("read in ") for n in notes[str(largest)])
+    assert [(f.path, f.read, f.accepted, f.quarantined) for f in on_ray.files] == \
+        [(f.path, f.read, f.accepted, f.quarantined) for f in local.files]
+    assert flag_rows(on_ray) == flag_rows(local)
