@@ -15,7 +15,8 @@ file and its field report), ``report`` (the report as data), ``values`` and ``da
 (vectorised parsing of numbers and of every date form), ``columns`` (typed canonical columns
 in one select), ``states`` (status words and times -> the canonical state), ``orders`` (checks
 and quarantine of one table), ``limits`` (values out of range for the store), ``catalog``
-(the SKU master).
+(the SKU master); ``chunks`` and ``parts`` (one large file read in parts on a pool of workers,
+as the whole read reads it: ``orderwatch.runner.on_ray``).
 """
 
 from __future__ import annotations

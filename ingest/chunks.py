@@ -20,6 +20,8 @@ if each reads a range of it, and a range read must give the records the whole re
   reads header + range from a temporary file; each part counts its physical lines, and its
   line numbers are shifted to the file's once the parts before it are counted (the reasons
   that quote a line number too).
+* **Parquet** is cut into row ranges (``scan_parquet().slice``), numbered as the whole read
+  numbers rows (index + 2); Excel and JSON arrays are read whole, one task per file.
 
 ``ingest.parts`` runs the parts and decides the file's plan once; this module only cuts and reads.
 """
@@ -41,10 +43,11 @@ from .recount import _walk, _well_formed
 from .csv_reader import read_csv, sniff_separator
 from .errors import IngestError
 from .readers import read_ndjson
-from .table import LINE, RawTable
+from .table import LINE, RawTable, _with_line, empty_bad, stringify
 
 CSV_EXT = (".csv", ".tsv", ".txt")
 JSONL_EXT = (".jsonl", ".ndjson")
+PARQUET_EXT = (".parquet", ".pq")
 ENCODINGS = (UTF8, UTF8_BOM, "gbk", "gb18030")
 BLOCK = 16 * 1024 * 1024   # bytes searched at a time for a quote or a CR
 
@@ -55,7 +58,7 @@ class Unclean(Exception):
 
 @dataclass(frozen=True)
 class Part:
-    start: int         # byte offsets in the file, [start, end)
+    start: int         # byte offsets in the file, [start, end); Parquet: row offsets
     end: int
 
 
@@ -63,8 +66,8 @@ class Part:
 class Split:
     """A file cut into parts: what every part needs to read its range as the whole read would."""
     path: str
-    kind: str                  # "csv" or "jsonl"
-    encoding: str
+    kind: str                  # "csv", "jsonl" or "parquet"
+    encoding: str | None
     prefix: bytes              # CSV: the bytes up to the end of the header record; JSON lines: b""
     prefix_lines: int          # physical lines in ``prefix``
     parts: list[Part] = field(default_factory=list)
@@ -137,11 +140,13 @@ def split_file(path: str | Path, chunk_bytes: int) -> Split | str:
     holding a quote are walked line by line."""
     p = Path(path)
     ext = p.suffix.lower()
-    kind = "csv" if ext in CSV_EXT else "jsonl" if ext in JSONL_EXT else None
+    kind = "csv" if ext in CSV_EXT else "jsonl" if ext in JSONL_EXT else "parquet" if ext in PARQUET_EXT else None
     if kind is None:
-        return f"{ext or 'this'} files are read whole (Excel, Parquet and JSON arrays: one task per file)"
+        return f"{ext or 'this'} files are read whole (Excel and JSON arrays: one task per file)"
     if not p.is_file() or p.stat().st_size <= chunk_bytes:
         return "smaller than one part"
+    if kind == "parquet":
+        return _row_ranges(p, chunk_bytes)
     try:
         encoding = detect(p)
     except IngestError:
@@ -185,6 +190,20 @@ def split_file(path: str | Path, chunk_bytes: int) -> Split | str:
     return split if len(split.parts) > 1 else "one part only"
 
 
+def _row_ranges(p: Path, chunk_bytes: int) -> Split | str:
+    """Parquet: row ranges of about ``chunk_bytes`` of the file each (a row is read by its
+    index: no record spans rows, and a part's rows are numbered as in the whole read)."""
+    try:
+        rows = pl.scan_parquet(p).select(pl.len()).collect().item()
+    except Exception:  # noqa: BLE001 - the whole read says what is wrong with the file
+        return "not a readable Parquet file: read whole (the reader says why)"
+    n = min(-(-p.stat().st_size // chunk_bytes), rows)
+    if n < 2:
+        return "one part only"
+    cuts = [rows * i // n for i in range(n + 1)]
+    return Split(str(p), "parquet", None, b"", 0, [Part(a, b) for a, b in zip(cuts, cuts[1:])])
+
+
 LINE_REF = re.compile(r"(?<=第 )\d+|(?<=–)\d+(?= 行)")
 
 
@@ -215,7 +234,8 @@ def _check_gbk(data: bytes, encoding: str) -> None:
 @dataclass
 class PartTable:
     """A part read apart: numbered from the part's own first line (line 1 + the prefix's
-    lines), and its physical lines, so the file's numbers follow once every part is counted."""
+    lines), and its physical lines, so the file's numbers follow once every part is counted
+    (Parquet: numbered as in the file already, 0 lines to shift by)."""
     table: RawTable
     lines: int
 
@@ -224,6 +244,10 @@ def read_part(split: Split, index: int) -> PartTable:
     """One part read by the project's reader; :class:`Unclean` when only the whole file's read
     can be exact.  :func:`renumbered` gives the file's line numbers once the parts before are counted."""
     part = split.parts[index]
+    if split.kind == "parquet":
+        df = pl.scan_parquet(split.path).slice(part.start, part.end - part.start).collect()
+        table = RawTable(_with_line(stringify(df), 2 + part.start), empty_bad(), "parquet", counted=df.height)
+        return PartTable(table, 0)     # numbered as in the whole file already
     with open(split.path, "rb") as fh:
         fh.seek(part.start)
         data = fh.read(part.end - part.start)

@@ -279,8 +279,7 @@ def read_in_parts(path: str | Path, config: Config, source: str | None, pool: Po
     for m in metas:                       # JSON lines: keys in order of first appearance
         headers.extend(h for h in m.headers if h not in headers)
     sample = _Sample(pool, tables, metas, headers)
-    fmt = "csv" if split.kind == "csv" else "jsonl"
-    sample_table = RawTable(sample.profile_rows(), empty_bad(), fmt, split.encoding)
+    sample_table = RawTable(sample.profile_rows(), empty_bad(), split.kind, split.encoding)
     p = plan(sample_table, label, src)
     p.report.rows = sum(m.records for m in metas)
     evidence: dict[str, tuple[int, int, int]] = {}

@@ -155,3 +155,12 @@ def test_any_file_of_quoted_cells_and_stray_quotes_reads_as_the_whole_file(tmp_p
     assert_frame_equal(quarantine, whole.quarantine)
     f = whole.files[0]
     assert (count.read, count.accepted, count.quarantined, count.counted) == (f.read, f.accepted, f.quarantined, f.counted)
+
+
+def test_parquet_in_row_ranges(tmp_path, cfg):
+    """Typed Parquet columns (integers, floats, times, a C… invoice beside numbers) in row ranges."""
+    src = Path(__file__).parent / "data" / "online_retail_slice.csv"
+    path = tmp_path / "retail.parquet"
+    pl.read_csv(src, infer_schema_length=10_000).write_parquet(path, row_group_size=700)
+    whole, _ = same_as_whole(path, cfg, path.stat().st_size // 4)
+    assert whole.lines.height > 1000
