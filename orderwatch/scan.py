@@ -246,7 +246,8 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         catalog_rows=cat_rows, catalog_quarantined=cat_q, files=list(result.files), timings=timings,
         late_done=late_done, store_master=master, partitions=judged.partitions, state=state_update,
         state_read=None if judged.state is None else {"state_rows": judged.state.state_rows,
-                                                      "slice_rows": judged.state.slice_rows},
+                                                      "slice_rows": judged.state.slice_rows,
+                                                      "raw_history_rows": judged.raw_rows},
     )
 
 
