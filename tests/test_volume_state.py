@@ -183,9 +183,15 @@ def test_a_one_day_batch_judged_by_the_day_rule_reads_no_raw_history_line(tmp_pa
     batch = world[-1][1]
     line_rule = next(r for r in load_rules(CONFIG) if r.id == "line_qty_outlier")
     judged = {}
-    for name, rules in (("day", [RULE]), ("both", [RULE, line_rule])):
-        judged[name] = LocalRunner().judge(Judgment(batch=batch, history=history, config=CONFIG,
-                                                    as_of=T0 + timedelta(days=20), rules=rules))
+    for name, rules, parts in (("day", [RULE], 1), ("both", [RULE, line_rule], 1), ("parts", [RULE, line_rule], 2)):
+        judged[name] = LocalRunner(partitions=parts).judge(Judgment(batch=batch, history=history, config=CONFIG,
+                                                                    as_of=T0 + timedelta(days=20), rules=rules))
+    # store partitions on state: the flags of one piece, each partition reading its stores' state
+    cols = ["rule_id", "subject", "level", "evidence"]
+    assert judged["parts"].flags.select(cols).sort("rule_id", "subject").equals(
+        judged["both"].flags.select(cols).sort("rule_id", "subject"))
+    reads = judged["parts"].partitions
+    assert len(reads) == 2 and sorted(s for r in reads for s in r.state_stores) == STORES
     day = judged["day"]
     assert day.state is not None and day.state.slice_rows == 0 and day.raw_rows == 0
     assert set(day.state.tables["judged_days"]["store_id"]) == set(STORES)
