@@ -173,4 +173,5 @@ DETECTOR = Detector(
     reason_zh=lambda p: "门店{store_id}的货到付款订单{order_id}金额{order_amount:,.2f}，信用额度{credit_limit:,.2f}",
     needs=lambda p: (("order_amount", "line_amount", "unit_price"), "payment_method", "credit_limits"),
     check=_check,
+    from_state=lambda p, state: "cod_orders" in state,
 )

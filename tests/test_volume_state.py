@@ -165,3 +165,36 @@ def test_a_one_day_batch_reads_only_its_store_days_raw_lines_and_its_stores_stat
             assert set(view.tables["sku_window"]["store_id"]) == {"S2"}
         _scan(history, scan_id, batch, kept)
     assert state_of(history).read(["S2"])["judged_days"].filter(pl.col("day") == (T0 + timedelta(days=19)).date()).height == 1
+
+
+def test_a_one_day_batch_judged_by_the_day_rule_reads_no_raw_history_line(tmp_path):
+    """The runner on a current state: the day rule alone reads the state and no raw window
+    line; a rule whose detector cannot read the state makes the runner read the raw window."""
+    from orderwatch.runner import Judgment
+    from orderwatch.runner.local import LocalRunner
+
+    history = History(tmp_path / "h")
+    world = list(_world(20, {("S1", 19): 8.0}, set(), set()))
+    for scan_id, (d, batch) in enumerate(world[:-1], start=1):
+        lines = prepare(combined(batch, history_of(history, since_of(batch, CONFIG))), CONFIG).collect().lazy()
+        ctx = DetectContext(lines=lines, catalog=None, as_of=T0, config=CONFIG)
+        _features(ctx)
+        _scan(history, scan_id, batch, collect_kept(ctx.kept))
+    batch = world[-1][1]
+    line_rule = next(r for r in load_rules(CONFIG) if r.id == "line_qty_outlier")
+    judged = {}
+    for name, rules, parts in (("day", [RULE], 1), ("both", [RULE, line_rule], 1), ("parts", [RULE, line_rule], 2)):
+        judged[name] = LocalRunner(partitions=parts).judge(Judgment(batch=batch, history=history, config=CONFIG,
+                                                                    as_of=T0 + timedelta(days=20), rules=rules))
+    # store partitions on state: the flags of one piece, each partition reading its stores' state
+    cols = ["rule_id", "subject", "level", "evidence"]
+    assert judged["parts"].flags.select(cols).sort("rule_id", "subject").equals(
+        judged["both"].flags.select(cols).sort("rule_id", "subject"))
+    reads = judged["parts"].partitions
+    assert len(reads) == 2 and sorted(s for r in reads for s in r.state_stores) == STORES
+    day = judged["day"]
+    assert day.state is not None and day.state.slice_rows == 0 and day.raw_rows == 0
+    assert set(day.state.tables["judged_days"]["store_id"]) == set(STORES)
+    assert day.flags.filter(pl.col("rule_id") == RULE.id)["store_id"].to_list() == ["S1"]
+    assert judged["both"].raw_rows == 19 * len(STORES) * len(SKUS)      # the line rule's raw window
+    assert set(judged["day"].kept) == set(judged["both"].kept) and judged["day"].kept
