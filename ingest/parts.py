@@ -22,6 +22,7 @@ encodings; a reader error) sends the file back to one read, and its report says 
 from __future__ import annotations
 
 import copy
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -264,7 +265,7 @@ def _report(p: Plan, counts: list[FileCount], lines: pl.DataFrame, quarantined: 
 def read_in_parts(path: str | Path, config: Config, source: str | None, pool: Pool, chunk_bytes: int
                   ) -> tuple[pl.DataFrame, pl.DataFrame, FileCount] | Whole:
     """The file's lines, quarantine and count, read in parts on ``pool``; or why it is read whole."""
-    split = split_file(path, chunk_bytes)
+    split = split_file(os.path.abspath(path), chunk_bytes)   # workers open it: absolute (a shared mount)
     if isinstance(split, str):
         return Whole(split)
     label, src = str(path), config.source_for(path, source)

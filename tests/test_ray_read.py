@@ -69,3 +69,12 @@ def test_a_read_task_killed_mid_read_is_retried_and_changes_nothing(ray_local, t
     there = RayRunner(read_chunk_mb=20_000 / 2**20).read([path], cfg)
     assert marker.exists()                     # a worker did die in a read task
     _same(read_orders([path], cfg), there)
+
+
+def test_a_relative_path_is_read_in_parts_and_keeps_its_name(ray_local, tmp_path, monkeypatch):
+    cfg = load_config(overrides={"instance_dir": str(tmp_path / "instance")})
+    gbk_quoted_newlines(tmp_path / "gbk.csv", orders=300)
+    monkeypatch.chdir(tmp_path)
+    there = RayRunner(read_chunk_mb=10_000 / 2**20).read(["gbk.csv"], cfg)
+    _same(read_orders(["gbk.csv"], cfg), there)
+    assert set(there.lines["source_file"]) == {"gbk.csv"} and there.files[0].report.notes[-1].startswith("read in ")

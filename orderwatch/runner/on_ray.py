@@ -156,7 +156,7 @@ class RayRunner:
     partitions: int | None = None     # store groups (None: 2 per CPU of the cluster)
     max_retries: int = 3
     num_cpus: int | None = None       # a local Ray's CPUs (None: Ray's default)
-    read_chunk_mb: float = 64         # a text file larger than this is read in parts of this size
+    read_chunk_mb: float = 64         # a CSV/TSV, JSON-lines or Parquet file larger than this: in parts
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], db_url: str, history_dir: str | None = None) -> RayRunner:
@@ -178,7 +178,7 @@ class RayRunner:
     def read(self, paths: Sequence[str | Path], config: Config, *, source: str | None = None,
              limits: ingest.ReadLimits | None = None,
              progress: Callable[[str, float], None] | None = None) -> ingest.IngestResult:
-        """A CSV/TSV or JSON-lines file larger than ``read_chunk_mb``: in parts, one task each
+        """A CSV/TSV, JSON-lines or Parquet file larger than ``read_chunk_mb``: in parts, one task each
         (``ingest.parts.read_in_parts``); any other file: one task, by ``ingest.read_orders``
         (headers by meaning, GBK, Excel sheets, quarantine); gathered in the given order.  One
         small file alone is read here: a task would only add the transfer.  Upload caps
