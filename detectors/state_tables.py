@@ -156,10 +156,12 @@ def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame
     b = b or Bounds.of(config)
     cn, co = contributions(new, config), contributions(old, config)
     keys = new.select([pl.col(k).cast(SCHEMAS["sku_window"][k]) for k in LINE_KEY]).unique()
-    window = pl.concat([
-        state["sku_window"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True),
-        _cast(cn.filter(pl.col("_taught")), "sku_window"),
-    ])
+    taught = _cast(cn.filter(pl.col("_taught")), "sku_window")
+    kept = state["sku_window"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True)
+    # only pairs that gained a line can exceed their bound: the others are not re-sorted
+    grown = taught.select(PAIR).unique()
+    window = pl.concat([kept.join(grown, on=PAIR, how="semi", nulls_equal=True), taught])
+    still = kept.join(grown, on=PAIR, how="anti", nulls_equal=True)
     days = (pl.concat([state["store_days"], _cast(_day_sums(cn, 1), "store_days"),
                        _cast(_day_sums(co, -1), "store_days")])
             .group_by(DAY).agg(pl.col("day_qty", "day_lines", "day_amount").sum()))
@@ -172,7 +174,7 @@ def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame
         pl.col("order_amount").drop_nulls().last(),     # the newest version's total
         pl.col("line_sum").sum(), pl.col("n_active").sum())
     return {
-        "sku_window": _cast(_bound_windows(window, b), "sku_window"),
+        "sku_window": pl.concat([still, _cast(_bound_windows(window, b), "sku_window")]),
         "store_days": _cast(_bound_days(_cast(days, "store_days"), b), "store_days"),
         "store_orders": _cast(_bound_orders(_cast(orders, "store_orders"), b), "store_orders"),
     }

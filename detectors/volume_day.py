@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from detectors.base import DetectContext
@@ -120,10 +119,11 @@ def _active(ctx: DetectContext) -> pl.LazyFrame:
     return ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
 
 
-#: the line spread's 99th percentile is read from a fixed histogram of the clipped log ratios
-#: (``SPREAD_BINS`` bins over ±log(sku_outlier)): mergeable, so the baseline state keeps it per
-#: store-day and a scan on state computes exactly what a scan of the raw lines does
-SPREAD_BINS = 128
+#: the line spread's 99th percentile is read from the clipped log ratios rounded up to
+#: 1 / ``SPREAD_STEPS`` (0.001 % of a ratio; up, so a tail of exactly 2 still holds a day of
+#: exactly 2): their counts are mergeable, so the baseline state keeps them per store-day and a
+#: scan on state computes exactly what a scan of the raw lines does
+SPREAD_STEPS = 100_000
 
 
 def log_ratio(p: dict[str, Any]) -> pl.Expr:
@@ -136,28 +136,27 @@ def spread_parts(lines: pl.LazyFrame, p: dict[str, Any]) -> tuple[pl.LazyFrame, 
     """Per store-day: (``lr_n, lr_s1, lr_s2``: count, sum and sum of squares of the lines' log
     ratios; ``bin, n``: their histogram) — what :func:`spread_of` adds up.  ``lines`` carry
     their pass-one usual (``sku_usual`` with ``sku_min_points``)."""
-    half = float(np.log(float(p["sku_outlier"])))
     logr = pl.col("_lr")
     with_lr = lines.with_columns(log_ratio(p).alias("_lr")).filter(logr.is_not_null())
     sums = with_lr.group_by("store_id", "day").agg(
         pl.len().cast(pl.Int64).alias("lr_n"), logr.sum().alias("lr_s1"), (logr * logr).sum().alias("lr_s2"))
-    binned = ((logr + half) / (2 * half) * SPREAD_BINS).floor().clip(0, SPREAD_BINS - 1).cast(pl.Int16)
+    binned = (logr * SPREAD_STEPS).ceil().cast(pl.Int32)
     bins = with_lr.group_by("store_id", "day", binned.alias("bin")).agg(pl.len().cast(pl.Int64).alias("n"))
     return sums, bins
 
 
 def spread_of(sums: pl.LazyFrame, bins: pl.LazyFrame, p: dict[str, Any]) -> pl.LazyFrame:
     """One line's noise (std of its log ratio to its usual) and the tail a normal line reaches
-    (the 99th percentile of the ratios, to the upper edge of its histogram bin): a day whose
+    (the 99th percentile of the ratios, to 0.001 %): a day whose
     typical line is within that tail — three pieces where one is usual, in a shop selling one,
     two or three — is not a day of huge lines.  A platform frame (one row)."""
-    half = float(np.log(float(p["sku_outlier"])))
     n, s1, s2 = pl.col("lr_n").sum(), pl.col("lr_s1").sum(), pl.col("lr_s2").sum()
     var = pl.when(n >= 2).then(((s2 - s1 * s1 / n) / (n - 1)).clip(lower_bound=0.0))
     noise = sums.select(var.sqrt().alias("_line_noise"))
     hist = bins.group_by("bin").agg(pl.col("n").sum()).sort("bin")
-    rank = (pl.col("n").sum() * 0.99).ceil()
-    edge = (pl.col("bin").cast(pl.Float64) + 1.0) * (2 * half / SPREAD_BINS) - half
+    # the rank polars' ``quantile(0.99)`` (interpolation "nearest") reads
+    rank = ((pl.col("n").sum() - 1) * 0.99 + 0.5).floor() + 1
+    edge = pl.col("bin").cast(pl.Float64) / SPREAD_STEPS
     tail = hist.select(edge.filter(pl.col("n").cum_sum() >= rank).first().exp().alias("_line_tail"))
     return noise.join(tail, how="cross")
 

@@ -45,7 +45,7 @@ JUDGED_DAYS: dict[str, pl.DataType] = {
     "indexed2": pl.Int64(), "lr_n": pl.Int64(), "lr_s1": pl.Float64(), "lr_s2": pl.Float64(),
 }
 DAY_BINS: dict[str, pl.DataType] = {"key": pl.String(), "store_id": pl.String(), "day": pl.Date(),
-                                    "bin": pl.Int16(), "n": pl.Int64()}
+                                    "bin": pl.Int32(), "n": pl.Int64()}
 SCHEMAS = {"judged_days": JUDGED_DAYS, "day_bins": DAY_BINS}
 
 #: the parameters a judged store-day depends on

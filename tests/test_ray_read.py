@@ -58,3 +58,14 @@ def test_a_file_that_does_not_decode_in_parts_is_read_whole_and_says_so(ray_loca
     there = RayRunner(read_chunk_mb=8_000 / 2**20).read([path], cfg)
     _same(read_orders([path], cfg), there)
     assert there.quarantined == 1 and "read in one task, not in parts" in there.files[0].report.notes[-1]
+
+
+def test_a_read_task_killed_mid_read_is_retried_and_changes_nothing(ray_local, tmp_path, monkeypatch):
+    from orderwatch.runner.on_ray import CRASH_ONCE_ENV
+    cfg = load_config(overrides={"instance_dir": str(tmp_path / "instance")})
+    path = gbk_quoted_newlines(tmp_path / "gbk.csv")
+    marker = tmp_path / "crashed"
+    monkeypatch.setenv(CRASH_ONCE_ENV, str(marker))
+    there = RayRunner(read_chunk_mb=20_000 / 2**20).read([path], cfg)
+    assert marker.exists()                     # a worker did die in a read task
+    _same(read_orders([path], cfg), there)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from contracts.config import load_config
@@ -119,3 +121,37 @@ def test_cuts_never_fall_inside_a_quoted_field(tmp_path):
         assert data[part.start:part.end].count(b'"') % 2 == 0       # every quote opened closes in the part
         assert part.start == len(data) or data[part.start - 1:part.start] == b"\n"   # at a line end
     assert split.parts[0].start == len(b"id,note,tag\n") and split.parts[-1].end == len(data)
+
+
+_cell = st.text(alphabet=st.sampled_from(list('ab1,"\n 门店;')), max_size=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.integers(1, 40), st.integers(0, 99), _cell, st.booleans()), min_size=30, max_size=120),
+       chunk=st.integers(60, 400), gbk=st.booleans())
+def test_any_file_of_quoted_cells_and_stray_quotes_reads_as_the_whole_file(tmp_path_factory, cfg, rows, chunk, gbk):
+    """Quoted cells with separators, quotes and newlines (as a writer quotes them) and, now and
+    then, a raw cell with a stray quote: cut anywhere the parts allow, read as the whole."""
+    import csv
+    import io
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(["订单号", "门店编号", "下单时间", "商品编码", "数量", "备注"])
+    text = buf.getvalue()
+    for order, qty, note, raw in rows:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([f"A{order}", "S1", "2026-09-01 13:00", f"K{qty}", qty, note])
+        line = buf.getvalue()
+        text += line if not raw else line.rstrip("\n").rsplit(",", 1)[0] + "," + note.replace("\n", " ") + "\n"
+    path = tmp_path_factory.mktemp("p") / "any.csv"
+    path.write_bytes(text.encode("gbk" if gbk else "utf-8"))
+    whole = read_orders([path], cfg)
+    got = read_in_parts(path, cfg, None, InProcess(), chunk)
+    if isinstance(got, Whole):
+        assert "smaller" in got.reason or "one part" in got.reason or "CR" in got.reason
+        return
+    lines, quarantine, count = got
+    assert_frame_equal(lines, whole.lines)
+    assert_frame_equal(quarantine, whole.quarantine)
+    f = whole.files[0]
+    assert (count.read, count.accepted, count.quarantined, count.counted) == (f.read, f.accepted, f.quarantined, f.counted)

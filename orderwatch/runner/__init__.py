@@ -75,6 +75,7 @@ class Judged:
     # rows the detectors judged for the batch that the baseline state keeps (``DetectContext.kept``)
     kept: dict[str, pl.DataFrame] = field(default_factory=dict)
     state: Any = None                   # the driver's ``with_state.StateView`` (None: raw window)
+    raw_rows: int | None = None         # history lines read into the raw window (None: not counted)
 
 
 class Runner(Protocol):

@@ -61,6 +61,7 @@ def _whole(job: Judgment) -> Judged:
     limits = job.limits.lazy() if job.limits is not None else None
     kept: dict = {}
     present: dict[str, set[str]] = {}
+    raw_rows: list[int] = []     # history lines read into the raw window (none when no detector asked)
 
     def context(lines: pl.LazyFrame, **extra: object) -> DetectContext:
         return DetectContext(lines=lines, catalog=catalog, as_of=job.as_of, config=job.config, clocks=job.clocks,
@@ -68,7 +69,9 @@ def _whole(job: Judgment) -> Judged:
 
     def raw() -> DetectContext:
         past = history_of(job.history, since)
-        return context(prepare(combined(job.batch, past), job.config).collect().lazy(), present=present)
+        lines = prepare(combined(job.batch, past), job.config).collect()
+        raw_rows.append(lines.height - job.batch.height)
+        return context(lines.lazy(), present=present)
 
     if view is None:
         ctx = raw()
@@ -82,7 +85,7 @@ def _whole(job: Judgment) -> Judged:
     shadow = decide(ctx, job.shadow_rules, present) if job.shadow_rules else None
     rules_s = time.perf_counter() - t0
     return Judged(flags, shadow, present, ctx, timings={"rules": rules_s}, kept=collect_kept(kept),
-                  state=view)
+                  state=view, raw_rows=sum(raw_rows))
 
 
 __all__ = ["LocalRunner"]

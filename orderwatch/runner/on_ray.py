@@ -110,21 +110,29 @@ def _get(ray: Any, refs: Any) -> Any:  # noqa: ANN401 - Ray's object refs and re
         raise
 
 
+def _staged(fn: Callable[..., Any], crash_once: str | None, *args: Any) -> Any:  # noqa: ANN401
+    """One stage of reading a file in parts, as a task (tests: ``CRASH_ONCE_ENV`` kills the first)."""
+    _crash_once(crash_once)
+    return fn(*args)
+
+
 class _RayPool:
-    """``ingest.parts.Pool`` on Ray: each stage a task (retried like the judging tasks), each
-    part's table left in the object store between stages."""
+    """``ingest.parts.Pool`` on Ray: each stage a task, retried like the judging tasks when its
+    worker dies (a stage is a pure function of its arguments), each part's table left in the
+    object store between stages."""
 
     def __init__(self, ray: Any, max_retries: int) -> None:  # noqa: ANN401 - the ray module
         self.ray, self.max_retries = ray, max_retries
-        self._tasks: dict[tuple[Callable[..., Any], int], Any] = {}
+        self.crash_once = os.environ.get(CRASH_ONCE_ENV) or None
+        self._tasks: dict[int, Any] = {}
 
     def submit(self, fn: Callable[..., Any], *args: Any, returns: int = 1) -> Any:  # noqa: ANN401
-        task = self._tasks.get((fn, returns))
+        task = self._tasks.get(returns)
         if task is None:
-            task = self.ray.remote(fn).options(num_returns=returns, max_retries=self.max_retries,
-                                               retry_exceptions=False)
-            self._tasks[(fn, returns)] = task
-        return task.remote(*args)
+            task = self.ray.remote(_staged).options(num_returns=returns, max_retries=self.max_retries,
+                                                    retry_exceptions=False)
+            self._tasks[returns] = task
+        return task.remote(fn, self.crash_once, *args)
 
     def get(self, handles: list[Any]) -> list[Any]:
         return _get(self.ray, handles)
