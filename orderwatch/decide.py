@@ -32,8 +32,10 @@ def _judging(ctx: DetectContext, files: set[str], all_files: set[str]) -> Detect
     if files == all_files:
         return ctx
     keep = pl.col("_in_batch") & pl.col("source_file").is_in(sorted(files))
+    # every other field (the state, the window's start) as it is; frames built from the lines afresh
     return dataclasses.replace(
-        ctx, lines=ctx.lines.with_columns(keep.alias("_in_batch")), cache={}, builds={},
+        ctx, lines=ctx.lines.with_columns(keep.alias("_in_batch")), cache={}, builds={}, factors=None,
+        since=ctx.history_start() if ctx.state is not None else ctx.since,
         orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None)
 
 

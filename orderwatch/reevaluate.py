@@ -27,6 +27,7 @@ from orderwatch.scan import decide, split_reports
 from orderwatch.shadow import judge_shadow, split_modes
 from rules.loader import load_rules_cached
 from store import History, Store, sla_reports
+from store.flagged_lines import FlaggedLines
 
 
 @dataclass
@@ -65,18 +66,22 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
         orders = recent.select("source", "store_id", "order_id").unique().height
         # recorded as a scan without files, so its flags and events say where they came from
         scan_id = store.begin_scan(["(re-evaluation)"], now)
+        flagged_lines = FlaggedLines(history.dir)
         try:
-            with store.transaction() as conn:  # flags, events, lines and "done" land together
-                created, raised = store.upsert_flags(scan_id, flags, actor="orderwatch:reevaluate", conn=conn)
+            with store.transaction() as conn:  # flags, events and "done" land together
+                written = store.write_flags(scan_id, flags, actor="orderwatch:reevaluate", conn=conn)
+                created, raised = written.created, written.raised
                 sla_reports.write(conn, scan_id, late_done)
                 judge_shadow(store, ctx, shadow_rules, found.present, flags, scan_id, conn)
-                if flags.height:
-                    flagged = flags.select("store_id", "order_id").drop_nulls().unique()
-                    store.add_order_lines(scan_id, recent.join(flagged, on=["store_id", "order_id"], how="semi"),
-                                          conn=conn)
+                # the lines of the orders it created or raised a flag on, staged beside the commit
+                touched = flags.join(written.changed, on=["rule_id", "subject"], how="semi")
+                flagged_lines.stage(scan_id, recent.join(touched.select("store_id", "order_id").drop_nulls().unique(),
+                                                         on=["store_id", "order_id"], how="semi"))
                 store.finish_scan(scan_id, lines_read=0, lines_accepted=0, lines_quarantined=0, lines_new=0,
                                   flags_new=created, conn=conn)
+            flagged_lines.promote(scan_id)
         except BaseException as exc:
+            flagged_lines.discard(scan_id)
             store.finish_scan(scan_id, lines_read=0, lines_accepted=0, lines_quarantined=0, lines_new=0,
                               flags_new=0, status="failed", error=f"{type(exc).__name__}: {exc}")
             raise

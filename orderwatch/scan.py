@@ -7,10 +7,10 @@ reach a level → durable-rules decides the level (``orderwatch.decide``, run by
 over the flags → flags, flagged orders' lines, quarantined rows and the batch's new lines are
 stored by this process.
 
-One scan, one outcome: everything the database keeps of a scan (flags, events, lines,
-quarantine, the ``done`` status) is written in one transaction; the history partition is
-staged beside it and renamed into place after the commit (``store.recovery`` settles a crash
-in between).  A scan that fails rolls back whole and is recorded as ``failed``.
+One scan, one outcome: everything the database keeps of a scan (flags, events, quarantine,
+the ``done`` status) is written in one transaction; the history partition and the flagged
+orders' lines (``store.flagged_lines``) are staged beside it and renamed into place after the
+commit (``store.recovery`` settles a crash in between).  A scan that fails rolls back whole and is recorded as ``failed``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from orderwatch.runner import Judgment, PartitionRead, runner_for
 from orderwatch.shadow import judge_shadow, split_modes
 from store import History, Store
 from store import sla_reports
+from store.flagged_lines import FlaggedLines
 from store.recovery import recover
 
 Progress = Callable[[str, float], None]
@@ -169,6 +170,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     store = Store.open(url, scan_lease_seconds=lease_seconds(config))
     try:
         history = History(history_dir_for(url, config))
+        flagged_lines = FlaggedLines(history.dir)
         recover(store, history)
         scan_id = store.begin_scan([str(p) for p in paths], as_of, created_by)
         counts = {"lines_read": result.read, "lines_accepted": result.accepted,
@@ -201,17 +203,18 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 tick("store flags", 0.0)
                 written = store.write_flags(scan_id, flags, conn=conn)
                 sla_reports.write(conn, scan_id, late_done)
-                created, raised, ids = written.created, written.raised, [written.ids]
+                created, raised, ids, changed = written.created, written.raised, [written.ids], [written.changed]
                 correlated = correlate(store, ctx, rules, flags, conn)
                 if correlated.height:
                     more = store.write_flags(scan_id, correlated, conn=conn)
                     created, raised, flags = created + more.created, raised + more.raised, pl.concat([flags, correlated])
                     ids.append(more.ids)
+                    changed.append(more.changed)
                 judge_shadow(store, ctx, shadow_rules, present, flags, scan_id, conn, line_flags=judged.shadow)
                 tick("store lines", 0.3)
-                flagged = flags.select(pl.col("store_id"), pl.col("order_id")).drop_nulls().unique()
-                store.add_order_lines(scan_id, batch.join(flagged, on=["store_id", "order_id"], how="semi"),
-                                      conn=conn)
+                # the lines of the orders whose flags this scan created or raised (store.flagged_lines)
+                flagged_lines.stage(scan_id, batch.join(_changed_orders(flags, changed), on=["store_id", "order_id"],
+                                                        how="semi"))
                 tick("store quarantine", 0.6)
                 store.add_quarantine(scan_id, all_quarantine.with_columns(
                     quarantine_store_ids(all_quarantine, config, source)), conn=conn)
@@ -224,6 +227,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 tick("store commit", 0.9)
             tick("history", 0.95)
             history.promote(scan_id)
+            flagged_lines.promote(scan_id)
             if cat_df is not None and cat_df.height:
                 history.save_catalog(cat_df)
             lap("store")
@@ -231,6 +235,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             lap("state")
         except BaseException as exc:
             history.discard(scan_id)
+            flagged_lines.discard(scan_id)
             if store.get_scan(scan_id)["status"] == "running":  # not if the commit went through
                 store.finish_scan(scan_id, **counts, lines_new=0, flags_new=0, status="failed",
                                   error=f"{type(exc).__name__}: {exc}")
@@ -249,6 +254,13 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                                                       "slice_rows": judged.state.slice_rows,
                                                       "raw_history_rows": judged.raw_rows},
     )
+
+
+def _changed_orders(flags: pl.DataFrame, changed: list[pl.DataFrame]) -> pl.DataFrame:
+    """store_id, order_id of the orders with a flag this scan created or raised."""
+    keys = pl.concat(changed)
+    return (flags.join(keys, on=["rule_id", "subject"], how="semi").select("store_id", "order_id")
+            .drop_nulls().unique())
 
 
 def _skipped(reports: Sequence[FileReport]) -> dict[str, dict[str, list[list[str]]]]:

@@ -19,6 +19,7 @@ from contracts.schema import FLAG_SCHEMA
 from rules import reasons
 from rules.reasons import sentence
 from rules.reasons.batch import render_many
+from rules.reasons.vector import choose_all
 from rules.model import LEVEL_ORDER, REPORT, Rule
 
 #: ``json.dumps(..., ensure_ascii=False)`` without building an encoder per flag (same text)
@@ -98,6 +99,16 @@ def _reasons(rule: Rule, rows: pl.DataFrame) -> tuple[list[str | None], list[str
             else:
                 add(reasons.by_title(r, rule.title))
         return done()
+    chosen_all = choose_all(rule.detector, rows, rule.params, rule.title) if reasons.templates(rule.detector) else None
+    if chosen_all is not None:     # the detector's choice as expressions (rules.reasons.vector)
+        ids, args, figures = chosen_all
+        texts = [None] * len(ids)
+        # a report row (late but done) is counted, never read as a sentence in a queue or a mail:
+        # its reason stays as data (id + figures) and is rendered only when someone asks
+        for i, level in enumerate(rows.get_column("level").to_list()):
+            if level != REPORT:
+                pending[i] = (ids[i], figures[i])
+        return done()
     if reasons.templates(rule.detector):
         for r in rows.iter_rows(named=True):
             chosen = reasons.choose(rule.detector, r["level"], r, rule.params, rule.title)
@@ -126,12 +137,15 @@ def build_flags(rule: Rule, kind: str, features: list[str], candidates: pl.DataF
     """Join decisions (``_row``, ``level``) to candidate rows and render flags for ``rule``."""
     if fired.height == 0:
         return pl.DataFrame(schema=FLAG_SCHEMA)
-    # ties (same level, same first figure) go to the first candidate row: the same line every run
+    # ties (same level, same first figure) go to the order's first line (line number, then SKU):
+    # the candidates' row order is the detectors' and may change between runs, the line must not
     rows = candidates.join(fired, on="_row", how="inner", maintain_order="left").with_columns(
         pl.col("level").replace_strict(LEVEL_ORDER, return_dtype=pl.Int8).alias("_sev")
     )
     sort_key = [c for c in rule.fields if c in rows.columns and rows.schema[c].is_numeric()][:1]
-    rows = rows.sort(["_sev", *sort_key], descending=True, nulls_last=True, maintain_order=True)
+    ties = [c for c in ("line_no", "sku") if c in rows.columns]
+    rows = rows.sort(["_sev", *sort_key, *ties], descending=[True] * (1 + len(sort_key)) + [False] * len(ties),
+                     nulls_last=True, maintain_order=True)
     context = [c for c in ("sku", "line_no") if c in rows.columns]
     if context:
         lines_fired = rows.group_by("subject").len(name="lines_fired")

@@ -21,7 +21,7 @@ A flag never goes down by itself, so writing the same flags twice changes nothin
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,8 @@ class FlagWrite:
     created: int
     raised: int
     ids: pl.DataFrame   # rule_id, subject, flag_id — one row per distinct input key
+    #: rule_id, subject of the keys this write created or raised (they have an event of this scan)
+    changed: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={k: pl.String for k in KEY}))
 
 
 def _json_text(flags: pl.DataFrame, name: str) -> pl.Series:
@@ -124,7 +126,8 @@ def write_flags(conn: Connection, scan_id: int | None, flags: pl.DataFrame, *, a
     events = _events(created.rename({"old_level": "level"}), raises.filter(pl.col("flag_id").is_in(raised)),
                      scan_id, actor, now)
     insert_rows(conn, FlagEvent.__table__, events, ignore_conflicts=False)
-    return FlagWrite(created.height, len(raised), pl.concat([existing, created]).select(list(IDS_SCHEMA)))
+    changed = pl.concat([created.select(KEY), raises.filter(pl.col("flag_id").is_in(raised)).select(KEY)])
+    return FlagWrite(created.height, len(raised), pl.concat([existing, created]).select(list(IDS_SCHEMA)), changed)
 
 
 def _frame(rows: list, schema: dict) -> pl.DataFrame:

@@ -8,9 +8,11 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
+from contracts.config import history_dir_for
 from orderwatch.cli import main
 from orderwatch.scan import run_scan
-from store import Flag, FlagEvent, OrderLine, QuarantinedRow, Store
+from store import Flag, FlagEvent, OrderLine, QuarantinedRow, Store, flagged_lines
+from store.flagged_lines import FlaggedLines
 
 HEADER = ["订单编号", "门店编号", "下单时间", "确认时间", "商品编码", "订购数量", "单价", "支付方式",
           "收货人", "联系电话", "省份", "城市", "区县", "详细地址"]
@@ -79,8 +81,10 @@ def test_cli_scan_writes_flags_and_quarantine(export, tmp_path, site_config, cap
     with Store.open(db) as store:
         assert _count(store, QuarantinedRow) == 3
         assert _count(store, Flag) == flags.height
-        stored_orders = set(store.order_lines_frame(flags["order_id"].to_list())["order_id"])
-        assert set(flags["order_id"].drop_nulls()) <= stored_orders  # every flagged order's lines kept
+        pairs = list(zip(flags["store_id"].to_list(), flags["order_id"].to_list()))
+        kept = flagged_lines.order_lines(store.engine, FlaggedLines(history_dir_for(db, site_config)), pairs)
+        assert {o for (_, o), lines in kept.items() if lines} == set(flags["order_id"].drop_nulls())  # every flagged order's lines kept
+        assert kept[("MD0", "X1")][0]["quantity"] == 1200 and _count(store, OrderLine) == 0   # in the file, not the table
 
 
 def test_rescan_adds_no_lines_and_no_flags(export, tmp_path, site_config):
@@ -95,7 +99,9 @@ def test_rescan_adds_no_lines_and_no_flags(export, tmp_path, site_config):
     with Store.open(db) as store:
         assert _count(store, Flag) == first.flags.height
         assert _count(store, FlagEvent) == first.flags.height
-        assert _count(store, OrderLine) == store.order_lines_frame(first.flags["order_id"].to_list()).height
+        # the lines were written once, with the flags that were new: the rescan changed no flag, wrote no lines
+        assert FlaggedLines(history_dir_for(db, site_config)).scan_ids() == [first.scan_id]
+        assert _count(store, OrderLine) == 0
 
 
 def test_history_feeds_the_next_scan(export, tmp_path, site_config):

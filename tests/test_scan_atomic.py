@@ -17,6 +17,7 @@ from orderwatch.scan import run_scan
 from store import Flag, FlagEvent, History, OrderLine, QuarantinedRow, Scan, Store
 from store import scans as scan_log
 from store.recovery import recover
+from store.flagged_lines import FlaggedLines
 from tests.test_scan import HEADER, _rows
 
 AS_OF = datetime(2026, 9, 22, 18, 0)
@@ -69,12 +70,13 @@ def _boom(*_a, **_k):
     raise RuntimeError("disk full (injected)")
 
 
-@pytest.mark.parametrize("where", ["add_order_lines", "add_quarantine", "stage"])
+@pytest.mark.parametrize("where", ["lines.stage", "add_quarantine", "stage"])
 def test_a_scan_that_fails_half_way_stores_nothing(db_url, tmp_path, site_config, monkeypatch, where):
     p = export(tmp_path / "o.csv")
     before = counts(db_url)
-    target = History if where == "stage" else Store
-    monkeypatch.setattr(target, where, _boom)
+    # the flagged orders' lines (store.flagged_lines) are staged like the history partition
+    target = {"stage": History, "lines.stage": FlaggedLines}.get(where, Store)
+    monkeypatch.setattr(target, where.split(".")[-1], _boom)
     with pytest.raises(RuntimeError, match="injected"):
         run_scan([p], site_config, as_of=AS_OF, db_url=db_url)
     assert counts(db_url) == before                       # no flags without their lines
@@ -83,6 +85,7 @@ def test_a_scan_that_fails_half_way_stores_nothing(db_url, tmp_path, site_config
     assert scan["status"] == "failed" and "injected" in scan["error"]
     h = History(history_dir_for(db_url, site_config))
     assert h.partition_scan_ids() == [] and h.pending_scan_ids() == []
+    assert FlaggedLines(h.dir).scan_ids() == [] and FlaggedLines(h.dir).pending_scan_ids() == []
     monkeypatch.undo()
     r = run_scan([p], site_config, as_of=AS_OF, db_url=db_url)   # the re-run lands whole
     after = counts(db_url)
@@ -125,8 +128,10 @@ def test_staged_partitions_are_settled_on_start(db_url, tmp_path, site_config):
                        "quantity": [1.0], "created_at": [AS_OF]})
     with Store.open(db_url) as s:
         done, failed, running = (s.begin_scan([], AS_OF) for _ in range(3))
+        lines = FlaggedLines(h.dir)
         for sid in (done, failed, running):
             h.stage(sid, df)
+            lines.stage(sid, df)
         s.finish_scan(done, lines_read=1, lines_accepted=1, lines_quarantined=0, lines_new=1, flags_new=0)
         s.finish_scan(failed, lines_read=1, lines_accepted=1, lines_quarantined=0, lines_new=0, flags_new=0,
                       status="failed", error="x")
@@ -138,6 +143,7 @@ def test_staged_partitions_are_settled_on_start(db_url, tmp_path, site_config):
     assert out == {"promoted": [done], "discarded": [failed], "removed": [orphan]}
     assert h.partition_scan_ids() == [done] and h.pending_scan_ids() == [running]
     assert os.path.exists(h._partition(done))
+    assert lines.scan_ids() == [done] and lines.pending_scan_ids() == [running]   # its flagged lines alike
 
 
 def test_a_scan_whose_lease_was_taken_does_not_land(db_url, tmp_path, site_config, monkeypatch):

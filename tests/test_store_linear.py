@@ -12,9 +12,10 @@ import pytest
 import yaml
 from sqlalchemy import event, func, select
 
-from contracts.config import load_config
+from contracts.config import history_dir_for, load_config
 from orderwatch.scan import run_scan
-from store import Store
+from store import Store, flagged_lines
+from store.flagged_lines import FlaggedLines
 from store.models import Flag, FlagEvent
 from tests.test_store import db_url, pg_url, store  # noqa: F401  (fixtures)
 
@@ -152,6 +153,16 @@ def test_one_scan_creates_and_raises_thousands(tmp_path, db_url: str) -> None:  
     mine = ev.filter(pl.col("scan_id") == second.scan_id)
     assert mine.group_by("action").len().sort("action").rows() == [("created", 3000), ("level_raised", 3000)]
     assert mine["flag_id"].n_unique() == 6000
+    # the flagged orders' lines: one file per scan that created or raised flags, the newest version shown
+    archive = FlaggedLines(history_dir_for(db_url, config))
+    assert archive.scan_ids() == [first.scan_id, second.scan_id]
+    third = run_scan([both], config, db_url=db_url, as_of=datetime(2026, 9, 1, 16))
+    assert (third.flags_created, third.flags_raised) == (0, 0) and archive.scan_ids() == [first.scan_id, second.scan_id]
+    with Store.open(db_url) as s:
+        shown = flagged_lines.order_lines(s.engine, archive, [("MD0", "P0"), ("MD0", "P5000"), ("MD1", "P1")])
+    assert [ln["paid_amount"] for ln in shown[("MD0", "P0")]] == [300.0]        # raised: the re-export's version
+    assert [ln["scan_id"] for ln in shown[("MD0", "P5000")]] == [second.scan_id]  # created by the second scan
+    assert [ln["order_id"] for ln in shown[("MD1", "P1")]] == ["P1"]
 
 
 @pytest.mark.parametrize("bad", ["{nope", "[1, 2"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import Engine
 
-from contracts.config import Config
+from contracts.config import Config, history_dir_for
 from store import Store
+from store.flagged_lines import FlaggedLines
 
 
 def config() -> Config:
@@ -19,3 +20,9 @@ def store() -> Store:
 
 def engine() -> Engine:
     return store().engine
+
+
+def flagged_lines() -> FlaggedLines:
+    """Where the scans keep their flagged orders' lines (beside the history of this database)."""
+    url = engine().url.render_as_string(hide_password=False)
+    return FlaggedLines(history_dir_for(url, config()))

@@ -113,8 +113,8 @@ def queue():  # type: ignore[no-untyped-def]
     rows, _next = queries.list_flags(context.engine(), g.user, f, CAP)
     review.decorate(rows, review.rules_by_id())
     engine = context.engine()
-    lines = {(r["store_id"], r["order_id"]): queries.order_lines(engine, r["store_id"], r["order_id"])
-             for r in rows if r.get("order_id")}
+    lines = queries.orders_lines(engine, [(r["store_id"], r["order_id"]) for r in rows if r.get("order_id")],
+                                 context.flagged_lines())
     name = context.config().department_name(f.department, review.lang()) if f.department else _("All stores")
     title = _("%(queue)s — review sheet of %(day)s", queue=name, day=review.local_day())
     data = workbook(rows, lines, title)

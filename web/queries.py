@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select
 
-from store.models import Flag, FlagEvent, OrderLine
+from store import flagged_lines
+from store.flagged_lines import FlaggedLines
+from store.models import Flag, FlagEvent
 from store.users import Principal
 from web.access import flag_scope
 from web.i18n import date_from_input
@@ -242,15 +244,18 @@ def flag_events(engine: Engine, flag_id: int) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(select(e).where(e.c.flag_id == flag_id).order_by(e.c.id)).mappings()]
 
 
-def order_lines(engine: Engine, store_id: str | None, order_id: str | None) -> list[dict[str, Any]]:
+def order_lines(engine: Engine, store_id: str | None, order_id: str | None,
+                archive: FlaggedLines | None = None) -> list[dict[str, Any]]:
+    """A flagged order's lines (``store.flagged_lines``: the scans' files, else the old table)."""
     if not order_id:
         return []
-    t = OrderLine.__table__
-    stmt = select(t).where(t.c.order_id == order_id)
-    if store_id:
-        stmt = stmt.where(t.c.store_id == store_id)
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(stmt.order_by(t.c.line_no)).mappings()]
+    return orders_lines(engine, [(store_id, order_id)], archive).get((store_id, order_id), [])
+
+
+def orders_lines(engine: Engine, orders: list[tuple[str | None, str | None]], archive: FlaggedLines | None = None,
+                 ) -> dict[tuple[str | None, str | None], list[dict[str, Any]]]:
+    """Many orders' lines at once (an export), each scan's file read once."""
+    return flagged_lines.order_lines(engine, archive, orders)
 
 
 def related_flags(engine: Engine, p: Principal, flag: dict[str, Any], limit: int = 20) -> list[dict[str, Any]]:

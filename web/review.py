@@ -182,7 +182,7 @@ def render_flag(flag_id: int, *, form: dict[str, Any] | None = None, error: str 
     return render_template(
         "flag.html", f=f, evidence=evidence, rule=rule, chart=chart, explains=explains,
         levels=explain_levels(rule, features, lang()), features=feature_rows(rule, features, lang()),
-        lines=queries.order_lines(engine, f.get("store_id"), f.get("order_id")), related=related,
+        lines=queries.order_lines(engine, f.get("store_id"), f.get("order_id"), context.flagged_lines()), related=related,
         events=events_of(queries.flag_events(engine, flag_id)), can_act=access.can_act(g.user, f),
         can_comment=access.can_comment(g.user, f), can_correct=access.can_confirm_correction(g.user, f),
         transitions=lifecycle.TRANSITIONS[f["status"]], resolutions=lifecycle.RESOLUTIONS,

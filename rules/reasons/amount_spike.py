@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from i18n import N_
 
 TEMPLATES = {
@@ -34,3 +36,14 @@ def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str
         return "platform", args
     kind = "store_high" if row.get("store_high") is not None else "store"
     return f"{kind}.{'critical' if level == 'critical' else 'warn'}", args
+
+
+def exprs(c, params: dict[str, Any]):  # noqa: ANN001, ANN201 - rules.reasons.vector.Cols; (key, figures, present)
+    """:func:`choose` as expressions (``rules.reasons.vector``)."""
+    args = {k: c(k) for k in ("order_id", "store_id", "order_amount", "amount_ratio", "baseline_amount",
+                              "store_high", "high_ratio", "amount_z", "history_orders", "platform_amount",
+                              "platform_ratio", "platform_high", "platform_high_ratio")}
+    level = pl.when(pl.col("level") == "critical").then(pl.lit("critical")).otherwise(pl.lit("warn"))
+    kind = pl.when(c.null("store_high")).then(pl.lit("store.")).otherwise(pl.lit("store_high."))
+    key = pl.when(c.null("baseline_amount")).then(pl.lit("platform")).otherwise(pl.concat_str([kind, level]))
+    return key, args, {}

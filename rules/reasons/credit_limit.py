@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from i18n import N_
 
 TEMPLATES = {
@@ -29,3 +31,12 @@ def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str
                                     "cod_exposure", "open_cod_orders", "exposure_over")}
     which = "order" if (row.get("over_limit") or 0) > 0 else "exposure"
     return which + (".platform" if row.get("limit_source") == "platform" else ""), args
+
+
+def exprs(c, params: dict[str, Any]):  # noqa: ANN001, ANN201 - rules.reasons.vector.Cols; (key, figures, present)
+    """:func:`choose` as expressions (``rules.reasons.vector``)."""
+    args = {k: c(k) for k in ("order_id", "store_id", "order_amount", "credit_limit", "over_limit",
+                              "cod_exposure", "open_cod_orders", "exposure_over")}
+    which = pl.when(c.or0("over_limit", ">", 0)).then(pl.lit("order")).otherwise(pl.lit("exposure"))
+    source = pl.when(c.eq("limit_source", "platform")).then(pl.lit(".platform")).otherwise(pl.lit(""))
+    return pl.concat_str([which, source]), args, {}

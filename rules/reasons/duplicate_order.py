@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from i18n import N_
 
 TEMPLATES = {
@@ -15,3 +17,9 @@ TEMPLATES = {
 def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return "same", {k: row.get(k) for k in ("order_id", "previous_order_id", "minutes_since_previous",
                                             "line_count", "order_qty")}
+
+
+def exprs(c, params: dict[str, Any]):  # noqa: ANN001, ANN201 - rules.reasons.vector.Cols; (key, figures, present)
+    """:func:`choose` as expressions (``rules.reasons.vector``)."""
+    return pl.lit("same"), {k: c(k) for k in ("order_id", "previous_order_id", "minutes_since_previous",
+                                              "line_count", "order_qty")}, {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from i18n import N_
 
 TEMPLATES = {
@@ -37,3 +39,20 @@ def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str
     if missing:
         return "missing", args
     return ("phone" if phone else "no_phone"), args
+
+
+def exprs(c, params: dict[str, Any]):  # noqa: ANN001, ANN201 - rules.reasons.vector.Cols; (key, figures, present)
+    """:func:`choose` as expressions (``rules.reasons.vector``)."""
+    from detectors.missing_address import LABELS
+
+    by_name = {v: k for k, v in LABELS.items()}
+    names = c("missing_fields").cast(pl.String).fill_null("").str.split("、").list.eval(
+        pl.element().filter(pl.element() != "").replace(by_name))
+    phone = c("phone").cast(pl.String).fill_null("").str.strip_chars()
+    has_missing, has_phone = names.list.len() > 0, phone != ""
+    bad = c.eq("phone_invalid", 1)
+    key = (pl.when(has_missing & bad).then(pl.when(has_phone).then(pl.lit("missing_phone"))
+                                           .otherwise(pl.lit("missing_no_phone")))
+           .when(has_missing).then(pl.lit("missing"))
+           .when(has_phone).then(pl.lit("phone")).otherwise(pl.lit("no_phone")))
+    return key, {"order_id": c("order_id"), "missing": names, "phone": phone}, {}

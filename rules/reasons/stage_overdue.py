@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from i18n import N_
 
 TEMPLATES = {
@@ -93,3 +95,20 @@ def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str
     if fam == "other":
         args["stage"] = params.get("stage")
     return f"{fam}.{situation}", args
+
+
+def exprs(c, params: dict[str, Any]):  # noqa: ANN001, ANN201 - rules.reasons.vector.Cols; (key, figures, present)
+    """:func:`choose` as expressions (``rules.reasons.vector``)."""
+    fam = family(params)
+    done = c.eq("done", 1)
+    situation = pl.when(done).then(pl.lit("late"))
+    if fam in _DEADLINES:
+        situation = (pl.when(c.eq("deadline", 1) & done).then(pl.lit("deadline_late"))
+                     .when(c.eq("deadline", 1)).then(pl.lit("deadline")).when(done).then(pl.lit("late")))
+    if fam in _UNSEEN:
+        situation = situation.when(c.eq("tracked", 0)).then(pl.lit("unseen"))
+    situation = situation.otherwise(pl.lit("waiting"))
+    args = {k: c(k) for k in ("order_id", "hours", "sla_hours", "overdue_hours", "start_event", "basis")}
+    if fam == "other":
+        args["stage"] = pl.lit(params.get("stage"))
+    return pl.concat_str([pl.lit(f"{fam}."), situation]), args, {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import polars as pl
+
 from i18n import N_
 
 TEMPLATES = {
@@ -27,3 +29,15 @@ def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str
     if off and under:
         return "both", args
     return ("under_min" if under else "off_step"), args
+
+
+def exprs(c, params: dict[str, Any]):  # noqa: ANN001, ANN201 - rules.reasons.vector.Cols; (key, figures, present)
+    """:func:`choose` as expressions (``rules.reasons.vector``)."""
+    args = {k: c(k) for k in ("order_id", "sku", "quantity", "order_step", "min_order_qty")}
+    step, qty = c("order_step"), c("quantity")
+    lower = (qty / step).floor() * step
+    args["lower"], args["upper"] = lower, lower + step
+    there = c.or0("order_step", ">", 0) & ~c.null("quantity")
+    off, under = c.eq("off_step", 1), c.eq("under_min", 1)
+    key = pl.when(off & under).then(pl.lit("both")).when(under).then(pl.lit("under_min")).otherwise(pl.lit("off_step"))
+    return key, args, {"lower": there, "upper": there}

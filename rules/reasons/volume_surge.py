@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from i18n import N_
 from rules.reasons import near_power_of_ten
 
@@ -72,3 +74,25 @@ def choose(row: dict[str, Any], level: str, params: dict[str, Any]) -> tuple[str
     if near_power_of_ten(row.get("qty_ratio")) or (row.get("zero_shape") == 1 and (row.get("qty_ratio") or 0) >= 5):
         return "line.extra_zero", args
     return ("line.critical" if level == "critical" else "line.warn"), args
+
+
+_DAY_KEYS = ("store_id", "day_qty", "day_lines", "qty_index", "line_index", "adj_ratio", "same_weekdays",
+             "history_days", "weekday", "qty_ratio", "baseline_qty")
+
+
+def exprs(c, params: dict[str, Any]):  # noqa: ANN001, ANN201 - rules.reasons.vector.Cols; (key, figures, present)
+    """:func:`choose` as expressions (``rules.reasons.vector``)."""
+    if params.get("scope") == "day":
+        args = {k: c(k) for k in _DAY_KEYS}
+        args["day"] = c("occurred_at")
+        args["platform_factor"] = c("platform_factor")
+        present = {"platform_factor": c.or0("platform_factor", ">=", 1.2) & ~c.null("platform_factor")}
+        weekly = pl.when(c.or0("same_weekdays", ">", 0)).then(pl.lit("day.weekday")).otherwise(pl.lit("day.recent"))
+        lines = pl.when(c.eq("measure", "line_index")).then(pl.lit("_lines")).otherwise(pl.lit(""))
+        return pl.concat_str([weekly, lines]), args, present
+    args = {k: c(k) for k in ("order_id", "sku", "quantity", "qty_ratio", "usual_qty")}
+    args["basis"] = c("baseline")
+    zero = c.near_power_of_ten("qty_ratio") | (c.eq("zero_shape", 1) & c.or0("qty_ratio", ">=", 5))
+    key = (pl.when(zero).then(pl.lit("line.extra_zero"))
+           .when(pl.col("level") == "critical").then(pl.lit("line.critical")).otherwise(pl.lit("line.warn")))
+    return key, args, {}
