@@ -31,7 +31,8 @@ SCAN_CHILD = flag_bench.SCAN_CHILD + (
     "print(json.dumps({'lines': r.accepted,\n"
     "                  'history_rows': sum(p.history_rows for p in r.partitions) if r.partitions else None,\n"
     "                  'state': None if s is None else {'rebuilt': s.rebuilt, 'state_rows_read': s.state_rows_read,\n"
-    "                           'raw_rows_read': s.raw_rows_read}}))\n"
+    "                           'raw_rows_read': s.raw_rows_read},\n"
+    "                  'read_state': r.state_read}))\n"
 )
 
 
@@ -104,16 +105,17 @@ def table(rows: list[dict], meta: dict) -> list[str]:
     head = (f"one-day batch ({meta['batch_lines']:,} lines, {meta['stores']:,} stores) on {meta['days']} days of "
             f"history ({meta['history_lines']:,} lines) ÷ the same batch alone (target ≤ 1.5)")
     lines = [head, "backend    | alone s | on history s | ratio | alone MiB | on history MiB | mem ratio | "
-                   "history set-up s | state read rows"]
+                   "history set-up s | state rows read (detect / update) | raw day-slice rows"]
     for r in rows:
         a, h = r.get("alone", {}), r.get("on_history", {})
         if "error" in a or "error" in h:
             lines.append(f"{r['backend']:<10} | failed: {a.get('error') or h.get('error')}")
             continue
-        st = h.get("state") or {}
+        st, rs = h.get("state") or {}, h.get("read_state") or {}
         lines.append(f"{r['backend']:<10} | {a['wall_s']:7.2f} | {h['wall_s']:12.2f} | {h['wall_s'] / a['wall_s']:5.2f} | "
                      f"{a['peak_mib']:9.0f} | {h['peak_mib']:14.0f} | {h['peak_mib'] / a['peak_mib']:9.2f} | "
-                     f"{r.get('history_setup', {}).get('wall_s', float('nan')):16.1f} | {st.get('state_rows_read', '—')}")
+                     f"{r.get('history_setup', {}).get('wall_s', float('nan')):16.1f} | "
+                     f"{rs.get('state_rows', '—')} / {st.get('state_rows_read', '—')} | {rs.get('slice_rows', '—')}")
         stages = " ".join(f"{k} {v:.2f}" for k, v in h.get("timings", {}).items())
         alone = " ".join(f"{k} {v:.2f}" for k, v in a.get("timings", {}).items())
         lines.append(f"    stages on history: {stages}  |  alone: {alone}")

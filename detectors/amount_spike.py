@@ -5,9 +5,16 @@ The store's usual is robust statistics of its previous ``window`` active orders 
 (``store_high``: what the store orders on a big day, so a store whose orders vary a lot is not
 flagged for its usual big ones), and the median absolute deviation as the spread
 (``amount_z``).  A store with less history is judged against its cohort, the platform: the
-median order amount of every store's orders in the history and the batch (``platform_amount``)
-and its ``high_quantile`` (``platform_high``), so a first order of a fortune is not waved
-through while a new store's stocking order (a few times a normal one) is.
+median order amount of the platform's newest ``platform_orders`` active orders (every store's,
+history and batch: ``platform_amount``) and its ``high_quantile`` (``platform_high``), so a first
+order of a fortune is not waved through while a new store's stocking order (a few times a
+normal one) is.  The cohort is the newest orders and not the whole history window so that it
+can be kept as state (``detectors.state_platform``): a median over every order of a quarter
+cannot be updated without re-reading them.
+
+In state mode (``ctx.state``) a store's past orders come from ``store_orders`` and the cohort's
+from ``platform_orders``; the orders of ``ctx.lines`` (the batch and its store-days) replace
+their stored rows.  Exact while a store keeps its 60 orders before the batch in the state.
 
 No money amount is absolute here or in the rules: an amount is material when it is large
 against the platform's own orders (``platform_ratio``), whatever the currency or scale of the
@@ -24,6 +31,8 @@ import polars as pl
 from contracts.config import Config
 from detectors.base import DetectContext, Detector
 from detectors.common import order_subject
+from detectors.state_platform import newest_orders
+from detectors.state_tables import order_values
 
 FEATURES = {
     "order_amount": "订单金额",
@@ -39,7 +48,8 @@ FEATURES = {
     "platform_high_ratio": "订单金额 / 全平台高位数",
     "comparison": "与基线比较的文字说明",
 }
-PARAMS: dict[str, Any] = {"window": 60, "min_history": 5, "high_quantile": 0.95}
+PARAMS: dict[str, Any] = {"window": 60, "min_history": 5, "high_quantile": 0.95, "platform_orders": 50_000}
+ORDER = ["source", "store_id", "order_id"]
 
 
 def _check(p: dict[str, Any], config: Config) -> list[tuple[str, str]]:
@@ -49,14 +59,37 @@ def _check(p: dict[str, Any], config: Config) -> list[tuple[str, str]]:
         out.append(("min_history", "must be at least 2: a median of one order is no usual"))
     if int(p["window"]) < int(p["min_history"]):
         out.append(("window", "must be at least min_history"))
+    if int(p["platform_orders"]) < int(p["min_history"]):
+        out.append(("platform_orders", "must be at least min_history: the cohort is that many orders"))
     return out
+
+
+def _with_state(ctx: DetectContext, current: pl.LazyFrame, table: str) -> pl.LazyFrame:
+    """``current`` (orders of ``ctx.lines``) and, in state mode, the stored orders of ``table``
+    inside the history window that ``ctx.lines`` does not hold (its version replaces theirs)."""
+    if ctx.state is None:
+        return current
+    past = (order_values(ctx.past_state(table).collect()).lazy()
+            .join(ctx.orders.select(ORDER), on=ORDER, how="anti", nulls_equal=True)
+            .select(*ORDER, "created_at", "order_value", pl.lit(False).alias("_in_batch")))
+    return pl.concat([past, current], how="diagonal_relaxed")
+
+
+def _cohort(c: DetectContext, n: int, q: float) -> pl.LazyFrame:
+    """The platform's median and ``q`` quantile order amount over its newest ``n`` active orders."""
+    current = c.orders.filter(pl.col("n_active") > 0).select(*ORDER, "created_at", "order_value")
+    newest = newest_orders(_with_state(c, current, "platform_orders"), n)
+    return newest.select(pl.col("order_value").median().alias("platform_amount"),
+                         pl.col("order_value").quantile(q, interpolation="linear").alias("platform_high"))
 
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     w, min_h, q = int(p["window"]), int(p["min_history"]), float(p["high_quantile"])
     prev = pl.col("_prev")
+    current = ctx.orders.filter(pl.col("n_active") > 0).select(*ORDER, "store_name", "created_at", "order_value",
+                                                                "_in_batch")
     orders = (
-        ctx.orders.filter(pl.col("n_active") > 0)
+        _with_state(ctx, current, "store_orders")
         .with_columns(pl.col("order_value").alias("order_amount"))
         .sort("store_id", "created_at", "order_id")
         .with_columns(pl.col("order_amount").shift(1).over("store_id").alias("_prev"))
@@ -68,10 +101,8 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         )
         .with_columns((prev - pl.col("baseline_amount")).abs()
                       .rolling_median(w, min_samples=min_h).over("store_id").alias("_mad"))
-        # the cohort of a store without history: every store's orders (over all partitions)
-        .join(ctx.platform("order_amount", lambda c: c.orders.filter(pl.col("n_active") > 0).select(
-            pl.col("order_value").median().alias("platform_amount"),
-            pl.col("order_value").quantile(q, interpolation="linear").alias("platform_high"))), how="cross")
+        # the cohort of a store without history: every store's newest orders (over all partitions)
+        .join(ctx.platform("order_amount", lambda c: _cohort(c, int(p["platform_orders"]), q)), how="cross")
     )
     # the spread never below a tenth of the usual: a store ordering the same amount every day
     # has a MAD of zero, and a few percent more is no anomaly
@@ -112,4 +143,5 @@ DETECTOR = Detector(
     reason_zh=lambda p: "门店{store_id}订单{order_id}金额{order_amount:,.2f}，{comparison}",
     needs=lambda p: (("order_amount", "line_amount", "unit_price"),),
     check=_check,
+    from_state=lambda p, state: "store_orders" in state,
 )

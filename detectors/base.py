@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Union
 
 import polars as pl
@@ -68,6 +68,31 @@ class DetectContext:
     # detector cannot get from state (the batch's own store-days, the last minutes before it), and
     # a detector reads its baselines here.  None: ``lines`` holds the whole history window.
     state: dict[str, pl.DataFrame] | None = None
+    # the first moment of the history window (``history.days`` before the whole batch's first
+    # line; the same for every partition): state rows older than it are no baseline, as raw
+    # lines older than it are never read.  None: computed from this context's batch.
+    since: datetime | None = None
+    # name -> rows a detector judged for the batch that the baseline state keeps (the scan
+    # writes them after its commit: ``orderwatch.baseline_state``); shared by derived contexts
+    kept: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False)
+    # the raw-history context, for a detector that cannot read its baselines from ``state``
+    raw: Callable[[], "DetectContext"] | None = field(default=None, repr=False)
+
+    def history_start(self) -> datetime | None:
+        """:attr:`since`, else ``history.days`` before this context's first batch line."""
+        if self.since is not None:
+            return self.since
+        if "_history_start" not in self.cache:
+            first = self.lines.filter(pl.col("_in_batch")).select(pl.col("created_at").min()).collect().item()
+            self.cache["_history_start"] = first - timedelta(days=self.config.history_days) if first else None
+        return self.cache["_history_start"]
+
+    def past_state(self, table: str, at: str = "created_at") -> pl.LazyFrame:
+        """A state table's rows inside the history window (``ctx.state`` must be given)."""
+        assert self.state is not None, "past_state needs a state-mode context"
+        rows = self.state[table].lazy()
+        start = self.history_start()
+        return rows if start is None else rows.filter(pl.col(at) >= start)
 
     def platform(self, name: str, build: Callable[["DetectContext"], pl.LazyFrame]) -> pl.LazyFrame:
         """A frame over every store's lines (``build(ctx)``): a SKU's platform median, a day's factor.
@@ -112,6 +137,13 @@ class Detector:
     needs: Callable[[dict[str, Any]], tuple[Need, ...]] = lambda p: ()  # canonical fields it reads
     # params -> (param, problem) the rules loader reports (what types and choices cannot say)
     check: Callable[[dict[str, Any], Config], list[tuple[str, str]]] = lambda p, config: []
+    # params -> how far before each of the batch's store-days a state-mode context must still
+    # hold raw lines (``DetectContext.state``): what no compact table can give, e.g. the orders of
+    # the last ``window_minutes`` a duplicate is looked for among.  None: the state is enough.
+    recent: Callable[[dict[str, Any]], timedelta | None] = lambda p: None
+    # (params, the state's tables) -> True when it computes from ``DetectContext.state`` and the
+    # narrowed lines; False: it is given the raw history window (``DetectContext.raw``)
+    from_state: Callable[[dict[str, Any], dict[str, pl.DataFrame]], bool] = lambda p, state: False
 
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**self.params, **params}
@@ -124,3 +156,7 @@ class Detector:
             if not any(a in present for a in alts):
                 out.append(alts[0] if len(alts) == 1 else " or ".join(alts))
         return out
+
+    def recent_of(self, params: dict[str, Any]) -> timedelta | None:
+        """:attr:`recent` with this rule's params over the defaults."""
+        return self.recent(self.with_defaults(params))

@@ -10,6 +10,7 @@ same bestseller is not a correction.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -67,4 +68,7 @@ DETECTOR = Detector(
     reason_zh=lambda p: ("门店{store_id}取消订单{cancelled_order_id}后{minutes_after_cancel:.0f}分钟下了相似订单"
                          "{order_id}（商品重合度{similarity:.0%}），视为门店更正，仅作提示"),
     needs=lambda p: ("sku", "status"),
+    # the cancelled order is at most window_minutes older: a state-mode scan keeps those raw
+    recent=lambda p: timedelta(minutes=float(p["window_minutes"])),
+    from_state=lambda p, state: True,     # the batch, its store-days and the recent minutes
 )

@@ -51,6 +51,9 @@ def order_subject() -> pl.Expr:
 
 
 ADDRESS_FIELDS = ("consignee", "phone", "province", "city", "district", "address", "postcode", "country")
+#: an order's fields, taken from its first line
+ORDER_FIELDS = (*ORDER_KEY, "store_name", "buyer_id", "order_value", "paid_amount", "payment_method",
+                "is_cod", "source_file", "state", *ADDRESS_FIELDS)
 
 
 def orders_of(lines: pl.LazyFrame, catalog: pl.LazyFrame | None) -> pl.LazyFrame:
@@ -67,9 +70,7 @@ def orders_of(lines: pl.LazyFrame, catalog: pl.LazyFrame | None) -> pl.LazyFrame
     else:
         lines = lines.with_columns(pl.lit(False).alias("_fresh_sku"))
     active = pl.col("active")
-    return lines.group_by(OKEY).agg(
-        pl.col(*ORDER_KEY, "store_name", "buyer_id", "order_value", "paid_amount", "payment_method",
-               "is_cod", "source_file", "state", *ADDRESS_FIELDS).first(),
+    per_order = lines.group_by(OKEY).agg(
         pl.col("state").is_in(DONE_STATES).fill_null(False).all().alias("_done"),
         pl.col("state").replace_strict(STATE_RANK, default=None, return_dtype=pl.Int8).max().alias("_rank"),
         pl.col("created_at").min(),
@@ -81,3 +82,10 @@ def orders_of(lines: pl.LazyFrame, catalog: pl.LazyFrame | None) -> pl.LazyFrame
         pl.struct("sku", "quantity").hash().filter(active).sum().alias("_sig"),
         pl.col("_fresh_sku").filter(active).fill_null(False).any().alias("_fresh"),
     )
+    # the first line's fields: aggregating 20 text columns with ``first()`` cost more than every
+    # other aggregate together (0.18 s of 0.33 s at 1 M lines).  The aggregates above do not
+    # depend on the lines' order, so a plan evaluated twice (streaming) may join them to this
+    first = lines.filter(pl.col(OKEY).is_first_distinct()).select(OKEY, *ORDER_FIELDS)
+    return per_order.join(first, on=OKEY, how="left").select(
+        OKEY, *ORDER_FIELDS, "_done", "_rank", "created_at", "_start", "_picked", "_in_batch",
+        "n_active", "active_qty", "_sig", "_fresh")

@@ -14,6 +14,12 @@ completed or paid) or ``exposure_days`` have passed (an export that never says "
 not pile up debt forever); cancelled, closed, returned and refunded orders never count.  An
 export that shows no settlement at all (no such state or time in its source) cannot tell what
 is still open: the exposure is left unknown there and only the order itself is judged.
+
+In state mode (``ctx.state``) the store's earlier orders still open come from the state's
+``cod_orders`` (its standing cash-on-delivery orders open at its newest one) and whether a source
+shows settlements from ``source_fields``' ``cod_settles`` (``detectors.state_platform``); the
+orders of ``ctx.lines`` replace their stored rows.  Exact for a batch no older than its store's
+newest stored cash-on-delivery order, while ``exposure_days`` is within ``history.state.cod_days``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ import polars as pl
 
 from contracts.schema import UNWOUND_STATES
 from detectors.base import DetectContext, Detector
-from detectors.common import OKEY, order_subject
+from detectors.common import OKEY, ORDER_KEY, order_subject
+from detectors.state_platform import COD_SETTLES, SETTLED_STATES, Bounds, settles_shown
 
 FEATURES = {
     "order_amount": "订单金额",
@@ -38,7 +45,14 @@ FEATURES = {
     "over_by": "超出额度的部分（订单或未结清金额，取较大者）",
 }
 PARAMS: dict[str, Any] = {"exposure_days": 30}
-SETTLED_STATES = ("delivered", "completed")
+
+
+def _check(p: dict[str, Any], config: Any) -> list[tuple[str, str]]:
+    kept = Bounds.of(config).cod_days
+    if int(p["exposure_days"]) > kept:
+        return [("exposure_days", f"must be at most history.state.cod_days ({kept}): the state keeps "
+                                  "open cash-on-delivery orders that long")]
+    return []
 EMPTY = {"subject": pl.String, "store_id": pl.String, "store_name": pl.String, "order_id": pl.String,
          "occurred_at": pl.Datetime("us"), "order_amount": pl.Float64, "credit_limit": pl.Float64,
          "limit_source": pl.String, "over_limit": pl.Float64, "cod_exposure": pl.Float64,
@@ -57,9 +71,31 @@ def _limits(ctx: DetectContext) -> pl.LazyFrame | None:
 def _cod_orders(ctx: DetectContext) -> pl.LazyFrame:
     """One row per cash-on-delivery order that still stands: value, times, settlement."""
     # a source that never shows a settlement cannot say what is still open (over every store)
-    tracks = ctx.platform("source_tracks", lambda c: _standing(c).group_by("source").agg(
-        (pl.col("_settled_at").is_not_null() | pl.col("_settled_state")).any().alias("_tracks")))
-    return _standing(ctx).join(tracks, on="source", how="left", nulls_equal=True)
+    tracks = ctx.platform("source_tracks", _tracks)
+    return _with_stored(ctx, _standing(ctx)).join(tracks, on="source", how="left", nulls_equal=True)
+
+
+def _tracks(c: DetectContext) -> pl.LazyFrame:
+    """source -> whether any of its cash-on-delivery lines shows a settlement (in state mode the
+    stored history's ``cod_settles`` counts too)."""
+    seen = c.lines.filter(pl.col("is_cod")).select("source", settles_shown().alias("_tracks"))
+    if c.state is not None:
+        stored = (c.past_state("source_fields", at="last_seen").filter(pl.col("field") == COD_SETTLES)
+                  .select("source", pl.lit(True).alias("_tracks")))
+        seen = pl.concat([seen, stored])
+    return seen.group_by("source").agg(pl.col("_tracks").any())
+
+
+def _with_stored(ctx: DetectContext, standing: pl.LazyFrame) -> pl.LazyFrame:
+    """In state mode, ``standing`` and the stored open orders of ``cod_orders`` inside the
+    history window that ``ctx.lines`` does not hold (its version replaces theirs)."""
+    if ctx.state is None:
+        return standing
+    past = (ctx.past_state("cod_orders").join(ctx.orders.select(ORDER_KEY), on=ORDER_KEY, how="anti", nulls_equal=True)
+            .select(pl.struct(ORDER_KEY).hash().alias(OKEY), *ORDER_KEY, "created_at", "order_value",
+                    pl.col("settled_at").alias("_settled_at"), pl.col("settled_state").alias("_settled_state"),
+                    pl.lit(False).alias("_in_batch")))
+    return pl.concat([standing, past], how="diagonal_relaxed")
 
 
 def _standing(ctx: DetectContext) -> pl.LazyFrame:
@@ -78,7 +114,8 @@ def _exposure(orders: pl.LazyFrame, days: int) -> pl.LazyFrame:
     (itself included).
 
     Events: +value when an order is created, -value when it is settled or ages out; a running
-    sum per store, read at each creation (settlements at the same moment counted first).  An
+    sum per store, read at each creation (settlements at the same moment counted first, and
+    every order created at that moment: the figure does not depend on the order rows are read in).  An
     order settled at an unknown time (a delivered state, no time) never counts.
     """
     ends = pl.min_horizontal(
@@ -92,9 +129,12 @@ def _exposure(orders: pl.LazyFrame, days: int) -> pl.LazyFrame:
                          "_v", pl.lit(1).alias("_n"))
     closed = base.select(OKEY, "store_id", pl.col("_end").alias("_t"), pl.lit(0, pl.Int8).alias("_o"),
                          -pl.col("_v"), pl.lit(-1).alias("_n"))
-    events = (pl.concat([opened, closed]).sort("store_id", "_t", "_o")
+    # orders of one store created at the same moment all count at it (whichever is read first)
+    moment = ["store_id", "_t", "_o"]
+    events = (pl.concat([opened, closed]).sort(moment)
               .with_columns(pl.col("_v").cum_sum().over("store_id").alias("cod_exposure"),
-                            pl.col("_n").cum_sum().over("store_id").alias("open_cod_orders")))
+                            pl.col("_n").cum_sum().over("store_id").alias("open_cod_orders"))
+              .with_columns(pl.col("cod_exposure", "open_cod_orders").last().over(moment)))
     return events.filter(pl.col("_o") == 1).select(OKEY, "cod_exposure", "open_cod_orders")
 
 
@@ -135,4 +175,6 @@ DETECTOR = Detector(
     compute=_compute,
     reason_zh=lambda p: "门店{store_id}的货到付款订单{order_id}金额{order_amount:,.2f}，信用额度{credit_limit:,.2f}",
     needs=lambda p: (("order_amount", "line_amount", "unit_price"), "payment_method", "credit_limits"),
+    check=_check,
+    from_state=lambda p, state: "cod_orders" in state,
 )

@@ -11,6 +11,7 @@ product name): without knowing what was ordered, every order of a store would lo
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -61,4 +62,7 @@ DETECTOR = Detector(
     reason_zh=lambda p: ("订单{order_id}与{minutes_since_previous:.0f}分钟前的订单{previous_order_id}"
                          "商品和数量完全相同（{line_count}行，共{order_qty:g}件），疑似重复下单"),
     needs=lambda p: ("sku",),
+    # the earlier order of a pair is at most window_minutes older: a state-mode scan keeps those raw
+    recent=lambda p: timedelta(minutes=float(p["window_minutes"])),
+    from_state=lambda p, state: True,     # the batch, its store-days and the recent minutes
 )

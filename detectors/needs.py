@@ -17,23 +17,29 @@ import polars as pl
 
 from contracts.schema import CANONICAL
 from detectors import REGISTRY
+from detectors.state_platform import ANY_LINE
 
 #: fields whose presence never decides anything (always filled, or bookkeeping)
 _IGNORED = ("source", "line_no", "state")
 
 
-def presence(lines: pl.LazyFrame | pl.DataFrame) -> dict[str, set[str]]:
+def presence(lines: pl.LazyFrame | pl.DataFrame, past_fields: pl.DataFrame | None = None) -> dict[str, set[str]]:
     """batch source_file -> canonical fields with a value in it (or in its configured source).
 
     Counted with ``null_count`` (free on a column's chunks) file by file; a configured source's
-    history is read only for the fields a batch file lacks, and only when it has history.
+    history is read only for the fields a batch file lacks, and only when it has history.  Why
+    no copies: a scan's frame holds every line of the batch and its history window, so the
+    batch is filtered out only when history is there, and the history only for a lacking field.
+    ``past_fields``: in state mode, the baseline state's ``source_fields`` rows inside the history
+    window (``detectors.state_platform``) stand for the source's history; ``lines`` is then the
+    batch (and its slice), whose stored lines are in that table already.
     """
     df = lines.collect() if isinstance(lines, pl.LazyFrame) else lines
     cols = [c for c in CANONICAL if c in df.columns and c not in _IGNORED]
     if not cols or "source_file" not in df.columns or df.height == 0:
         return {}
-    batch = df.filter(pl.col("_in_batch")) if "_in_batch" in df.columns else df
-    past = df.filter(~pl.col("_in_batch")) if "_in_batch" in df.columns else df.head(0)
+    marked = "_in_batch" in df.columns and not df.get_column("_in_batch").all(ignore_nulls=False)
+    batch = df.filter(pl.col("_in_batch")) if marked else df
     files = batch["source_file"].unique(maintain_order=True).to_list()
     out: dict[str, set[str]] = {}
     for f in files:
@@ -41,12 +47,33 @@ def presence(lines: pl.LazyFrame | pl.DataFrame) -> dict[str, set[str]]:
         fields = {c for c in cols if part[c].null_count() < part.height} | _states(part)
         src = part["source"][0] if part.height else None
         lacking = [c for c in cols if c not in fields]
-        if lacking and src and src != "default" and past.height:
-            hist = past.filter(pl.col("source") == src)
-            if hist.height:
-                fields |= {c for c in lacking if hist[c].null_count() < hist.height} | _states(hist)
+        if lacking and src and src != "default":
+            if past_fields is not None:
+                fields |= _stored_fields(past_fields, src, lacking)
+            elif marked:
+                fields |= _history_fields(df, src, lacking)
         out[str(f)] = fields
     return out
+
+
+def _history_fields(df: pl.DataFrame, src: str, lacking: list[str]) -> set[str]:
+    """What ``src``'s raw history lines (``~_in_batch``) carry of the ``lacking`` fields, and
+    every state seen; only those columns of only that source's lines are read."""
+    keep = [*lacking, *(["state"] if "state" in df.columns else [])]
+    hist = df.lazy().filter(~pl.col("_in_batch") & (pl.col("source") == src)).select(keep).collect()
+    if not hist.height:
+        return set()
+    return {c for c in lacking if hist[c].null_count() < hist.height} | _states(hist)
+
+
+def _stored_fields(past_fields: pl.DataFrame, src: str, lacking: list[str]) -> set[str]:
+    """What the state says ``src``'s history carries: the ``lacking`` fields and every state
+    seen (nothing when it has no line in the window, as a source without history)."""
+    rows = past_fields.filter(pl.col("source") == src).get_column("field").to_list()
+    if ANY_LINE not in rows:
+        return set()
+    want = set(lacking)
+    return {r for r in rows if r in want or r.startswith("state:")}
 
 
 def _states(part: pl.DataFrame) -> set[str]:

@@ -1,8 +1,11 @@
 """price_deviation: a unit price off the catalog list price.
 
 The reference is the catalog's list price; for a SKU the catalog doesn't know (or without a
-catalog) it is the platform's median unit price of that SKU over history and batch, when at
-least ``min_platform_lines`` lines price it.
+catalog) it is the platform's median unit price of that SKU over its newest ``platform_lines``
+priced lines (every store's, history and batch), when at least ``min_platform_lines`` lines
+price it.  The newest lines and not the whole history window: a price moves over a quarter, and
+a bounded window can be kept as state (``detectors.state_platform``'s ``sku_prices``), which a
+state-mode context (``ctx.state``) reads instead of the raw history, with the same result.
 
 A price is off by a factor, so ``price_fold`` measures both ways alike: 2.5 for a price of 2.5
 times the reference and for one of 1/2.5 of it (a percentage would call the first +150 % and
@@ -17,7 +20,9 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext, Detector
+from contracts.schema import LINE_KEY
 from detectors.common import order_subject
+from detectors.state_platform import NEWEST_LINES
 
 FEATURES = {
     "unit_price": "成交单价",
@@ -28,16 +33,36 @@ FEATURES = {
     "ref_source": "参考价来源（catalog 目录 / platform 平台中位数）",
     "price_fold": "偏离倍数（高于或低于参考价的倍数，≥1）",
 }
-PARAMS: dict[str, Any] = {"min_platform_lines": 5}
+PARAMS: dict[str, Any] = {"min_platform_lines": 5, "platform_lines": 200}
+PRICE_ROW = ["source", "store_id", "order_id", "line_no", "sku", "created_at", "unit_price"]
+
+
+def _priced_rows() -> pl.Expr:
+    return pl.col("active") & (pl.col("unit_price") >= 0)
+
+
+def _sku_median(c: DetectContext, n: int, min_n: int) -> pl.LazyFrame:
+    """sku -> the median unit price of its newest ``n`` priced lines (null under ``min_n``)."""
+    rows = c.lines.filter(_priced_rows()).select(PRICE_ROW)
+    if c.state is not None:     # stored lines the context's lines do not hold in a newer version
+        past = c.past_state("sku_prices").join(c.lines.select(LINE_KEY), on=list(LINE_KEY), how="anti",
+                                               nulls_equal=True)
+        rows = pl.concat([past.select(PRICE_ROW), rows], how="vertical_relaxed")
+    newest = pl.col("unit_price").top_k_by(NEWEST_LINES, k=n)    # a selection per SKU, not a sort
+    return rows.group_by("sku").agg(pl.when(newest.len() >= min_n).then(newest.median()).alias("_platform"))
+
+
+def _check(p: dict[str, Any], config: Any) -> list[tuple[str, str]]:
+    if int(p["platform_lines"]) < int(p["min_platform_lines"]):
+        return [("platform_lines", "must be at least min_platform_lines")]
+    return []
 
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
-    min_n = int(p["min_platform_lines"])
-    priced_rows = pl.col("active") & (pl.col("unit_price") >= 0)
-    platform = ctx.platform("sku_price", lambda c: (
-        c.lines.filter(priced_rows).group_by("sku")
-        .agg(pl.when(pl.len() >= min_n).then(pl.col("unit_price").median()).alias("_platform"))))
-    priced = ctx.lines.filter(priced_rows).join(platform, on="sku", how="left", nulls_equal=True)
+    min_n, n = int(p["min_platform_lines"]), int(p["platform_lines"])
+    platform = ctx.platform("sku_price", lambda c: _sku_median(c, n, min_n))
+    priced = (ctx.lines.filter(pl.col("_in_batch") & _priced_rows())
+              .join(platform, on="sku", how="left", nulls_equal=True))
     if ctx.catalog is not None:
         priced = priced.join(ctx.catalog.select("sku", "list_price"), on="sku", how="left")
     else:
@@ -45,8 +70,7 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     ref = pl.when(pl.col("list_price") > 0).then(pl.col("list_price")).otherwise(pl.col("_platform"))
     source = pl.when(pl.col("list_price") > 0).then(pl.lit("catalog")).otherwise(pl.lit("platform"))
     return (
-        priced.filter(pl.col("_in_batch"))
-        .with_columns(ref.alias("ref_price"), source.alias("ref_source"))
+        priced.with_columns(ref.alias("ref_price"), source.alias("ref_source"))
         .filter(pl.col("ref_price") > 0)
         .with_columns((pl.col("unit_price") / pl.col("ref_price")).alias("price_ratio"))
         .with_columns(((pl.col("price_ratio") - 1.0) * 100.0).alias("deviation_pct"))
@@ -70,4 +94,7 @@ DETECTOR = Detector(
     reason_zh=lambda p: ("订单{order_id}商品{sku}单价{unit_price:,.2f}，参考价{ref_price:,.2f}（{ref_source}），"
                          "偏离{deviation_pct:+.1f}%"),
     needs=lambda p: ("sku", "unit_price"),
+    check=_check,
+    # the platform price: sku_prices on the driver, the precomputed frame in a partition
+    from_state=lambda p, state: True,
 )

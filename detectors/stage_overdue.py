@@ -47,6 +47,8 @@ NON_GATES = ("paid_at",)
 #: states in which no stage has begun: the order waits for its buyer
 NOT_STARTED = ("pending_payment",)
 CLOSING = ("completed", "cancelled", "closed", "returned", "refunded")
+#: an order's fields, from its first line
+_FIRST_FIELDS = ("source", "store_id", "order_id", "store_name", "source_file")
 
 FEATURES = {
     "hours": "阶段已用（或已等待）的小时数",
@@ -98,7 +100,6 @@ def _order_frame(ctx: DetectContext) -> pl.DataFrame:
     rank = pl.col("state").replace_strict(STATE_RANK, default=None, return_dtype=pl.Int8)
     goods = pl.col("goods").fill_null(True)
     orders = mine.group_by(OKEY).agg(
-        pl.col("source", "store_id", "order_id", "store_name", "source_file").first(),
         pl.col("shipping_method").drop_nulls().first(),
         *[pl.col(e).min().alias(f"_{e}") for e in (*EVENTS, *DEADLINE_FIELDS)],
         pl.col("state").drop_nulls().unique().alias("_states"),
@@ -108,6 +109,9 @@ def _order_frame(ctx: DetectContext) -> pl.DataFrame:
         goods.any().alias("_goods"),
         pl.col("_fresh_sku").filter(goods).fill_null(False).any().alias("_fresh"),
     ).filter(pl.col("_in_batch") & pl.col("_goods"))
+    # the first line's fields joined on: cheaper than ``first()`` of five text columns
+    first = mine.filter(pl.col(OKEY).is_first_distinct()).select(OKEY, *_FIRST_FIELDS)
+    orders = orders.join(first, on=OKEY, how="left").select(OKEY, *_FIRST_FIELDS, pl.exclude(OKEY, *_FIRST_FIELDS))
     return orders.join(ctx.platform("carried", _carried), on="source_file", how="left").collect()
 
 

@@ -1,13 +1,14 @@
 """Baselines as state: the compact tables detectors' baselines are computed from, and how a
 scan's lines update them without re-reading the raw history.
 
-Three tables, each keyed by store so a batch reads only its stores' rows:
+Three line tables (and the judged store-days of ``detectors.volume_state``), each keyed by store so a batch reads only its stores' rows:
 
 ``sku_window``  per store × SKU the last ``sku_lines`` taught lines (``LINE_KEY``,
                 ``created_at``, ``quantity``): what ``detectors.baselines.sku_usual`` takes
-                the median of.  Kept at twice the rules' ``sku_window``, so a pair may lose up
-                to half of its lines to returns or cancellations re-exported later and still
-                hold every value its window needs.
+                the median of.  Kept at three times the rules' ``sku_window``: a batch line's
+                pass-two usual needs the outlier marks of up to the last 2 × ``sku_window``
+                lines, each mark the window before it (``detectors.volume_state``); a pair may
+                lose lines to returns re-exported later and still hold what its window needs.
 ``store_days``  per store and business day (the ``days`` up to its newest) the additive aggregates of its active lines:
                 ``day_qty``, ``day_lines``, ``day_amount`` (``detectors.baselines.store_days``).
                 A day whose lines come in several scans adds up; a re-exported line's old
@@ -34,6 +35,7 @@ import polars as pl
 
 from contracts.config import Config
 from contracts.schema import LINE_KEY
+from detectors import volume_state
 from detectors.common import prepare
 
 PAIR = ["store_id", "sku"]
@@ -51,12 +53,14 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
                      "line_sum": pl.Float64(), "n_active": pl.Int64()},
 }
 TABLES = tuple(SCHEMAS)
+#: every table the state keeps: the line tables above and the judged store-days
+ALL_SCHEMAS: dict[str, dict[str, pl.DataType]] = {**SCHEMAS, **volume_state.SCHEMAS}
 
 
 @dataclass(frozen=True)
 class Bounds:
     """How much each table keeps (``history.state`` in config.yaml)."""
-    sku_lines: int = 16      # per store × SKU: 2 × the rules' sku_window (8)
+    sku_lines: int = 24      # per store × SKU: 3 × the rules' sku_window (8): marks of the last 16
     order_count: int = 120   # per store: 2 × amount_spike's window (60)
     days: int = 120          # store-days kept back from the newest (history.days)
 
@@ -152,10 +156,12 @@ def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame
     b = b or Bounds.of(config)
     cn, co = contributions(new, config), contributions(old, config)
     keys = new.select([pl.col(k).cast(SCHEMAS["sku_window"][k]) for k in LINE_KEY]).unique()
-    window = pl.concat([
-        state["sku_window"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True),
-        _cast(cn.filter(pl.col("_taught")), "sku_window"),
-    ])
+    taught = _cast(cn.filter(pl.col("_taught")), "sku_window")
+    kept = state["sku_window"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True)
+    # only pairs that gained a line can exceed their bound: the others are not re-sorted
+    grown = taught.select(PAIR).unique()
+    window = pl.concat([kept.join(grown, on=PAIR, how="semi", nulls_equal=True), taught])
+    still = kept.join(grown, on=PAIR, how="anti", nulls_equal=True)
     days = (pl.concat([state["store_days"], _cast(_day_sums(cn, 1), "store_days"),
                        _cast(_day_sums(co, -1), "store_days")])
             .group_by(DAY).agg(pl.col("day_qty", "day_lines", "day_amount").sum()))
@@ -168,7 +174,7 @@ def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame
         pl.col("order_amount").drop_nulls().last(),     # the newest version's total
         pl.col("line_sum").sum(), pl.col("n_active").sum())
     return {
-        "sku_window": _cast(_bound_windows(window, b), "sku_window"),
+        "sku_window": pl.concat([still, _cast(_bound_windows(window, b), "sku_window")]),
         "store_days": _cast(_bound_days(_cast(days, "store_days"), b), "store_days"),
         "store_orders": _cast(_bound_orders(_cast(orders, "store_orders"), b), "store_orders"),
     }
@@ -182,4 +188,4 @@ def order_values(orders: pl.DataFrame) -> pl.DataFrame:
             .sort(["store_id", "created_at", "order_id"]))
 
 
-__all__ = ["Bounds", "SCHEMAS", "TABLES", "advance", "build", "contributions", "empty", "order_values"]
+__all__ = ["ALL_SCHEMAS", "Bounds", "SCHEMAS", "TABLES", "advance", "build", "contributions", "empty", "order_values"]

@@ -28,6 +28,7 @@ import polars as pl
 from detectors.base import DetectContext, Detector
 from detectors.baselines import line_ratio, sku_usual
 from detectors.common import OKEY, order_subject
+from detectors import volume_state
 from detectors.volume_day import day_frame
 
 DAY_FEATURES = {
@@ -213,4 +214,5 @@ DETECTOR = Detector(
     reason_zh=_reason,
     choices={"scope": ("day", "line"), "seasonality": ("day_of_week", "none")},
     needs=lambda p: ("quantity",) if p["scope"] == "day" else ("sku", "quantity"),
+    from_state=lambda p, state: volume_state.served(p, state),
 )

@@ -9,6 +9,7 @@ only in the other day/month order separately (``other_order``), for the quaranti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -16,7 +17,7 @@ import polars as pl
 from contracts import schema
 from contracts.config import Source
 
-from .dates import DAY_FIRST, MONTH_FIRST, DateSpec, detect, fast_expr, parse_column
+from .dates import DAY_FIRST, MONTH_FIRST, ColumnSeen, DateSpec, detect_seen, fast_expr, parse_column
 from .readers import LINE
 from .values import int_fast_expr, int_slow, nullify_empty, number_fast_expr, number_slow, repair
 
@@ -36,16 +37,24 @@ class Typed:
     dates: dict[str, DateSpec] = field(default_factory=dict)
 
 
-def date_specs(raw: pl.DataFrame, mapping: dict[str, str], source: Source) -> dict[str, DateSpec]:
-    """Each time column's spec; a column without day/month evidence follows the file's others."""
+def date_specs(raw: pl.DataFrame | None, mapping: dict[str, str], source: Source,
+               seen: Callable[[str], ColumnSeen] | None = None) -> dict[str, DateSpec]:
+    """Each time column's spec; a column without day/month evidence follows the file's others.
+
+    ``seen(header)``: what detection reads of a column, for a file read in parts (default:
+    the column of ``raw``)."""
+    if seen is None:
+        assert raw is not None
+        frame = raw
+        seen = lambda h: ColumnSeen.of(frame[h])   # noqa: E731
     fields = [f for f in schema.TIMESTAMP_FIELDS if f in mapping]
-    specs = {f: detect(raw[mapping[f]], source.date_format_for(f)) for f in fields}
+    specs = {f: detect_seen(seen(mapping[f]), source.date_format_for(f)) for f in fields}
     decided = [s.order for s in specs.values() if s.order and s.decided_by in ("values", "config")]
     if decided:
         order = DAY_FIRST if decided.count(DAY_FIRST) > decided.count(MONTH_FIRST) else MONTH_FIRST
         for f, s in specs.items():
             if s.decided_by == "assumed":
-                specs[f] = detect(raw[mapping[f]], source.date_format_for(f), file_order=order)
+                specs[f] = detect_seen(seen(mapping[f]), source.date_format_for(f), file_order=order)
     return specs
 
 

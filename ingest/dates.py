@@ -18,6 +18,7 @@ column, and only the rows those miss go through the forgiving normalisation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -136,15 +137,37 @@ def _repeats(s: pl.Series) -> bool:
     return head.len() >= 20 and head.n_unique() < head.len() / 2
 
 
+@dataclass(frozen=True)
+class ColumnSeen:
+    """What format detection reads of a column: the sample, its first rows (do neighbours
+    repeat?) and, only when the sample needs it, the day/month evidence of every row.  A
+    column read in parts (``ingest.chunks``) builds it from the parts, so every part parses
+    with the spec the whole column would have given."""
+
+    sample: pl.Series
+    head: pl.Series
+    evidence: Callable[[], tuple[int, int, int]]
+
+    @classmethod
+    def of(cls, s: pl.Series) -> ColumnSeen:
+        return cls(_sample(s), s.head(400), lambda: year_last_evidence(s))
+
+
 def detect(s: pl.Series, configured: str | None = None, file_order: str | None = None,
            numeric_ok: bool = True) -> DateSpec:
     """The spec of one column of date text (``configured``: the source's date_format)."""
-    spec = _detect(s, configured, file_order, numeric_ok)
-    return replace(spec, repeats=_repeats(s)) if spec.formats else spec
+    return detect_seen(ColumnSeen.of(s), configured, file_order, numeric_ok)
 
 
-def _detect(s: pl.Series, configured: str | None, file_order: str | None, numeric_ok: bool) -> DateSpec:
-    sample = _sample(s)
+def detect_seen(seen: ColumnSeen, configured: str | None = None, file_order: str | None = None,
+                numeric_ok: bool = True) -> DateSpec:
+    """:func:`detect` from what was seen of the column."""
+    spec = _detect(seen, configured, file_order, numeric_ok)
+    return replace(spec, repeats=_repeats(seen.head)) if spec.formats else spec
+
+
+def _detect(seen: ColumnSeen, configured: str | None, file_order: str | None, numeric_ok: bool) -> DateSpec:
+    sample = seen.sample
     if configured and "%" in configured:
         year_first = configured.find("%Y") < min(i for i in (configured.find("%m"), configured.find("%d"), 99) if i >= 0)
         order = None if year_first else (DAY_FIRST if configured.find("%d") < configured.find("%m") else MONTH_FIRST)
@@ -163,7 +186,7 @@ def _detect(s: pl.Series, configured: str | None, file_order: str | None, numeri
         return DateSpec(_cover(clean, MONTH_NAME_FORMATS + YMD_FORMATS))
     if not clean.str.contains(YEAR_LAST).any():
         return DateSpec(_cover(clean, YMD_FORMATS))
-    n, first, second = year_last_evidence(s)
+    n, first, second = seen.evidence()
     if configured in (DAY_FIRST, MONTH_FIRST):
         order, by = configured, "config"
     elif first and second:

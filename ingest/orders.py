@@ -18,6 +18,7 @@ from contracts.phones import contact_phone
 
 from . import limits
 from .columns import date_specs, split_address, split_region, typed_columns
+from .dates import DateSpec
 from .labels import LABELS, label
 from .readers import LINE, RawTable
 from .report import FileReport
@@ -65,8 +66,9 @@ def reason_expr(pieces: list[pl.Expr]) -> pl.Expr:
     return pl.concat_str(pieces, separator=SEP, ignore_nulls=True)
 
 
-def _positions(typed: pl.DataFrame) -> pl.Series:
-    """1-based position of each line within its order, in file order."""
+def _positions(typed: pl.DataFrame, prior: pl.DataFrame | None = None) -> pl.Series:
+    """1-based position of each line within its order, in file order (``prior``: order_id ->
+    lines of the order in the file's earlier parts, for a file read in parts)."""
     oid = pl.col("order_id")
     idx = pl.int_range(pl.len(), dtype=pl.Int64)
     starts = oid.ne_missing(oid.shift(1)).fill_null(True)
@@ -75,6 +77,10 @@ def _positions(typed: pl.DataFrame) -> pl.Series:
         expr = idx - pl.when(starts).then(idx).forward_fill() + 1
     else:
         expr = pl.int_range(pl.len()).over("order_id") + 1
+    if prior is not None and prior.height:
+        before = pl.col("order_id").replace_strict(prior["order_id"], prior["lines"], default=0,
+                                                   return_dtype=pl.Int64)
+        expr = expr + before
     return typed.select(expr.cast(pl.Int32)).to_series()
 
 
@@ -87,7 +93,7 @@ def _cod(config: Config, frame: pl.DataFrame) -> pl.Expr:
     return pl.col("payment_method").replace_strict(cod, default=False, return_dtype=pl.Boolean)
 
 
-def _derive(frame: pl.DataFrame, p: Plan, config: Config, source: Source
+def _derive(frame: pl.DataFrame, p: Plan, config: Config, source: Source, prior: pl.DataFrame | None = None
             ) -> tuple[pl.DataFrame, dict[str, dict[str, str | None]], pl.Series]:
     """Store and SKU fallbacks, region split, legacy cancellation marks and the canonical state
     (and its codes, which the report counts cheaply)."""
@@ -101,7 +107,10 @@ def _derive(frame: pl.DataFrame, p: Plan, config: Config, source: Source
         # (an export printing order fields on an order's first line only), else the source's store
         name = pl.col("store_name")
         if frame["store_name"].null_count() and "order_id" in cols:
-            name = pl.coalesce(name, name.drop_nulls().first().over("order_id"))
+            earlier = [] if prior is None or "store_name" not in prior.columns else [
+                pl.col("order_id").replace_strict(prior["order_id"], prior["store_name"], default=None,
+                                                  return_dtype=pl.String)]
+            name = pl.coalesce(name, *earlier, name.drop_nulls().first().over("order_id"))
         extra.append(pl.coalesce(name, pl.lit(source.name)).alias("store_id"))
     if "product_name" in cols and ("sku" not in cols or frame["sku"].null_count()):
         # no SKU (or an empty SKU cell): the product name is the key
@@ -217,11 +226,15 @@ def _reasons(checks: dict[str, pl.Series], p: Plan) -> list[pl.Expr]:
     return pieces
 
 
-def ingest_table(table: RawTable, path: str, config: Config, source: Source
+def ingest_table(table: RawTable, path: str, config: Config, source: Source, *, planned: Plan | None = None,
+                 specs: dict[str, DateSpec] | None = None, prior: pl.DataFrame | None = None
                  ) -> tuple[pl.DataFrame, pl.DataFrame, FileCount]:
+    """One table's lines, quarantine and count.  A part of a file read in parts
+    (``ingest.chunks``) is given the file's plan and date specs, and ``prior``: the lines
+    (and first store name) of its orders in earlier parts."""
     raw, headers = table.frame, table.headers
-    p = plan(table, path, source)
-    specs = date_specs(raw, p.mapping, source)
+    p = planned or plan(table, path, source)
+    specs = specs if specs is not None else date_specs(raw, p.mapping, source)
     typed = typed_columns(raw, p.mapping, p.constants, specs, config.timezone)
     base = typed.frame
     if "_region" in p.mapping:
@@ -231,7 +244,7 @@ def ingest_table(table: RawTable, path: str, config: Config, source: Source
             .with_columns(clean_text(pl.col("_phone_alt")))
     if p.derived_order_id:
         base = base.with_columns(raw[p.mapping["created_at"]])
-    frame, words, codes = _derive(base, p, config, source)
+    frame, words, codes = _derive(base, p, config, source, prior)
     if p.derived_order_id:
         frame = frame.drop(p.mapping["created_at"])
     p.report.dates = {f: s.label for f, s in typed.dates.items()}
@@ -269,9 +282,9 @@ def ingest_table(table: RawTable, path: str, config: Config, source: Source
     ]
     if "order_id" in frame.columns:
         if "line_no" not in frame.columns:
-            extra.append(_positions(frame).alias("line_no"))
+            extra.append(_positions(frame, prior).alias("line_no"))
         elif frame["line_no"].null_count():
-            extra.append(pl.coalesce(pl.col("line_no"), _positions(frame)).alias("line_no"))
+            extra.append(pl.coalesce(pl.col("line_no"), _positions(frame, prior)).alias("line_no"))
     if "sku" in frame.columns and source.non_goods_skus:
         extra.append((~pl.col("sku").is_in(source.non_goods_skus).fill_null(False)).alias("goods"))
     else:

@@ -32,10 +32,19 @@ def _judging(ctx: DetectContext, files: set[str], all_files: set[str]) -> Detect
     if files == all_files:
         return ctx
     keep = pl.col("_in_batch") & pl.col("source_file").is_in(sorted(files))
-    return DetectContext(lines=ctx.lines.with_columns(keep.alias("_in_batch")), catalog=ctx.catalog,
-                         as_of=ctx.as_of, config=ctx.config, flags=ctx.flags, clocks=ctx.clocks, present=ctx.present,
-                         orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None,
-                         limits=ctx.limits, cod_cap=ctx.cod_cap)
+    # every other field (the state, the window's start) as it is; frames built from the lines afresh
+    return dataclasses.replace(
+        ctx, lines=ctx.lines.with_columns(keep.alias("_in_batch")), cache={}, builds={}, factors=None,
+        since=ctx.history_start() if ctx.state is not None else ctx.since,
+        orders=ctx.orders.with_columns(keep.alias("_in_batch")) if ctx.orders is not None else None)
+
+
+def _reading(ctx: DetectContext, rule: Rule) -> DetectContext:
+    """The context a rule's detector computes in: on a current baseline state, the narrowed
+    one when the detector reads its baselines from the state, else the raw history window's."""
+    if ctx.state is None or ctx.raw is None or REGISTRY[rule.detector].from_state(rule.params, ctx.state):
+        return ctx
+    return ctx.raw()
 
 
 def _contexts(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[str]] | None,
@@ -52,7 +61,8 @@ def _contexts(ctx: DetectContext, rules: Sequence[Rule], present: dict[str, set[
         files = judged_files(rule.detector, rule.params, present) if present is not None else all_files
         key = rule.detector + json.dumps(rule.params, sort_keys=True, default=str) + json.dumps(sorted(files))
         if key not in contexts:
-            rule_ctx = _judging(ctx, files, all_files) if present is not None else ctx
+            base = _reading(ctx, rule)
+            rule_ctx = _judging(base, files, all_files) if present is not None else base
             if factors is not None:
                 rule_ctx = dataclasses.replace(rule_ctx, factors=factors.get(key, {}), builds={})
             contexts[key] = rule_ctx

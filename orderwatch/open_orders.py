@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from contracts.config import Config
 from contracts.schema import EVENT_FIELDS, conform
 from detectors import REGISTRY, DetectContext
-from detectors.common import order_subject, prepare
+from detectors.common import OKEY, order_subject, prepare
 from detectors.needs import judged_files, presence
 from rules.loader import load_rules_cached
 from rules.model import Rule
@@ -44,12 +44,15 @@ def _waiting(lines: pl.DataFrame, config: Config, rules: Sequence[Rule],
     """Subjects of the orders some time-based rule still sees waiting (a row with ``done`` 0)."""
     found: list[pl.LazyFrame] = []
     contexts: dict[frozenset[str], DetectContext] = {}
+    everyone = set(lines.get_column("source_file").unique().to_list())
     for rule in rules:
         files = frozenset(judged_files(rule.detector, rule.params, present))
         if not files:
             continue
         if files not in contexts:
-            mine = lines.filter(pl.col("source_file").is_in(sorted(files))).lazy()
+            # a rule that judges every file reads the lines as they are (no copy of the batch)
+            whole = everyone <= files
+            mine = (lines if whole else lines.filter(pl.col("source_file").is_in(sorted(files)))).lazy()
             contexts[files] = DetectContext(lines=mine, catalog=None, as_of=_END_OF_TIME, config=config,
                                             orders=pl.LazyFrame(), present=present)
         out = REGISTRY[rule.detector].compute(contexts[files], rule.params)
@@ -70,8 +73,11 @@ def order_states(lines: pl.DataFrame | pl.LazyFrame, config: Config, rules: Sequ
              if r.enabled and REGISTRY[r.detector].time_based]
     df = prepare(lines.lazy().with_columns(pl.lit(True).alias("_in_batch")), config).collect()
     waiting = _waiting(df, config, timed, present if present is not None else presence(df))
-    return (df.group_by(ORDER_KEY)
-            .agg(pl.col("created_at").min(), order_subject().first().alias("subject"))
+    # grouped on the order's hashed key, its text key and subject taken from its first line
+    # (not a subject built for every line and three text columns grouped)
+    first = df.filter(pl.col(OKEY).is_first_distinct()).select(OKEY, *ORDER_KEY, order_subject().alias("subject"))
+    return (df.group_by(OKEY).agg(pl.col("created_at").min())
+            .join(first, on=OKEY, how="left")
             .with_columns(pl.col("subject").is_in(waiting.implode()).alias("open"))
             .select([pl.col(c).cast(t) for c, t in open_set.STATES_SCHEMA.items()]))
 

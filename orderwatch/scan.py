@@ -78,6 +78,9 @@ class ScanResult:
     partitions: list[PartitionRead] = field(default_factory=list)
     # how the baseline state was kept (orderwatch.baseline_state); None: its update failed (rebuilt next scan)
     state: StateUpdate | None = None
+    # what the detectors read of the baseline state (orderwatch.runner.with_state.StateView); None: the
+    # state was not current, every detector read the raw history window
+    state_read: dict[str, int] | None = None
 
     @property
     def reconciled(self) -> bool:
@@ -236,7 +239,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             if cat_df is not None and cat_df.height:
                 history.save_catalog(cat_df)
             lap("store")
-            state_update = after_commit(history, config, scan_id, new_lines, replaced, before)
+            state_update = after_commit(history, config, scan_id, new_lines, replaced, before, judged.kept, batch)
             lap("state")
         except BaseException as exc:
             history.discard(scan_id)
@@ -255,6 +258,9 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         flags_created=created, flags_raised=raised, quarantine=all_quarantine,
         catalog_rows=cat_rows, catalog_quarantined=cat_q, files=list(result.files), timings=timings,
         late_done=late_done, store_master=master, partitions=judged.partitions, state=state_update,
+        state_read=None if judged.state is None else {"state_rows": judged.state.state_rows,
+                                                      "slice_rows": judged.state.slice_rows,
+                                                      "raw_history_rows": judged.raw_rows},
     )
 
 

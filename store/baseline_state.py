@@ -17,12 +17,13 @@ import shutil
 import uuid
 import zlib
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 BUCKETS = 16
-VERSION = 1
+VERSION = 2   # 2: judged store-days (detectors.volume_state) beside the line tables
 
 
 def bucket_of(store_id: str | None, buckets: int = BUCKETS) -> int:
@@ -69,12 +70,17 @@ class BaselineState:
     def buckets_of(self, stores: Iterable[str | None]) -> list[int]:
         return sorted({bucket_of(s, self.buckets) for s in stores})
 
-    def read(self, stores: Iterable[str | None] | None = None) -> dict[str, pl.DataFrame]:
-        """Each table's rows of ``stores`` (None: every store), reading only their buckets."""
+    def read(self, stores: Iterable[str | None] | None = None, pairs: pl.DataFrame | None = None,
+             tables: Iterable[str] | None = None, since_day: date | None = None) -> dict[str, pl.DataFrame]:
+        """Each table's rows of ``stores`` (None: every store), reading only their buckets;
+        ``pairs`` (store_id, sku): only those pairs' rows of tables keyed by SKU; ``tables``: only
+        those; ``since_day``: only rows of tables keyed by day from that day on."""
         wanted = None if stores is None else list(stores)
         ks = range(self.buckets) if wanted is None else self.buckets_of(wanted)
         out = {}
         for table, schema in self.schemas.items():
+            if tables is not None and table not in tables:
+                continue
             files = [str(p) for k in ks if (p := self._bucket_path(table, k)).exists()]
             if not files:
                 out[table] = pl.DataFrame(schema=schema)
@@ -84,6 +90,11 @@ class BaselineState:
                 named = [s for s in wanted if s is not None]
                 keep = pl.col("store_id").is_in(named)
                 lf = lf.filter(keep | pl.col("store_id").is_null() if len(named) < len(wanted) else keep)
+            if pairs is not None and "sku" in schema:
+                lf = lf.join(pairs.lazy().select(pl.col("store_id").cast(pl.String), pl.col("sku").cast(pl.String)),
+                             on=["store_id", "sku"], how="semi", nulls_equal=True)
+            if since_day is not None and "day" in schema:
+                lf = lf.filter(pl.col("day") >= since_day)
             out[table] = lf.collect()
             self.rows_read += out[table].height
         return out

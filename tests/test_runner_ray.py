@@ -1,6 +1,6 @@
 """The scan on a local Ray (``--runner ray``): the flags of the in-process scan, task retries that
-double nothing, a one-day batch that reads only its stores' history, and a cluster address
-with a SQLite store refused.
+double nothing, a one-day batch that reads only its stores' history and baseline state, and a
+cluster address with a SQLite store refused.
 
 Skipped where Ray is not installed (``pip install -e '.[test,ray]'``); ``.ci/run`` sets
 ORDERWATCH_RAY_TESTS=required, which makes a missing Ray a failure instead.
@@ -8,7 +8,6 @@ ORDERWATCH_RAY_TESTS=required, which makes a missing Ray a failure instead.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import pytest
@@ -18,13 +17,10 @@ from contracts.config import ConfigError, load_config
 from orderwatch.runner.on_ray import CRASH_ONCE_ENV
 from orderwatch.scan import run_scan
 from store.models import Flag
+from tests.ray_support import skip_without_ray
 from tests.runner_support import copy_site, flag_rows, one_day_batch, scan_world, world_fixtures
 
-if importlib.util.find_spec("ray") is None:
-    if os.environ.get("ORDERWATCH_RAY_TESTS") == "required":
-        raise RuntimeError("ORDERWATCH_RAY_TESTS=required but Ray is not installed: pip install -e '.[test,ray]'")
-    pytest.skip("Ray is not installed (pip install -e '.[test,ray]'); the Ray runner is not tested",
-                allow_module_level=True)
+skip_without_ray("the Ray runner")
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +75,15 @@ def test_a_one_day_batch_on_ray_reads_only_its_stores_history(ray_local, in_proc
     assert sorted({s for p in reads for s in p.history_stores}) == sorted(stores)
     assert sum(p.stores for p in reads) == len(stores)
     assert sum(p.history_rows for p in reads) == sum(p.history_rows for p in results["local"].partitions)
+    # the baseline state (issue 14): each task read the state rows of its own stores only, the
+    # same rows as the in-process partitions, and no raw line of the new day (none was stored)
+    assert sorted({s for p in reads for s in p.state_stores}) == sorted(stores)
+    for p in reads:
+        assert p.state_rows > 0 and p.slice_rows == 0
+        assert set(p.state_stores) == set(p.history_stores) and len(p.state_stores) <= p.stores
+    assert sorted((p.state_rows, tuple(p.state_stores)) for p in reads) == \
+        sorted((p.state_rows, tuple(p.state_stores)) for p in results["local"].partitions)
+    assert results["ray"].state is not None and not results["ray"].state.rebuilt
 
 
 def test_several_files_are_read_one_task_each_by_the_projects_readers(ray_local, tmp_path):
@@ -102,3 +107,15 @@ def test_a_cluster_address_with_a_sqlite_store_is_refused(address, tmp_path):
     with pytest.raises(ConfigError, match="SQLite.*postgresql"):
         run_scan([tmp_path / "none.csv"], cfg, db_url=f"sqlite:///{tmp_path / 'x.db'}")
     assert not (tmp_path / "x.db").exists()        # refused before anything was read or written
+
+
+def test_a_file_read_in_parts_on_ray_scans_to_the_same_flags(ray_local, world, in_process, tmp_path):
+    _, local = in_process
+    largest = max(world.order_files, key=lambda p: os.path.getsize(p))
+    chunk_mb = os.path.getsize(largest) / 4 / 2**20            # the world's largest file in about 4 parts
+    on_ray = scan_world(world, tmp_path / "site", runner="ray", partitions=2, read_chunk_mb=chunk_mb)
+    notes = {f.path: f.report.notes for f in on_ray.files if f.report is not None}
+    assert any(n.startswith("read in ") for n in notes[str(largest)])
+    assert [(f.path, f.read, f.accepted, f.quarantined) for f in on_ray.files] == \
+        [(f.path, f.read, f.accepted, f.quarantined) for f in local.files]
+    assert flag_rows(on_ray) == flag_rows(local)

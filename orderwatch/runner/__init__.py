@@ -58,6 +58,9 @@ class PartitionRead:
     batch_rows: int
     history_rows: int
     history_stores: list[str]
+    state_rows: int = 0                 # baseline state rows read (0: judged on the raw window)
+    state_stores: list[str] = field(default_factory=list)   # stores whose state rows were read
+    slice_rows: int = 0                 # stored raw lines of the batch's store-days (on state)
 
 
 @dataclass
@@ -69,6 +72,10 @@ class Judged:
     partitions: list[PartitionRead] = field(default_factory=list)   # empty: judged in one piece
     # seconds: "rules" = detectors, pre-filter and engine (the partitions of a partitioned run)
     timings: dict[str, float] = field(default_factory=dict)
+    # rows the detectors judged for the batch that the baseline state keeps (``DetectContext.kept``)
+    kept: dict[str, pl.DataFrame] = field(default_factory=dict)
+    state: Any = None                   # the driver's ``with_state.StateView`` (None: raw window)
+    raw_rows: int | None = None         # history lines read into the raw window (None: not counted)
 
 
 class Runner(Protocol):

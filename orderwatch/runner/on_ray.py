@@ -1,8 +1,10 @@
 """Store partitions as Ray tasks (``scan.runner.kind: ray``; ``pip install 'orderwatch[ray]'``).
 
-The only module that imports Ray.  Several input files are read one task each, by the
-project's own readers (GBK, Excel, headers by meaning, quarantine).  The driver (the scanning
-process) computes
+The only module that imports Ray.  Input is read by the project's own readers (GBK, Excel,
+headers by meaning, quarantine): a CSV/TSV or JSON-lines file larger than
+``scan.runner.read_chunk_mb`` in byte-range parts, one task each (``ingest.parts``: cuts at
+record ends, the file's plan and date formats decided once, counts that add up), any other
+file in one task.  The driver (the scanning process) computes
 the platform frames over every store (``orderwatch.runner.partition.plan``), puts them and the
 partition spec in the object store once (``ray.put``), and sends each store group's batch lines
 to one task as an Arrow table.  A task reads its stores' history from the shared history path,
@@ -30,6 +32,7 @@ import polars as pl
 
 import ingest
 from contracts.config import Config, ConfigError
+from ingest.parts import Whole, arrow, read_in_parts
 from orderwatch.runner import Judged, Judgment
 from orderwatch.runner.partition import PartitionSpec, gather, judge_partition, plan
 
@@ -79,14 +82,21 @@ def _run_partition(spec: PartitionSpec, factors: dict[str, dict[str, Any]], batc
 
 
 def _read_file(path: str, cwd: str, config: Config, source: str | None,
-               limits: ingest.ReadLimits | None) -> ingest.IngestResult:
-    """One task: one input file (on the shared input path) read into canonical lines and quarantine.
+               limits: ingest.ReadLimits | None) -> tuple[Any, Any, list[ingest.FileCount]]:
+    """One task: one input file (on the shared input path) read into canonical lines and
+    quarantine, returned as Arrow (see ``ingest.parts.Shipped``: a pickled frame is slow).
 
     A relative path is the driver's (``cwd``): the file keeps the name the driver gave it, which
     is every line's ``source_file``."""
     if not os.path.isabs(path) and os.path.isdir(cwd):
         os.chdir(cwd)
-    return ingest.read_orders([path], config, source=source, limits=limits)
+    r = ingest.read_orders([path], config, source=source, limits=limits)
+    return arrow(r.lines), arrow(r.quarantine), r.files
+
+
+def _landed(shipped: tuple[Any, Any, list[ingest.FileCount]]) -> ingest.IngestResult:
+    lines, quarantine, files = shipped
+    return ingest.IngestResult(lines=pl.from_arrow(lines), quarantine=pl.from_arrow(quarantine), files=files)  # type: ignore[arg-type]
 
 
 def _get(ray: Any, refs: Any) -> Any:  # noqa: ANN401 - Ray's object refs and results
@@ -100,12 +110,53 @@ def _get(ray: Any, refs: Any) -> Any:  # noqa: ANN401 - Ray's object refs and re
         raise
 
 
+def _staged(fn: Callable[..., Any], crash_once: str | None, *args: Any) -> Any:  # noqa: ANN401
+    """One stage of reading a file in parts, as a task (tests: ``CRASH_ONCE_ENV`` kills the first)."""
+    _crash_once(crash_once)
+    return fn(*args)
+
+
+class _RayPool:
+    """``ingest.parts.Pool`` on Ray: each stage a task, retried like the judging tasks when its
+    worker dies (a stage is a pure function of its arguments), each part's table left in the
+    object store between stages."""
+
+    def __init__(self, ray: Any, max_retries: int) -> None:  # noqa: ANN401 - the ray module
+        self.ray, self.max_retries = ray, max_retries
+        self.crash_once = os.environ.get(CRASH_ONCE_ENV) or None
+        self._tasks: dict[int, Any] = {}
+
+    def submit(self, fn: Callable[..., Any], *args: Any, returns: int = 1) -> Any:  # noqa: ANN401
+        task = self._tasks.get(returns)
+        if task is None:
+            task = self.ray.remote(_staged).options(num_returns=returns, max_retries=self.max_retries,
+                                                    retry_exceptions=False)
+            self._tasks[returns] = task
+        return task.remote(fn, self.crash_once, *args)
+
+    def get(self, handles: list[Any]) -> list[Any]:
+        return _get(self.ray, handles)
+
+    def put(self, value: Any) -> Any:  # noqa: ANN401
+        return self.ray.put(value)
+
+
+def _whole_note(path: str | Path, reason: Whole, chunk_bytes: int) -> str | None:
+    """A file larger than one part that was read whole says why in its report."""
+    try:
+        large = os.path.getsize(path) > chunk_bytes
+    except OSError:
+        return None
+    return f"read in one task, not in parts: {reason.reason}" if large else None
+
+
 @dataclass
 class RayRunner:
     address: str | None = None        # None: start a local Ray; "auto" or "ray://host:10001": join
     partitions: int | None = None     # store groups (None: 2 per CPU of the cluster)
     max_retries: int = 3
     num_cpus: int | None = None       # a local Ray's CPUs (None: Ray's default)
+    read_chunk_mb: float = 64         # a text file larger than this is read in parts of this size
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], db_url: str, history_dir: str | None = None) -> RayRunner:
@@ -114,7 +165,8 @@ class RayRunner:
         _ray()
         return cls(address=address, partitions=int(settings["partitions"]) if settings.get("partitions") else None,
                    max_retries=int(settings.get("max_retries", 3)),
-                   num_cpus=int(settings["num_cpus"]) if settings.get("num_cpus") else None)
+                   num_cpus=int(settings["num_cpus"]) if settings.get("num_cpus") else None,
+                   read_chunk_mb=float(settings.get("read_chunk_mb") or 64))
 
     def _connect(self) -> Any:  # noqa: ANN401 - the ray module
         ray = _ray()
@@ -126,23 +178,50 @@ class RayRunner:
     def read(self, paths: Sequence[str | Path], config: Config, *, source: str | None = None,
              limits: ingest.ReadLimits | None = None,
              progress: Callable[[str, float], None] | None = None) -> ingest.IngestResult:
-        """Several files: one task each, read by the project's own readers (``ingest.read_orders``:
-        headers by meaning, GBK, Excel sheets, quarantine), gathered in the given order.  One
-        file is read here: a task would only add the transfer."""
-        if len(paths) < 2:
+        """A CSV/TSV or JSON-lines file larger than ``read_chunk_mb``: in parts, one task each
+        (``ingest.parts.read_in_parts``); any other file: one task, by ``ingest.read_orders``
+        (headers by meaning, GBK, Excel sheets, quarantine); gathered in the given order.  One
+        small file alone is read here: a task would only add the transfer.  Upload caps
+        (``limits``) are checked by the whole-file reader, so a capped read is never split."""
+        chunk = int(self.read_chunk_mb * 2**20)
+        splittable = limits is None or limits == ingest.ReadLimits()
+        large = [splittable and os.path.isfile(p) and os.path.getsize(p) > chunk for p in paths]
+        if len(paths) < 2 and not any(large):
             return ingest.read_orders(paths, config, source=source, limits=limits, progress=progress)
         ray = self._connect()
+        pool = _RayPool(ray, self.max_retries)
         task = ray.remote(_read_file).options(max_retries=self.max_retries, retry_exceptions=False)
         conf = ray.put(config)
-        refs = [task.remote(str(p), os.getcwd(), conf, source, limits) for p in paths]
-        parts = []
-        for p, ref in zip(paths, refs):
-            parts.append(_get(ray, ref))
+        refs = {i: task.remote(str(p), os.getcwd(), conf, source, limits)
+                for i, (p, big) in enumerate(zip(paths, large)) if not big}
+        parts: list[ingest.IngestResult] = []
+        for i, p in enumerate(paths):
+            if progress:
+                progress(str(p), 0.0)
+            if i in refs:
+                parts.append(_landed(_get(ray, refs[i])))
+            else:
+                parts.append(self._read_large(pool, p, config, source, chunk))
             if progress:
                 progress(str(p), 1.0)
         return ingest.IngestResult(lines=pl.concat([r.lines for r in parts], how="vertical_relaxed"),
                                    quarantine=pl.concat([r.quarantine for r in parts], how="vertical_relaxed"),
                                    files=[f for r in parts for f in r.files])
+
+    @staticmethod
+    def _read_large(pool: _RayPool, path: str | Path, config: Config, source: str | None,
+                    chunk: int) -> ingest.IngestResult:
+        got = read_in_parts(path, config, source, pool, chunk)
+        if not isinstance(got, Whole):
+            lines, quarantine, count = got
+            return ingest.IngestResult(lines=lines, quarantine=quarantine, files=[count])
+        ref = pool.submit(_read_file, str(path), os.getcwd(), pool.put(config), source, None)
+        result = _landed(pool.get([ref])[0])
+        note = _whole_note(path, got, chunk)
+        for f in result.files if note else ():
+            if f.report is not None:
+                f.report.notes.append(note)
+        return result
 
     def judge(self, job: Judgment) -> Judged:
         ray = self._connect()

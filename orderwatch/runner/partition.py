@@ -28,6 +28,9 @@ from rules import Rule, inhibit
 from rules.flags import FLAG_SCHEMA
 from rules.inhibit import Inhibition
 from store import History
+from orderwatch import platform_state
+from detectors.state_slice import recent_needed
+from orderwatch.runner.with_state import current, read_view
 
 
 #: the platform frames are aggregates over every store's lines: streamed where polars can
@@ -95,6 +98,7 @@ class PartitionSpec:
     cod_cap: float | None = None
     clocks: dict[str, datetime] = field(default_factory=dict)
     crash_once: str | None = None       # tests: a marker path; the first task to create it dies
+    on_state: bool = False              # the baseline state is current: partitions read their stores' rows
 
 
 @dataclass
@@ -102,28 +106,66 @@ class PartitionResult:
     flags: pl.DataFrame
     shadow: pl.DataFrame | None
     read: PartitionRead
+    kept: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+def collect_kept(kept: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
+    """The rows detectors handed to ``DetectContext.kept``, collected together."""
+    names = list(kept)
+    return dict(zip(names, pl.collect_all([kept[n] for n in names]))) if names else {}
 
 
 def _context(lines: pl.LazyFrame, spec: PartitionSpec | Judgment, present: dict[str, set[str]],
-             orders: pl.LazyFrame | None = None) -> DetectContext:
+             orders: pl.LazyFrame | None = None, **state: Any) -> DetectContext:  # noqa: ANN401
     catalog = spec.catalog.lazy() if spec.catalog is not None else None
     return DetectContext(lines=lines, catalog=catalog, as_of=spec.as_of, config=spec.config,
                          orders=orders, clocks=spec.clocks, present=present,
-                         limits=spec.limits.lazy() if spec.limits is not None else None, cod_cap=spec.cod_cap)
+                         limits=spec.limits.lazy() if spec.limits is not None else None, cod_cap=spec.cod_cap,
+                         **state)
 
 
 def judge_partition(spec: PartitionSpec, factors: Factors, batch: pl.DataFrame) -> PartitionResult:
-    """One store partition judged: its lines and its stores' history against the platform frames."""
+    """One store partition judged: its lines and its stores' history (or, on a current baseline
+    state, its stores' state rows and their store-days' stored lines) against the platform frames."""
     stores = batch.get_column("store_id").unique().to_list()
-    past = history_of(History(spec.history_dir), spec.since, stores)
-    lines = prepare(combined(batch, past), spec.config).collect()
-    history = lines.filter(~pl.col("_in_batch"))
-    read = PartitionRead(stores=len(stores), batch_rows=batch.height, history_rows=history.height,
-                         history_stores=sorted(str(s) for s in history.get_column("store_id").unique().to_list()))
-    ctx = _context(lines.lazy(), spec, spec.present)
+    history = History(spec.history_dir)
+    kept: dict[str, pl.LazyFrame] = {}
+    seen: dict[str, pl.DataFrame] = {}
+
+    def raw() -> DetectContext:
+        lines = prepare(combined(batch, history_of(history, spec.since, stores)), spec.config).collect()
+        seen["history"] = lines.filter(~pl.col("_in_batch"))
+        return _context(lines.lazy(), spec, spec.present, kept=kept)
+
+    if spec.on_state:
+        view = read_view(history, spec.config, batch, spec.since, platform=False,
+                         recent=recent_needed([*spec.rules, *spec.shadow_rules]))
+        lines = prepare(combined(batch, view.day_slice.lazy()), spec.config).collect().lazy()
+        ctx = _context(lines, spec, spec.present, state=view.tables, since=spec.since, raw=built_once(raw), kept=kept)
+    else:
+        view, ctx = None, raw()
     flags = decide(ctx, spec.rules, spec.present, spec.inhibitions, factors)
     shadow = decide(ctx, spec.shadow_rules, spec.present, factors=factors) if spec.shadow_rules else None
-    return PartitionResult(flags, shadow, read)
+    history_rows = seen["history"] if "history" in seen else pl.DataFrame(schema={"store_id": pl.String})
+    state_stores = [] if view is None else sorted(str(s) for s in pl.concat(
+        [f.select("store_id") for name, f in view.tables.items() if name in ("sku_window", "judged_days")]
+    ).get_column("store_id").unique().to_list())
+    read = PartitionRead(stores=len(stores), batch_rows=batch.height, history_rows=history_rows.height,
+                         history_stores=sorted(str(s) for s in history_rows.get_column("store_id").unique().to_list()),
+                         state_rows=0 if view is None else view.state_rows, state_stores=state_stores,
+                         slice_rows=0 if view is None else view.slice_rows)
+    return PartitionResult(flags, shadow, read, collect_kept(kept))
+
+
+def built_once(build: Any) -> Any:  # noqa: ANN401 - a context builder
+    """``build`` called on first use only (the raw window is read when a detector asks for it)."""
+    made: list[DetectContext] = []
+
+    def get() -> DetectContext:
+        if not made:
+            made.append(build())
+        return made[0]
+    return get
 
 
 def split_stores(batch: pl.DataFrame, partitions: int) -> list[pl.DataFrame]:
@@ -149,17 +191,27 @@ class Plan:
     parts: list[pl.DataFrame]
     ctx: DetectContext                  # every store, lazily (correlation, driver inhibitions)
     present: dict[str, set[str]]
+    view: Any = None                    # the driver's state view (None: the raw window)
 
 
 def plan(job: Judgment, partitions: int) -> Plan:
     """The platform frames computed over every store, and the batch split into partitions."""
     since = since_of(job.batch, job.config)
     past = history_of(job.history, since)
-    lines = prepare(combined(job.batch, past), job.config)
-    present = {f: fields | job.given for f, fields in presence(_presence_lines(job.batch, past)).items()}
+    raw_lines = prepare(combined(job.batch, past), job.config)
+    view = (read_view(job.history, job.config, job.batch, since, recent=recent_needed([*job.rules, *job.shadow_rules]))
+            if current(job.history, job.config) else None)
+    found = (presence(_presence_lines(job.batch, past)) if view is None
+             else platform_state.present(job.batch, view.tables, since))
+    present = {f: fields | job.given for f, fields in found.items()}
     catalog = job.catalog.lazy() if job.catalog is not None else None
-    ctx = _context(lines, job, present, orders=orders_of(lines, catalog))
-    empty = _context(lines.clear(), job, present)
+    raw_ctx = _context(raw_lines, job, present, orders=orders_of(raw_lines, catalog))
+    if view is None:
+        ctx = raw_ctx
+    else:   # the platform frames of detectors on state from every store's state rows
+        lines = prepare(combined(job.batch, view.day_slice.lazy()), job.config).collect().lazy()
+        ctx = _context(lines, job, present, state=view.tables, since=since, raw=lambda: raw_ctx)
+    empty = _context(raw_lines.clear(), job, present)
     plans = platform_plans(ctx, empty, [*job.rules, *job.shadow_rules], present)
     named = [(key, name) for key, frames in plans.items() for name in frames]
     frames = pl.collect_all([plans[k][n] for k, n in named], engine=FACTOR_ENGINE) if named else []
@@ -169,8 +221,9 @@ def plan(job: Judgment, partitions: int) -> Plan:
     spec = PartitionSpec(config=job.config, as_of=job.as_of, rules=job.rules, shadow_rules=job.shadow_rules,
                          inhibitions=job.inhibitions if store_local(job.inhibitions) else [],
                          present=present, history_dir=str(job.history.dir.resolve()), since=since,
-                         catalog=job.catalog, limits=job.limits, cod_cap=job.cod_cap, clocks=job.clocks)
-    return Plan(spec, factors, split_stores(job.batch, partitions), ctx, present)
+                         catalog=job.catalog, limits=job.limits, cod_cap=job.cod_cap, clocks=job.clocks,
+                         on_state=view is not None)
+    return Plan(spec, factors, split_stores(job.batch, partitions), ctx, present, view)
 
 
 def gather(job: Judgment, p: Plan, results: list[PartitionResult], rules_s: float = 0.0) -> Judged:
@@ -183,7 +236,12 @@ def gather(job: Judgment, p: Plan, results: list[PartitionResult], rules_s: floa
     if job.shadow_rules:
         shadow = _ordered([r.shadow for r in results if r.shadow is not None],
                           {r.id: i for i, r in enumerate(job.shadow_rules)})
-    return Judged(flags, shadow, p.present, p.ctx, [r.read for r in results], timings={"rules": rules_s})
+    kept: dict[str, pl.DataFrame] = {}
+    for r in results:
+        for name, frame in r.kept.items():
+            kept[name] = pl.concat([kept[name], frame]) if name in kept else frame
+    return Judged(flags, shadow, p.present, p.ctx, [r.read for r in results], timings={"rules": rules_s},
+                  kept=kept, state=p.view)
 
 
 def _ordered(frames: list[pl.DataFrame], order: dict[str, int]) -> pl.DataFrame:
@@ -199,4 +257,4 @@ def line_rules(rules: list[Rule]) -> list[Rule]:
 
 
 __all__ = ["PartitionResult", "PartitionSpec", "Plan", "combined", "gather", "judge_partition", "line_rules",
-           "plan", "since_of", "split_stores"]
+           "plan", "since_of", "split_stores", "built_once", "collect_kept"]
