@@ -143,4 +143,5 @@ DETECTOR = Detector(
     reason_zh=lambda p: "门店{store_id}订单{order_id}金额{order_amount:,.2f}，{comparison}",
     needs=lambda p: (("order_amount", "line_amount", "unit_price"),),
     check=_check,
+    from_state=lambda p, state: "store_orders" in state,
 )

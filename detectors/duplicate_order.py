@@ -64,4 +64,5 @@ DETECTOR = Detector(
     needs=lambda p: ("sku",),
     # the earlier order of a pair is at most window_minutes older: a state-mode scan keeps those raw
     recent=lambda p: timedelta(minutes=float(p["window_minutes"])),
+    from_state=lambda p, state: True,     # the batch, its store-days and the recent minutes
 )

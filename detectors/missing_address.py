@@ -84,4 +84,5 @@ DETECTOR = Detector(
     compute=_compute,
     reason_zh=lambda p: "订单{order_id}收货信息不完整：缺少{missing_fields}；电话“{phone}”无效={phone_invalid}",
     needs=lambda p: (("consignee", "phone", "address"),),
+    from_state=lambda p, state: True,     # the batch's orders only
 )

@@ -48,4 +48,5 @@ DETECTOR = Detector(
     reason_zh=lambda p: ("订单{order_id}订单金额{order_amount:,.2f}，实付{paid_amount:,.2f}，"
                          "差额{paid_gap:+,.2f}（{gap_pct:.1f}%）"),
     needs=lambda p: ("paid_amount", "payment_method", ("order_amount", "line_amount", "unit_price")),
+    from_state=lambda p, state: True,     # the batch's own orders only
 )

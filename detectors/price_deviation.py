@@ -95,4 +95,6 @@ DETECTOR = Detector(
                          "偏离{deviation_pct:+.1f}%"),
     needs=lambda p: ("sku", "unit_price"),
     check=_check,
+    # the platform price: sku_prices on the driver, the precomputed frame in a partition
+    from_state=lambda p, state: True,
 )

@@ -55,4 +55,5 @@ DETECTOR = Detector(
     reason_zh=lambda p: ("订单{order_id}商品{sku}订购{quantity:g}件，订货步长{order_step:g}、"
                          "最小起订量{min_order_qty:g}：不是步长整数倍={off_step}，低于起订量={under_min}"),
     needs=lambda p: ("sku", "quantity", "catalog"),
+    from_state=lambda p, state: True,     # the batch's lines and the catalog only
 )

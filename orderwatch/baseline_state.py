@@ -20,6 +20,7 @@ from detectors import DetectContext, volume_state
 from detectors.common import prepare
 from detectors.state_tables import ALL_SCHEMAS, SCHEMAS, Bounds, advance, build
 from detectors.volume_day import day_frame
+from orderwatch import platform_state
 from store import History
 from store.baseline_state import BaselineState
 
@@ -28,7 +29,7 @@ JUDGED = tuple(volume_state.SCHEMAS)
 
 def state_of(history: History) -> BaselineState:
     """The state beside ``history`` (``<history dir>/state``)."""
-    return BaselineState(history.dir / "state", ALL_SCHEMAS)
+    return BaselineState(history.dir / "state", {**ALL_SCHEMAS, **platform_state.STORE_SCHEMAS})
 
 
 def day_params(config: Config) -> list[dict]:
@@ -86,7 +87,8 @@ def _bounds_meta(config: Config) -> dict:
     b = Bounds.of(config)
     return {"bounds": {"sku_lines": b.sku_lines, "order_count": b.order_count, "days": b.days,
                        "judged": [volume_state.params_key(p) for p in day_params(config)],
-                       "promotion_days": sorted(str(d) for d in config.sla.promotion_days)}}
+                       "promotion_days": sorted(str(d) for d in config.sla.promotion_days),
+                       "platform": platform_state.bounds_meta(config)}}
 
 
 def _bound_judged(tables: dict[str, pl.DataFrame], config: Config) -> dict[str, pl.DataFrame]:
@@ -106,6 +108,7 @@ def rebuild(history: History, config: Config) -> StateUpdate:
     tables = _bound_judged({**build(lines, config), **judged_from_raw(lines, config)}, config)
     parts = history.partition_scan_ids()
     st.clear()
+    tables.update(platform_state.rebuilt(st, lines, config))     # the platform tables first: meta last
     st.replace(tables, None, max(parts) if parts else 0, _bounds_meta(config))
     return StateUpdate(True, 0, 0, lines.height, {t: f.height for t, f in tables.items()})
 
@@ -130,7 +133,8 @@ def advance_scan(history: History, config: Config, scan_id: int, new_lines: pl.D
     if not before and kept:     # the first scan: its own lines are the whole history, judged already
         tables = _bound_judged(merge_kept({**build(new_lines, config)}, kept), config)
         st.clear()
-        st.replace({t: tables.get(t, pl.DataFrame(schema=s)) for t, s in ALL_SCHEMAS.items()}, None, scan_id,
+        tables.update(platform_state.rebuilt(st, new_lines, config))     # the platform tables first: meta last
+        st.replace({t: tables.get(t, pl.DataFrame(schema=s)) for t, s in st.schemas.items()}, None, scan_id,
                    _bounds_meta(config))
         return StateUpdate(True, 0, 0, 0, {t: f.height for t, f in tables.items()})
     if not is_current(st, history, config, before):
@@ -138,10 +142,11 @@ def advance_scan(history: History, config: Config, scan_id: int, new_lines: pl.D
     judged = batch if batch is not None and kept else new_lines.head(0)
     stores = pl.concat([new_lines.select("store_id"), judged.select("store_id")]).get_column("store_id").unique().to_list()
     if not stores:
-        st.replace({t: pl.DataFrame(schema=s) for t, s in ALL_SCHEMAS.items()}, [], scan_id, _bounds_meta(config))
-        return StateUpdate(False, 0, 0, old_versions.height, {t: 0 for t in ALL_SCHEMAS})
+        st.replace({t: pl.DataFrame(schema=s) for t, s in st.schemas.items()}, [], scan_id, _bounds_meta(config))
+        return StateUpdate(False, 0, 0, old_versions.height, {t: 0 for t in st.schemas})
     current = st.read(stores)
-    tables = {**current, **advance(current, new_lines, old_versions, config)}
+    tables = {**current, **advance(current, new_lines, old_versions, config),
+              **platform_state.advanced(st, current, new_lines, old_versions, config)}
     if kept:
         days = judged.select("store_id", pl.col("created_at").dt.date().alias("day")).unique()
         for t in JUDGED:    # the batch's store-days as judged now: none left where no line is active

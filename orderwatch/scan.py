@@ -99,8 +99,12 @@ class ScanResult:
 
 
 def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl.DataFrame,
-              conn=None) -> pl.DataFrame:  # noqa: ANN001 - the scan's open transaction
-    """Second pass: rules over the flags just stored and their stores' recent ones."""
+              conn=None, written: tuple[int, pl.DataFrame] | None = None) -> pl.DataFrame:  # noqa: ANN001 - the scan's open transaction
+    """Second pass: rules over the flags just stored and their stores' recent ones.
+
+    ``written``: (scan id, the ids its write gave ``flags``) — the flags this scan created are
+    taken from ``flags`` instead of being read back (``Store.recent_flags(..., written=...)``).
+    """
     flag_rules = [r for r in rules if REGISTRY[r.detector].input == "flags"]
     if not flag_rules or flags.height == 0:
         return pl.DataFrame(schema=FLAG_SCHEMA)
@@ -109,7 +113,9 @@ def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl
     if not stores or first is None:
         return pl.DataFrame(schema=FLAG_SCHEMA)
     window = max(int(r.params.get("window_hours", 24)) for r in flag_rules)
-    recent = store.recent_flags(stores, first - timedelta(hours=window), conn=conn)
+    since = first - timedelta(hours=window)
+    recent = store.recent_flags(stores, since, conn=conn,
+                                written=None if written is None else (written[0], _with_ids(flags, written[1], since)))
     ctx2 = DetectContext(lines=ctx.lines, catalog=None, as_of=ctx.as_of, config=ctx.config,
                          orders=ctx.orders, flags=recent.lazy(), clocks=ctx.clocks)
     return decide(ctx2, flag_rules)
@@ -204,7 +210,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 written = store.write_flags(scan_id, flags, conn=conn)
                 sla_reports.write(conn, scan_id, late_done)
                 created, raised, ids, changed = written.created, written.raised, [written.ids], [written.changed]
-                correlated = correlate(store, ctx, rules, flags, conn)
+                correlated = correlate(store, ctx, rules, flags, conn, written=(scan_id, written.ids))
                 if correlated.height:
                     more = store.write_flags(scan_id, correlated, conn=conn)
                     created, raised, flags = created + more.created, raised + more.raised, pl.concat([flags, correlated])
@@ -254,6 +260,11 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                                                       "slice_rows": judged.state.slice_rows,
                                                       "raw_history_rows": judged.raw_rows},
     )
+
+
+def _with_ids(flags: pl.DataFrame, ids: pl.DataFrame, since: datetime) -> pl.DataFrame:
+    """The scan's flags since ``since`` with their stored ids (what ``recent_flags`` would read)."""
+    return flags.filter(pl.col("occurred_at") >= since).join(ids, on=["rule_id", "subject"]).rename({"flag_id": "id"})
 
 
 def _changed_orders(flags: pl.DataFrame, changed: list[pl.DataFrame]) -> pl.DataFrame:

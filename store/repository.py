@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Self
 
 import polars as pl
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, or_, select
 
 from contracts.schema import CANONICAL, LINE_KEY, PROVENANCE, QUARANTINE, conform
 from store import quarantine as quarantine_rows
@@ -22,7 +22,7 @@ from store import scans
 from store.bulk import fetch_joined, insert_rows
 from store.db import make_engine, upgrade
 from store.flag_write import FlagWrite, write_flags
-from store.frames import FLAG_FRAME, LINE_FRAME, chunks, evidence_text, rows_frame
+from store.frames import FLAG_FRAME, LINE_FRAME, chunks, evidence_text, rows_frame, select_as
 from store.models import (
     Flag,
     FlagEvent,
@@ -209,21 +209,31 @@ class Store:
                     for r in conn.execute(stmt)]
         return rows_frame(rows, FLAG_FRAME)
 
-    def recent_flags(self, store_ids: list[str], since: datetime,
-                     conn: Connection | None = None) -> pl.DataFrame:
-        """Flags of these stores that occurred since ``since`` (input of correlation rules)."""
+    def recent_flags(self, store_ids: list[str], since: datetime, conn: Connection | None = None,
+                     written: tuple[int, pl.DataFrame] | None = None) -> pl.DataFrame:
+        """Flags of these stores that occurred since ``since`` (input of correlation rules).
+
+        ``written``: (scan id, its flags with their ids): the flags that scan created are taken
+        from the frame (open, unresolved) instead of read back — a scan raising 300 k flags
+        would otherwise fetch every one of them again.
+        """
         t = Flag.__table__
-        cols = ["id", "rule_id", "kind", "level", "store_id", "store_name", "order_id", "occurred_at", "status",
-                "resolution"]
+        schema = {"id": pl.Int64, "rule_id": pl.String, "kind": pl.String, "level": pl.String,
+                  "store_id": pl.String, "store_name": pl.String, "order_id": pl.String,
+                  "occurred_at": pl.Datetime("us"), "status": pl.String, "resolution": pl.String}
         rows: list[tuple] = []
+        cond = [] if written is None else [or_(t.c.scan_id.is_(None), t.c.scan_id != written[0])]
         with self._tx(conn) as conn:
             for part in chunks(sorted(set(store_ids)), LOOKUP_CHUNK):
-                rows.extend(conn.execute(select(*[t.c[c] for c in cols])
-                                         .where(t.c.store_id.in_(part), t.c.occurred_at >= since)))
-        return pl.DataFrame(rows, schema={"id": pl.Int64, "rule_id": pl.String, "kind": pl.String,
-                                          "level": pl.String, "store_id": pl.String, "store_name": pl.String,
-                                          "order_id": pl.String, "occurred_at": pl.Datetime("us"),
-                                          "status": pl.String, "resolution": pl.String}, orient="row")
+                rows.extend(conn.execute(select(*[t.c[c] for c in schema])
+                                         .where(t.c.store_id.in_(part), t.c.occurred_at >= since, *cond)))
+        stored = pl.DataFrame(rows, schema=schema, orient="row")
+        if written is None:
+            return stored
+        mine = written[1].filter(pl.col("store_id").is_in(store_ids) & ~pl.col("id").is_in(stored["id"].implode()))
+        made = select_as(mine.drop("status", "resolution", strict=False), schema).with_columns(
+            status=pl.lit("open"), resolution=pl.lit(None, dtype=pl.String))
+        return pl.concat([stored, made])
 
     def flag_events(self, flag_id: int) -> list[dict[str, Any]]:
         """A flag's audit trail, oldest first."""

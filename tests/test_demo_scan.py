@@ -1,8 +1,16 @@
 """The demo data scanned with the shipped rules: every seeded anomaly of the clear-cut kinds is
 flagged, the promotion day is not a wave of store surges, and quarantine lines match."""
 
+from datetime import datetime, timedelta
+
 import polars as pl
 import pytest
+
+import ingest
+from detectors import DetectContext
+from detectors.common import prepare
+from orderwatch.decide import decide
+from rules import load_rules
 
 from orderwatch.demo import generate
 from orderwatch.scan import run_scan
@@ -41,14 +49,28 @@ def test_picked_late_but_done_is_counted_not_queued(scanned):
     assert not late & set(result.flags.filter(pl.col("kind") == "stage_overdue")["order_id"])
 
 
-def test_seeded_store_day_surges_found_and_promotion_not_flagged(scanned):
-    demo, result = scanned
-    days = result.flags.filter(pl.col("rule_id") == "store_day_surge")
-    found = {f"{r['store_id']}/{r['occurred_at']:%Y-%m-%d}" for r in days.iter_rows(named=True)}
-    seeded = {s for s in demo.seeded["volume_surge"] if "/" in s}
-    assert len(seeded & found) >= 0.8 * len(seeded)
-    promo = days.filter(pl.col("occurred_at").dt.date() == demo.promotion_day)
-    assert promo.height <= 0.05 * demo.stores
+#: one demo per weekday alignment: the demo ends at "now", so which weekday a seeded surge falls
+#: on (and which same weekdays it is compared with) moves with the calendar; a recall measured on
+#: one date is a draw of six, pooled over a week it is the detector's (42 seeded days)
+SURGE_ENDS = [datetime(2026, 11, 30, 16) + timedelta(days=k) for k in range(7)]
+
+
+def test_seeded_store_day_surges_found_and_promotion_not_flagged(tmp_path):
+    from contracts.config import load_config
+    cfg = load_config(overrides={"instance_dir": str(tmp_path / "instance")})
+    rule = [r for r in load_rules(cfg) if r.id == "store_day_surge"]
+    hits = seeded_n = 0
+    for k, end in enumerate(SURGE_ENDS):
+        demo = generate(tmp_path / f"d{k}", stores=60, days=28, seed=7, end=end)
+        lines = prepare(ingest.read_orders(demo.order_files, cfg).lines.lazy()
+                        .with_columns(pl.lit(True).alias("_in_batch")), cfg).collect().lazy()
+        days = decide(DetectContext(lines=lines, catalog=None, as_of=demo.as_of, config=cfg), rule)
+        found = {f"{r['store_id']}/{r['occurred_at']:%Y-%m-%d}" for r in days.iter_rows(named=True)}
+        seeded = {s for s in demo.seeded["volume_surge"] if "/" in s}
+        hits, seeded_n = hits + len(seeded & found), seeded_n + len(seeded)
+        promo = days.filter(pl.col("occurred_at").dt.date() == demo.promotion_day)
+        assert promo.height <= 0.05 * demo.stores, end
+    assert hits >= 0.8 * seeded_n, f"{hits} of {seeded_n} seeded store-day surges found"
 
 
 def test_quarantine_matches_the_malformed_rows(scanned):

@@ -198,3 +198,19 @@ def test_bulk_insert_skips_rows_already_stored(store: Store) -> None:
     with store.engine.begin() as conn:
         assert insert_rows(conn, t, pl.concat([first, lines(2, order="A2").with_columns(scan_id=pl.lit(sid))])) == 2
     assert store.order_lines_frame(["A1", "A2"]).height == 5
+
+
+def test_recent_flags_take_the_scans_new_flags_from_memory(store: Store) -> None:
+    """Correlation input: what the scan created comes from its frame, the rest from the table —
+    the same rows as reading everything back."""
+    s1 = store.begin_scan([], T0)
+    store.write_flags(s1, _flags(range(0, 300), "warn"))
+    s2 = store.begin_scan([], T0)
+    batch = pl.concat([_flags(range(0, 100), "critical"), _flags(range(100, 200), "warn"),
+                       _flags(range(300, 500), "warn")])                 # raised, unchanged, new
+    w = store.write_flags(s2, batch)
+    mine = batch.join(w.ids, on=["rule_id", "subject"]).rename({"flag_id": "id"})
+    since = datetime(2026, 10, 1)
+    read_back = store.recent_flags(["S"], since).sort("id")
+    taken = store.recent_flags(["S"], since, written=(s2, mine)).sort("id")
+    assert read_back.height == 500 and taken.equals(read_back)

@@ -23,8 +23,10 @@ from detectors.common import prepare
 from detectors.needs import presence
 from orderwatch.decide import decide
 from orderwatch.runner import Judged, Judgment
-from orderwatch.runner.partition import (_presence_lines, built_once, collect_kept, combined, gather,
+from orderwatch.runner.partition import (built_once, collect_kept, combined, gather,
                                          history_of, judge_partition, plan, since_of)
+from orderwatch import platform_state
+from detectors.state_slice import recent_needed
 from orderwatch.runner.with_state import current, read_view
 
 
@@ -53,7 +55,8 @@ def _whole(job: Judgment) -> Judged:
     it get the batch, its store-days' stored lines and the state; the raw window is read only
     if a rule's detector cannot."""
     since = since_of(job.batch, job.config)
-    view = read_view(job.history, job.config, job.batch, since) if current(job.history, job.config) else None
+    recent = recent_needed([*job.rules, *job.shadow_rules])
+    view = read_view(job.history, job.config, job.batch, since, recent=recent) if current(job.history, job.config) else None
     catalog = job.catalog.lazy() if job.catalog is not None else None
     limits = job.limits.lazy() if job.limits is not None else None
     kept: dict = {}
@@ -74,8 +77,7 @@ def _whole(job: Judgment) -> Judged:
         ctx = raw()
         present.update({f: fields | job.given for f, fields in presence(ctx.lines).items()})
     else:
-        present.update({f: fields | job.given for f, fields in
-                        presence(_presence_lines(job.batch, history_of(job.history, since))).items()})
+        present.update({f: fields | job.given for f, fields in platform_state.present(job.batch, view.tables, since).items()})
         lines = prepare(combined(job.batch, view.day_slice.lazy()), job.config).collect().lazy()
         ctx = context(lines, present=present, state=view.tables, since=since, raw=built_once(raw))
     t0 = time.perf_counter()

@@ -28,6 +28,8 @@ from rules import Rule, inhibit
 from rules.flags import FLAG_SCHEMA
 from rules.inhibit import Inhibition
 from store import History
+from orderwatch import platform_state
+from detectors.state_slice import recent_needed
 from orderwatch.runner.with_state import current, read_view
 
 
@@ -136,7 +138,8 @@ def judge_partition(spec: PartitionSpec, factors: Factors, batch: pl.DataFrame) 
         return _context(lines.lazy(), spec, spec.present, kept=kept)
 
     if spec.on_state:
-        view = read_view(history, spec.config, batch, spec.since, platform=False)
+        view = read_view(history, spec.config, batch, spec.since, platform=False,
+                         recent=recent_needed([*spec.rules, *spec.shadow_rules]))
         lines = prepare(combined(batch, view.day_slice.lazy()), spec.config).collect().lazy()
         ctx = _context(lines, spec, spec.present, state=view.tables, since=spec.since, raw=built_once(raw), kept=kept)
     else:
@@ -196,10 +199,13 @@ def plan(job: Judgment, partitions: int) -> Plan:
     since = since_of(job.batch, job.config)
     past = history_of(job.history, since)
     raw_lines = prepare(combined(job.batch, past), job.config)
-    present = {f: fields | job.given for f, fields in presence(_presence_lines(job.batch, past)).items()}
+    view = (read_view(job.history, job.config, job.batch, since, recent=recent_needed([*job.rules, *job.shadow_rules]))
+            if current(job.history, job.config) else None)
+    found = (presence(_presence_lines(job.batch, past)) if view is None
+             else platform_state.present(job.batch, view.tables, since))
+    present = {f: fields | job.given for f, fields in found.items()}
     catalog = job.catalog.lazy() if job.catalog is not None else None
     raw_ctx = _context(raw_lines, job, present, orders=orders_of(raw_lines, catalog))
-    view = read_view(job.history, job.config, job.batch, since) if current(job.history, job.config) else None
     if view is None:
         ctx = raw_ctx
     else:   # the platform frames of detectors on state from every store's state rows

@@ -12,11 +12,13 @@ missing state is read from the raw window, and the scan's state update rebuilds 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import polars as pl
 
 from contracts.config import Config
+from detectors.state_slice import recent_slice
+from orderwatch import platform_state
 from orderwatch.baseline_state import _bounds_meta, is_current, state_of
 from store import History
 
@@ -42,30 +44,32 @@ def current(history: History, config: Config) -> bool:
     return not history.empty and is_current(state_of(history), history, config, history.partition_scan_ids())
 
 
-def day_slice(history: History, batch: pl.DataFrame) -> pl.DataFrame:
-    """The stored raw lines of the batch's store-days (pushed down on ``created_at``)."""
+def day_slice(history: History, batch: pl.DataFrame, recent: timedelta = timedelta(0)) -> pl.DataFrame:
+    """The stored raw lines of the batch's store-days and the ``recent`` before each
+    (``detectors.state_slice``: what duplicate and correction pairs need), pushed down on ``created_at``."""
     days = batch.select("store_id", pl.col("created_at").dt.date().alias("_day")).unique().drop_nulls("_day")
     if days.is_empty():
         return history.scan().head(0).collect()
-    lo = datetime.combine(days.get_column("_day").min(), time())
-    return (history.scan(lo).with_columns(pl.col("created_at").dt.date().alias("_day"))
-            .join(days.lazy(), on=["store_id", "_day"], how="semi", nulls_equal=True).drop("_day").collect())
+    lo = datetime.combine(days.get_column("_day").min(), time()) - recent
+    return recent_slice(history.scan(lo), batch, recent).collect()
 
 
 def read_view(history: History, config: Config, batch: pl.DataFrame, since: datetime | None,
-              platform: bool = True) -> StateView:
+              platform: bool = True, recent: timedelta = timedelta(0)) -> StateView:
     """The state rows of the batch's stores (the sku windows of its pairs only), the bounded
-    slice, and with ``platform`` the line spread's parts of every store (a driver's)."""
+    slice (``recent``: how far before each store-day, ``detectors.state_slice.recent_needed``),
+    and with ``platform`` the line spread's parts of every store and the platform tables (a driver's)."""
     st = state_of(history)
-    sliced = day_slice(history, batch)
+    sliced = day_slice(history, batch, recent)
     both = pl.concat([batch.select("store_id", "sku"), sliced.select("store_id", "sku")], how="vertical_relaxed")
     stores = both.get_column("store_id").unique().to_list()
     since_day = since.date() if since is not None else None
-    tables = st.read(stores, pairs=both.unique(), tables=("sku_window", "judged_days", "store_days", "store_orders"),
-                     since_day=since_day)
+    tables = st.read(stores, pairs=both.unique(), tables=("sku_window", "judged_days", "store_days", "store_orders",
+                                                          *platform_state.STORE_SCHEMAS), since_day=since_day)
     if platform:
         every = st.read(None, tables=tuple(PLATFORM.values()), since_day=since_day)
         tables.update({name: every[t] for name, t in PLATFORM.items()})
+        tables.update(platform_state.read(st))
     tables["keys"] = pl.DataFrame({"key": _bounds_meta(config)["bounds"]["judged"]}, schema={"key": pl.String})
     return StateView(tables, sliced, st.rows_read, {t: f.height for t, f in tables.items()})
 

@@ -18,14 +18,22 @@ from typing import Any
 
 import polars as pl
 
+from i18n.vocabulary import FEATURE_VALUES
 from rules import reasons
 from rules.reasons import sentence
 
 _PLAIN = (int, float, str, bool)
+#: formats that change a text figure (``reasons._Formatter._field``): every other writes it as it is
+_SHAPED = frozenset({"title", "fields", "kinds", "day", *FEATURE_VALUES})
 
 
 def _formatted(values: list[Any], spec: str, fmt: Any) -> list[str | None]:
     """Each value as the formatter writes it with ``spec``; None where it is missing."""
+    plain_text = spec not in _SHAPED and isinstance(fmt, reasons._Formatter) and not fmt.markup
+    if plain_text and all(type(v) is str or v is None for v in values):
+        # identifiers (order ids, SKUs, stores): a text figure is written as it is, whatever its
+        # format (``_Formatter._field``), and a loose scan's are all different: no call per value
+        return [None if v is None or not v.strip() else v for v in values]
     seen: dict[tuple[type, Any], str | None] = {}
     out: list[str | None] = []
     for v in values:
