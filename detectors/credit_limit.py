@@ -32,7 +32,7 @@ import polars as pl
 from contracts.schema import UNWOUND_STATES
 from detectors.base import DetectContext, Detector
 from detectors.common import OKEY, ORDER_KEY, order_subject
-from detectors.state_platform import COD_SETTLES, SETTLED_STATES, Bounds
+from detectors.state_platform import COD_SETTLES, SETTLED_STATES, Bounds, settles_shown
 
 FEATURES = {
     "order_amount": "订单金额",
@@ -76,10 +76,9 @@ def _cod_orders(ctx: DetectContext) -> pl.LazyFrame:
 
 
 def _tracks(c: DetectContext) -> pl.LazyFrame:
-    """source -> whether any standing order of it shows a settlement (in state mode the stored
-    history's ``cod_settles`` counts too)."""
-    seen = _standing(c).select("source", (pl.col("_settled_at").is_not_null() | pl.col("_settled_state"))
-                               .alias("_tracks"))
+    """source -> whether any of its cash-on-delivery lines shows a settlement (in state mode the
+    stored history's ``cod_settles`` counts too)."""
+    seen = c.lines.filter(pl.col("is_cod")).select("source", settles_shown().alias("_tracks"))
     if c.state is not None:
         stored = (c.past_state("source_fields", at="last_seen").filter(pl.col("field") == COD_SETTLES)
                   .select("source", pl.lit(True).alias("_tracks")))
@@ -115,7 +114,8 @@ def _exposure(orders: pl.LazyFrame, days: int) -> pl.LazyFrame:
     (itself included).
 
     Events: +value when an order is created, -value when it is settled or ages out; a running
-    sum per store, read at each creation (settlements at the same moment counted first).  An
+    sum per store, read at each creation (settlements at the same moment counted first, and
+    every order created at that moment: the figure does not depend on the order rows are read in).  An
     order settled at an unknown time (a delivered state, no time) never counts.
     """
     ends = pl.min_horizontal(
@@ -129,9 +129,12 @@ def _exposure(orders: pl.LazyFrame, days: int) -> pl.LazyFrame:
                          "_v", pl.lit(1).alias("_n"))
     closed = base.select(OKEY, "store_id", pl.col("_end").alias("_t"), pl.lit(0, pl.Int8).alias("_o"),
                          -pl.col("_v"), pl.lit(-1).alias("_n"))
-    events = (pl.concat([opened, closed]).sort("store_id", "_t", "_o")
+    # orders of one store created at the same moment all count at it (whichever is read first)
+    moment = ["store_id", "_t", "_o"]
+    events = (pl.concat([opened, closed]).sort(moment)
               .with_columns(pl.col("_v").cum_sum().over("store_id").alias("cod_exposure"),
-                            pl.col("_n").cum_sum().over("store_id").alias("open_cod_orders")))
+                            pl.col("_n").cum_sum().over("store_id").alias("open_cod_orders"))
+              .with_columns(pl.col("cod_exposure", "open_cod_orders").last().over(moment)))
     return events.filter(pl.col("_o") == 1).select(OKEY, "cod_exposure", "open_cod_orders")
 
 

@@ -133,7 +133,8 @@ def advance_scan(history: History, config: Config, scan_id: int, new_lines: pl.D
     if not before and kept:     # the first scan: its own lines are the whole history, judged already
         tables = _bound_judged(merge_kept({**build(new_lines, config)}, kept), config)
         st.clear()
-        st.replace({t: tables.get(t, pl.DataFrame(schema=s)) for t, s in ALL_SCHEMAS.items()}, None, scan_id,
+        tables.update(platform_state.rebuilt(st, new_lines, config))     # the platform tables first: meta last
+        st.replace({t: tables.get(t, pl.DataFrame(schema=s)) for t, s in st.schemas.items()}, None, scan_id,
                    _bounds_meta(config))
         return StateUpdate(True, 0, 0, 0, {t: f.height for t, f in tables.items()})
     if not is_current(st, history, config, before):
