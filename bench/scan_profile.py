@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Where a full scan's time goes: one in-process ``run_scan`` of a bench file, by stage.
 
-    python bench/scan_profile.py [--lines 1000000] [--dir /tmp/owbench] [--runs 1] [--out prof.txt]
+    python bench/scan_profile.py [--lines 1000000] [--dir /tmp/owbench] [--runs 1] [--out prof.txt] [--memory]
 
 Generates ``DIR/orders_<N>.csv`` with ``make_orders.py`` when it is not there, scans it into a
 fresh SQLite database with the rule pack and the file's catalog, and prints the scan's wall and
@@ -11,14 +11,20 @@ the call tree (a step inside another is counted in both; polars' own threads are
 Why a script and not the README's word: the profile of one machine at one load is what the
 README quotes; anyone can re-run it on theirs, before and after a change
 (``PYTHONPATH=<other checkout> python bench/scan_profile.py`` profiles that checkout's code).
+``--memory`` (Linux) also samples the process's resident memory every 20 ms and prints its peak
+within each stage the scan reports progress for (``detect`` holds the features and rules,
+``history`` the history partition and the baseline state update): where a bigger file will
+run out of memory first.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +67,25 @@ def _walk(frame: Any, totals: dict[str, float], inside: frozenset[str] = frozens
         _walk(child, totals, inside)
 
 
+class _Memory:
+    """Peak resident memory per scan stage, sampled by a daemon thread (Linux ``/proc``)."""
+
+    def __init__(self) -> None:
+        self.stage, self.peaks = "start", {}
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def progress(self, stage: str, _frac: float) -> None:
+        self.stage = "read" if stage.startswith("read") else stage
+
+    def _sample(self) -> None:
+        while True:
+            with open("/proc/self/statm", encoding="ascii") as f:
+                mib = int(f.read().split()[1]) * self._page / 2**20
+            self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), mib)
+            time.sleep(0.02)
+
+
 def _data(lines: int, d: Path, stores: int, seed: int) -> tuple[Path, dict]:
     path = d / f"orders_{lines}.csv"
     _, meta_path = paths_for(path)
@@ -80,10 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "owbench")
     ap.add_argument("--runs", type=int, default=1, help="scans in a row (each into a fresh database)")
     ap.add_argument("--out", type=Path, help="write pyinstrument's text tree here")
+    ap.add_argument("--memory", action="store_true", help="peak resident memory per stage (Linux)")
     a = ap.parse_args(argv)
     path, meta = _data(a.lines, a.dir, a.stores, a.seed)
-    import os
-
     from contracts.config import load_config
     try:
         from pyinstrument import Profiler
@@ -98,12 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["ORDERWATCH_CONFIG"] = str(cfg_path)
         from orderwatch.scan import run_scan
         config = load_config()
+        memory = _Memory() if a.memory else None
         prof = Profiler(interval=0.005) if Profiler else None
         if prof:
             prof.start()
         t, c = time.perf_counter(), time.process_time()
         result = run_scan([path], config, catalog=meta["catalog"], as_of=datetime.fromisoformat(meta["as_of"]),
-                          db_url=f"sqlite:///{tmp / 'scan.db'}")
+                          db_url=f"sqlite:///{tmp / 'scan.db'}", progress=memory.progress if memory else None)
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         if prof:
             prof.stop()
@@ -118,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {label:44s} {totals[label]:7.2f} s  {totals[label] / wall:5.1%}")
             if a.out:
                 a.out.write_text(prof.output_text(unicode=False, color=False), encoding="utf-8")
+        if memory:
+            time.sleep(0.05)
+            print("  peak memory by stage: " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in memory.peaks.items()))
     return 0
 
 

@@ -67,8 +67,15 @@ def served(p: dict[str, Any], state: dict[str, pl.DataFrame]) -> bool:
 
 
 def _batch_days(ctx: DetectContext) -> pl.LazyFrame:
-    """The store-days of ``ctx.lines`` (the batch's, with every stored line of them): recomputed."""
-    return ctx.lines.select("store_id", "day").unique()
+    """The store-days the batch has lines on: recomputed from the batch and their stored lines
+    (which ``ctx.lines`` holds whole); every other store-day is read from its stored row."""
+    return ctx.lines.filter(pl.col("_in_batch")).select("store_id", "day").unique()
+
+
+def own_lines(ctx: DetectContext, active: pl.LazyFrame) -> pl.LazyFrame:
+    """``active`` lines of the batch's store-days only: a slice may also hold the minutes before
+    them that another detector asks for (``Detector.recent``), whose days are stored rows."""
+    return active.join(_batch_days(ctx), on=DAY, how="semi", nulls_equal=True)
 
 
 def _judged(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
@@ -82,6 +89,7 @@ def _judged(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
 def with_windows(ctx: DetectContext, active: pl.LazyFrame) -> pl.LazyFrame:
     """``active`` (``_past`` false) and the stored windows of its store×SKU pairs (``_past``
     true), less the stored versions of lines ``ctx`` holds (the batch's replace them)."""
+    active = own_lines(ctx, active)
     schema = active.collect_schema()
     window = ctx.state["sku_window"].lazy()
     if ctx.since is not None:
@@ -89,7 +97,9 @@ def with_windows(ctx: DetectContext, active: pl.LazyFrame) -> pl.LazyFrame:
     keys = [pl.col(k).cast(schema[k]) for k in LINE_KEY]
     window = (window.with_columns(keys)
               .join(active.select(PAIR).unique(), on=PAIR, how="semi", nulls_equal=True)
-              .join(ctx.lines.select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True)
+              .join(active.select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True)
+              .join(ctx.lines.filter(pl.col("_in_batch")).select(LINE_KEY), on=list(LINE_KEY), how="anti",
+                    nulls_equal=True)
               .with_columns(pl.col("created_at").dt.date().alias("day"), pl.lit(True).alias("_past"),
                             pl.lit(False).alias("_in_batch"), pl.lit(True).alias("active")))
     return pl.concat([active, window.select([c for c in window.collect_schema() if c in schema])],

@@ -114,8 +114,10 @@ def correlate(store: Store, ctx: DetectContext, rules: Sequence[Rule], flags: pl
         return pl.DataFrame(schema=FLAG_SCHEMA)
     window = max(int(r.params.get("window_hours", 24)) for r in flag_rules)
     since = first - timedelta(hours=window)
-    recent = store.recent_flags(stores, since, conn=conn,
-                                written=None if written is None else (written[0], _with_ids(flags, written[1], since)))
+    if written is None:
+        recent = store.recent_flags(stores, since, conn=conn)
+    else:
+        recent = store.recent_flags(stores, since, conn=conn, written=(written[0], _with_ids(flags, written[1], since)))
     ctx2 = DetectContext(lines=ctx.lines, catalog=None, as_of=ctx.as_of, config=ctx.config,
                          orders=ctx.orders, flags=recent.lazy(), clocks=ctx.clocks)
     return decide(ctx2, flag_rules)

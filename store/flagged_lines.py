@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Connection, Engine, Table, and_, select
 
 from contracts.schema import CANONICAL, LINE_KEY, PROVENANCE, conform
 from store.bulk import fetch_joined
@@ -34,6 +34,8 @@ PENDING_PREFIX = ".pending.scan_id="
 #: rows per row group: an order's lookup reads one or two of them (statistics on store and order)
 ROW_GROUP = 8192
 _ORDER = ["store_id", "order_id"]
+#: up to this many keys a lookup is an ``IN`` list (single values: the index serves them)
+FEW = 500
 _FILE_SCHEMA: dict[str, pl.DataType] = {**CANONICAL, **PROVENANCE}
 
 
@@ -124,17 +126,26 @@ def scans_of(engine: Engine, orders: pl.DataFrame) -> pl.DataFrame:
     if keys.is_empty():
         return pl.DataFrame(schema=schema)
     with engine.connect() as conn:
-        flagged = rows_frame(fetch_joined(conn, f, ["id", "store_id", "order_id"], keys),
+        flagged = rows_frame(_rows(conn, f, ["id", "store_id", "order_id"], keys),
                              {"flag_id": pl.Int64, "store_id": pl.String, "order_id": pl.String})
         flagged = flagged.join(orders.select([pl.col(c).cast(pl.String) for c in _ORDER]).unique(),
                                on=_ORDER, how="semi", nulls_equal=True)
         if flagged.is_empty():
             return pl.DataFrame(schema=schema)
-        events = rows_frame(fetch_joined(conn, e, ["flag_id", "scan_id", "action"],
-                                         flagged.select("flag_id")),
+        events = rows_frame(_rows(conn, e, ["flag_id", "scan_id", "action"], flagged.select("flag_id")),
                             {"flag_id": pl.Int64, "scan_id": pl.Int64, "action": pl.String})
     events = events.filter(pl.col("action").is_in(["created", "level_raised"]) & pl.col("scan_id").is_not_null())
     return flagged.join(events, on="flag_id").select(list(schema)).unique()
+
+
+def _rows(conn: Connection, table: Table, cols: list[str], keys: pl.DataFrame) -> list[tuple]:
+    """``cols`` of the rows whose one key column is in ``keys``: an ``IN`` list for the few keys
+    of a page (no temporary table per view), a staged key table for an export's many."""
+    (name,) = keys.columns
+    if keys.height > FEW:
+        return fetch_joined(conn, table, cols, keys)
+    stmt = select(*(table.c[c] for c in cols)).where(table.c[name].in_(keys.get_column(name).to_list()))
+    return [tuple(r) for r in conn.execute(stmt)]
 
 
 def order_lines(engine: Engine, archive: FlaggedLines | None, orders: Iterable[tuple[str | None, str | None]],

@@ -80,3 +80,16 @@ def test_the_flag_page_shows_the_lines_from_the_file(world, client_for) -> None:
     page = client_for("admin").get(f"/flags/{world.ids['log_a']}").get_data(as_text=True)
     assert "冻品水饺" in page and "汤圆" in page
     assert "SP2" in page
+
+
+def test_many_orders_at_once_read_through_a_staged_key_table(tmp_path, db_url: str) -> None:  # noqa: F811
+    """An export of more orders than an IN list holds (``flagged_lines.FEW``) gets them all."""
+    archive = FlaggedLines(tmp_path / "h")
+    n = flagged_lines.FEW + 100
+    orders = [f"O{i}" for i in range(n)]
+    flags = pl.concat([_flag("warn", o) for o in orders])
+    lines = pl.concat([_lines(o, [(1, float(i), f"品{i}")]) for i, o in enumerate(orders)])
+    with Store.open(db_url) as s:
+        _scan(s, archive, flags, lines)
+        shown = flagged_lines.order_lines(s.engine, archive, [("S1", o) for o in orders])
+    assert len(shown) == n and shown[("S1", "O7")][0]["product_name"] == "品7"

@@ -22,6 +22,7 @@ from contracts.config import load_config
 from detectors import REGISTRY, DetectContext, volume_day, volume_state
 from detectors.common import prepare
 from detectors.volume_surge import DAY_FEATURES
+from detectors.state_slice import recent_slice
 from orderwatch.baseline_state import advance_scan, state_of
 from orderwatch.runner.partition import collect_kept, combined, history_of, since_of
 from orderwatch.runner.with_state import current, read_view
@@ -156,6 +157,14 @@ def test_a_one_day_batch_reads_only_its_store_days_raw_lines_and_its_stores_stat
             continue
         got, kept, view = _on_state(history, batch)
         _same(_raw(history, batch), got)
+        # a slice that also holds the hours before the batch's days (another detector's
+        # ``Detector.recent``, detectors.state_slice) changes nothing: those days are stored rows
+        since = since_of(batch, CONFIG)
+        wider = recent_slice(history.scan(since), batch, timedelta(hours=16)).collect()
+        assert wider.height > view.slice_rows
+        lines = prepare(combined(batch, wider.lazy()), CONFIG).collect().lazy()
+        _same(got, _features(DetectContext(lines=lines, catalog=None, as_of=T0, config=CONFIG,
+                                           state=view.tables, since=since)))
         if batch.height == 3 * len(SKUS):   # the day's first scan: its store-days are new
             assert view.slice_rows == 0
         else:                               # S2's second scan of the day: its first lines only
