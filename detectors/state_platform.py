@@ -93,12 +93,6 @@ def newest_orders(orders: pl.LazyFrame | pl.DataFrame, n: int) -> pl.LazyFrame:
     return orders.lazy().top_k(n, by=NEWEST_ORDERS)
 
 
-def newest_lines(lines: pl.LazyFrame | pl.DataFrame, n: int, by: str = "sku") -> pl.LazyFrame:
-    """The newest ``n`` lines of each ``by`` (ties of time broken by order, line, source, store)."""
-    ordered = lines.lazy().sort(NEWEST_LINES, descending=True, nulls_last=True)
-    return ordered.filter(pl.int_range(pl.len()).over(by) < n)
-
-
 def _order_parts(c: pl.DataFrame, sign: int) -> pl.DataFrame:
     """Per order (``store_orders``' columns) its lines' part, ``sign`` -1 to withdraw them;
     grouped on the order's hash (``detectors.common.OKEY``), several times faster than on its keys."""
@@ -235,4 +229,4 @@ def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame
 
 
 __all__ = ["ANY_LINE", "Bounds", "COD_SETTLES", "SCHEMAS", "SETTLED_STATES", "settles_shown", "STORE_TABLES", "TABLES", "advance", "build",
-           "empty", "newest_lines", "newest_orders"]
+           "empty", "newest_orders"]

@@ -117,7 +117,9 @@ class _SideFlags:
         self.flags = flags.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("id"), "rule_id", "kind", "level",
                                   "store_id", "store_name", "order_id", "occurred_at")
 
-    def recent_flags(self, store_ids: list[str], since: datetime, conn: object = None) -> pl.DataFrame:
+    def recent_flags(self, store_ids: list[str], since: datetime, conn: object = None,
+                     written: object = None) -> pl.DataFrame:
+        """``Store.recent_flags``' signature; ``written`` is moot: every flag here is in memory."""
         return self.flags.filter(pl.col("store_id").is_in(store_ids) & (pl.col("occurred_at") >= since))
 
 

@@ -256,3 +256,13 @@ def test_credit_exposure_counts_the_stored_open_orders():
     out = assert_same_output("credit_limit", {}, history, batch, _given(limits=LIMITS))
     row = out.filter(pl.col("order_id") == "new")
     assert row["cod_exposure"].to_list() == [1100.0] and row["open_cod_orders"].to_list() == [2]
+
+
+def test_params_the_state_cannot_serve_are_refused():
+    """A rule reading more than the state keeps is refused by the loader (file, rule, field)."""
+    from detectors import REGISTRY
+    credit, amount, price = (REGISTRY[n] for n in ("credit_limit", "amount_spike", "price_deviation"))
+    assert [f for f, _ in credit.check(credit.with_defaults({"exposure_days": 90}), CONFIG)] == ["exposure_days"]
+    assert credit.check(credit.with_defaults({}), CONFIG) == []
+    assert [f for f, _ in amount.check(amount.with_defaults({"platform_orders": 3}), CONFIG)] == ["platform_orders"]
+    assert [f for f, _ in price.check(price.with_defaults({"platform_lines": 2}), CONFIG)] == ["platform_lines"]
