@@ -164,3 +164,14 @@ def test_parquet_in_row_ranges(tmp_path, cfg):
     pl.read_csv(src, infer_schema_length=10_000).write_parquet(path, row_group_size=700)
     whole, _ = same_as_whole(path, cfg, path.stat().st_size // 4)
     assert whole.lines.height > 1000
+
+
+def test_large_files_are_read_in_parts_on_a_cluster_and_whole_on_one_machine():
+    """``scan.runner.read_chunk_mb`` unset: parts pay only where several machines read them."""
+    from orderwatch.runner.on_ray import CLUSTER_CHUNK_MB, RayRunner
+    assert RayRunner().chunk_bytes() is None                                   # a local Ray
+    assert RayRunner(address="auto").chunk_bytes() == CLUSTER_CHUNK_MB * 2**20  # a cluster
+    assert RayRunner(read_chunk_mb=8).chunk_bytes() == 8 * 2**20              # set: always honoured
+    pytest.importorskip("ray", reason="scan.runner settings are read by the Ray runner, which needs Ray")
+    assert RayRunner.from_settings({"kind": "ray"}, "sqlite:///x.db").chunk_bytes() is None
+    assert RayRunner.from_settings({"kind": "ray", "read_chunk_mb": 16}, "sqlite:///x.db").chunk_bytes() == 16 * 2**20

@@ -150,13 +150,20 @@ def _whole_note(path: str | Path, reason: Whole, chunk_bytes: int) -> str | None
     return f"read in one task, not in parts: {reason.reason}" if large else None
 
 
+#: the part size of a large file on a cluster when ``scan.runner.read_chunk_mb`` is not set
+CLUSTER_CHUNK_MB = 64
+
+
 @dataclass
 class RayRunner:
     address: str | None = None        # None: start a local Ray; "auto" or "ray://host:10001": join
     partitions: int | None = None     # store groups (None: 2 per CPU of the cluster)
     max_retries: int = 3
     num_cpus: int | None = None       # a local Ray's CPUs (None: Ray's default)
-    read_chunk_mb: float = 64         # a CSV/TSV, JSON-lines or Parquet file larger than this: in parts
+    # a CSV/TSV, JSON-lines or Parquet file larger than this is read in parts; None: in parts of
+    # CLUSTER_CHUNK_MB on a cluster, whole on a local Ray (one machine's reader already uses every
+    # core: there the parts cost ~10 % of a scan and buy nothing)
+    read_chunk_mb: float | None = None
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], db_url: str, history_dir: str | None = None) -> RayRunner:
@@ -166,7 +173,12 @@ class RayRunner:
         return cls(address=address, partitions=int(settings["partitions"]) if settings.get("partitions") else None,
                    max_retries=int(settings.get("max_retries", 3)),
                    num_cpus=int(settings["num_cpus"]) if settings.get("num_cpus") else None,
-                   read_chunk_mb=float(settings.get("read_chunk_mb") or 64))
+                   read_chunk_mb=float(settings["read_chunk_mb"]) if settings.get("read_chunk_mb") else None)
+
+    def chunk_bytes(self) -> int | None:
+        """The part size a large file is read in (None: every file whole)."""
+        mb = self.read_chunk_mb if self.read_chunk_mb is not None else (CLUSTER_CHUNK_MB if self.address else None)
+        return None if mb is None else int(mb * 2**20)
 
     def _connect(self) -> Any:  # noqa: ANN401 - the ray module
         ray = _ray()
@@ -183,8 +195,8 @@ class RayRunner:
         (headers by meaning, GBK, Excel sheets, quarantine); gathered in the given order.  One
         small file alone is read here: a task would only add the transfer.  Upload caps
         (``limits``) are checked by the whole-file reader, so a capped read is never split."""
-        chunk = int(self.read_chunk_mb * 2**20)
-        splittable = limits is None or limits == ingest.ReadLimits()
+        chunk = self.chunk_bytes()
+        splittable = chunk is not None and (limits is None or limits == ingest.ReadLimits())
         large = [splittable and os.path.isfile(p) and os.path.getsize(p) > chunk for p in paths]
         if len(paths) < 2 and not any(large):
             return ingest.read_orders(paths, config, source=source, limits=limits, progress=progress)
