@@ -275,4 +275,8 @@ DETECTOR = Detector(
     time_based=True,
     needs=_needs,
     check=check,
+    # an order's stage times are its own lines' events: every line of a batch order that is not in
+    # the batch is stored on the order's own store-day, which a state-mode context holds; what a
+    # file carries comes from the scan's presence (``DetectContext.present``)
+    from_state=lambda p, state: True,
 )

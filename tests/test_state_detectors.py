@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.config import load_config
+from rules import load_rules
 from detectors.state_slice import recent_slice
 from tests.factories import catalog, frame
 from tests.state_support import Given, assert_same_output, outputs
@@ -95,6 +96,24 @@ def test_state_mode_equals_raw_mode(name, orders, redo, twins):
         return
     assert_same_output(name, {}, history, batch, _given(catalog=CAT, limits=LIMITS, cod_cap=2000.0))
 
+
+
+#: every stage rule of the shipped pack (each its own start, end, closing states and SLA)
+STAGES = [r.params for r in load_rules(CONFIG) if r.detector == "stage_overdue"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(orders=st.lists(order_st, min_size=1, max_size=40),
+       redo=st.lists(st.tuples(st.integers(0, 39), st.sampled_from([None, "cancelled", "returned", "delivered"])),
+                     max_size=4),
+       twins=st.lists(st.tuples(st.integers(0, 39), st.sampled_from([10, 30, 45, 59, 61, 200])), max_size=8))
+@pytest.mark.parametrize("stage", range(len(STAGES)))
+def test_stage_clocks_on_state_equal_raw_mode(stage, orders, redo, twins):
+    """An order's stage times come from its own lines: the batch and its store-days' stored lines."""
+    history, batch = _rows(orders, redo, twins)
+    if batch.is_empty():
+        return
+    assert_same_output("stage_overdue", STAGES[stage], history, batch, _given(catalog=CAT, limits=LIMITS))
 
 def _pairs() -> tuple[pl.DataFrame, pl.DataFrame]:
     """A store's order at 23:40 yesterday and the same lines again at 00:20 today (a duplicate
