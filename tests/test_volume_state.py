@@ -8,7 +8,9 @@ The stated tolerance: a past store-day's training marks are those it was judged 
 own scan, while the raw window re-judges every past day with today's line spread (a platform
 frame over the whole window, later days included).  Where the two disagree on which past
 days of a store were anomalous, that store's features may differ; the test compares every
-other store exactly and counts how rarely that happens."""
+other store exactly and asserts such a store is one with a seeded change before the day (a
+surge, whose judgement a later surge's lines can flip, or a re-exported line): a store whose
+history holds nothing anomalous is never excluded."""
 
 from __future__ import annotations
 
@@ -71,6 +73,13 @@ def _past_bad(history: History, batch: pl.DataFrame, view) -> set[str]:  # noqa:
     return {s for s, _d in a ^ b}
 
 
+def _touched(surges: dict[tuple[str, int], float], reexports: set[int], day: int) -> set[str]:
+    """Stores with a seeded change before ``day``: a surge (its past judgement may flip when a
+    later surge moves the platform's line spread) or, for S1, a re-exported line."""
+    out = {s for (s, d), scale in surges.items() if d < day and scale != 1.0}
+    return out | ({"S1"} if any(r <= day for r in reexports) else set())
+
+
 def _on_state(history: History, batch: pl.DataFrame) -> tuple[pl.DataFrame, dict, object]:
     since = since_of(batch, CONFIG)
     view = read_view(history, CONFIG, batch, since)
@@ -126,24 +135,26 @@ def _world(days: int, surges: dict[tuple[str, int], float], reexports: set[int],
        reexports=st.sets(st.integers(15, 33), max_size=3), split=st.sets(st.integers(15, 33), max_size=2))
 @example(surges={("S1", 24): 4.0}, reexports={27, 22, 15}, split=set())      # a past day judged otherwise
 @example(surges={("S2", 25): 8.0, ("S3", 30): 0.2}, reexports={26, 31}, split={25, 32})
+@example(surges={("S1", 22): 4.0, ("S1", 25): 8.0, ("S1", 33): 0.2}, reexports=set(), split=set())  # flipped by a later surge
 def test_day_features_on_state_equal_the_raw_windows(tmp_path_factory, surges, reexports, split):
     history = History(tmp_path_factory.mktemp("h"))
-    compared = differing = 0
+    compared = on_state = 0
     for scan_id, (d, batch) in enumerate(_world(34, surges, reexports, split), start=1):
         if d >= 14 and current(history, CONFIG):
             got, kept, view = _on_state(history, batch)
             other = _past_bad(history, batch, view)
+            assert other <= _touched(surges, reexports, d), (d, other)
             mine = ~pl.col("subject").str.split(":").list.get(1).is_in(sorted(other))
             _same(_raw(history, batch).filter(mine), got.filter(mine))
             compared += got.filter(mine).height
-            differing += got.height - got.filter(mine).height
+            on_state += 1
         else:
             lines = prepare(combined(batch, history_of(history, since_of(batch, CONFIG))), CONFIG).collect().lazy()
             ctx = DetectContext(lines=lines, catalog=None, as_of=T0, config=CONFIG)
             _features(ctx)
             kept = collect_kept(ctx.kept)
         _scan(history, scan_id, batch, kept)
-    assert compared >= 50 and differing <= compared // 10
+    assert on_state >= 20 and compared >= 2 * 6     # the state path ran; days 14-19 compare S2, S3 at least
 
 
 def test_a_one_day_batch_reads_only_its_store_days_raw_lines_and_its_stores_state(tmp_path):
