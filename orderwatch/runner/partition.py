@@ -99,6 +99,7 @@ class PartitionSpec:
     clocks: dict[str, datetime] = field(default_factory=dict)
     crash_once: str | None = None       # tests: a marker path; the first task to create it dies
     on_state: bool = False              # the baseline state is current: partitions read their stores' rows
+    orders_of_flagged: bool = False     # return the (store, time) of the flagged stores' orders (ray_split)
 
 
 @dataclass
@@ -107,6 +108,7 @@ class PartitionResult:
     shadow: pl.DataFrame | None
     read: PartitionRead
     kept: dict[str, pl.DataFrame] = field(default_factory=dict)
+    orders: pl.DataFrame | None = None  # store_id, created_at of the flagged stores' orders (on request)
 
 
 def collect_kept(kept: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
@@ -154,7 +156,15 @@ def judge_partition(spec: PartitionSpec, factors: Factors, batch: pl.DataFrame) 
                          history_stores=sorted(str(s) for s in history_rows.get_column("store_id").unique().to_list()),
                          state_rows=0 if view is None else view.state_rows, state_stores=state_stores,
                          slice_rows=0 if view is None else view.slice_rows)
-    return PartitionResult(flags, shadow, read, collect_kept(kept))
+    return PartitionResult(flags, shadow, read, collect_kept(kept),
+                           flagged_orders(ctx, flags) if spec.orders_of_flagged else None)
+
+
+def flagged_orders(ctx: DetectContext, flags: pl.DataFrame) -> pl.DataFrame:
+    """(store_id, created_at) of the orders of the stores with a flag: what the driver's
+    correlation pass reads of a partition's lines (``detectors.flag_cluster``)."""
+    stores = flags.get_column("store_id").drop_nulls().unique()
+    return ctx.orders.filter(pl.col("store_id").is_in(stores.implode())).select("store_id", "created_at").collect()
 
 
 def built_once(build: Any) -> Any:  # noqa: ANN401 - a context builder
