@@ -113,8 +113,11 @@ def _read(pool: Any, ledger: DriverLedger, paths: Sequence[str | Path], config: 
 
 
 def _concat(tables: tuple[Any, ...]) -> pl.DataFrame:
+    """Arrow tables (of one schema: a group's objects from every part) as one frame."""
     frames = [pl.from_arrow(t) for t in tables if t.num_rows]
-    return pl.concat(frames, how="vertical_relaxed") if frames else empty_canonical()  # type: ignore[arg-type]
+    if not frames:
+        return pl.from_arrow(tables[0]) if tables else empty_canonical()  # type: ignore[return-value]
+    return pl.concat(frames, how="vertical_relaxed")  # type: ignore[arg-type]
 
 
 @dataclass
@@ -125,6 +128,13 @@ class Planned:
     present: dict[str, set[str]]
     state_rows: int | None = None       # the plan's state view (None: the raw window)
     slice_rows: int | None = None
+
+
+@dataclass
+class ViewCounts:
+    """What the planning task read of the baseline state (``Judged.state``'s counts)."""
+    state_rows: int
+    slice_rows: int
 
 
 def _plan_task(job: Judgment, *tables: Any) -> Planned:  # noqa: ANN401 - Arrow tables
@@ -166,7 +176,7 @@ def judge_split(runner: Any, job: Judgment, batch: SplitBatch) -> Judged:  # noq
     spec, factors = ray.put(planned.spec), ray.put(planned.factors)
     task = ray.remote(_judge_task).options(max_retries=runner.max_retries, retry_exceptions=False)
     t0 = time.perf_counter()
-    refs = [task.remote(spec, factors, *group) for group in batch.handles if group]
+    refs = [task.remote(spec, factors, *group) for group, rows in zip(batch.handles, batch.rows) if rows]
     got = _get(ray, refs)
     for g in got:
         batch.ledger.count(g)
@@ -176,9 +186,8 @@ def judge_split(runner: Any, job: Judgment, batch: SplitBatch) -> Judged:  # noq
                         clocks=job.clocks, present=planned.present,
                         orders=pl.concat(orders).lazy() if orders else None)
     p = Plan(planned.spec, {}, [], ctx, planned.present)
-    judged = gather(job, p, results, rules_s=time.perf_counter() - t0)
-    judged.raw_rows = None
-    return judged
+    p.view = None if planned.state_rows is None else ViewCounts(planned.state_rows, planned.slice_rows or 0)
+    return gather(job, p, results, rules_s=time.perf_counter() - t0)
 
 
 __all__ = ["DriverLedger", "SplitBatch", "judge_split", "read_split"]
