@@ -50,7 +50,8 @@ STEPS: dict[tuple[str, str], str] = {
     ("store/sla_reports.py", "write"): "write SLA report rows",
     ("orderwatch/scan.py", "correlate"): "correlation pass",
     ("store/repository.py", "add_order_lines"): "flagged orders' lines",
-    ("orderwatch/open_orders.py", "track_scan"): "open set",
+    ("orderwatch/open_orders.py", "scan_states"): "open set",
+    ("store/open_orders.py", "track"): "open set",
     ("store/history.py", "stage"): "history partition",
     ("orderwatch/baseline_state.py", "after_commit"): "baseline state",
 }

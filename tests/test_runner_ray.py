@@ -172,3 +172,38 @@ def test_the_lines_never_come_back_to_the_driver_and_every_step_stores_the_same(
     # the check can fail: with split off the parts' lines do come back to the driver
     back = scan_world(world, tmp_path / "back", runner="ray", partitions=3, read_chunk_mb=chunk_mb, split=False)
     assert flag_rows(back) == flag_rows(local) and ledger.line_rows >= local.accepted
+
+
+def test_an_inhibition_across_stores_is_judged_on_the_gathered_batch(ray_local, world, tmp_path):
+    """An inhibition whose ``equal`` omits store_id pairs flags of several stores by their lines:
+    the split scan judges such a pack on the gathered batch, with the flags of the in-process scan."""
+    import shutil
+
+    from orderwatch.runner.on_workers import OnWorkers
+    from tests.runner_support import world_config
+    rules = tmp_path / "rules"
+    shutil.copytree(load_config().rules_dir, rules)
+    pack = rules / "correlation.yaml"
+    assert "equal: [store_id, day]" in pack.read_text(encoding="utf-8")
+    pack.write_text(pack.read_text(encoding="utf-8").replace("equal: [store_id, day]", "equal: [day]"),
+                    encoding="utf-8")
+    results, gathered = {}, []
+    judge = OnWorkers.judge
+
+    def spy(self, runner, job):
+        judged = judge(self, runner, job)
+        gathered.append(self.read.ledger.line_rows)
+        return judged
+    OnWorkers.judge = spy
+    try:
+        for runner in ("local", "ray"):
+            site = tmp_path / runner
+            site.mkdir()
+            cfg = world_config(world, site, partitions=2)
+            cfg.raw["rules_dir"] = str(rules)
+            results[runner] = run_scan(world.order_files, cfg, catalog=world.catalog_file, as_of=world.as_of,
+                                       db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
+    finally:
+        OnWorkers.judge = judge
+    assert results["local"].flags.height and flag_rows(results["ray"]) == flag_rows(results["local"])
+    assert gathered == [results["local"].accepted]      # the batch was gathered, once, to judge it
