@@ -239,7 +239,9 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             if cat_df is not None and cat_df.height:
                 history.save_catalog(cat_df)
             lap("store")
-            state_update = after_commit(history, config, scan_id, new_lines, replaced, before, judged.kept, batch)
+            mapper = judge_with.state_mapper() if hasattr(judge_with, "state_mapper") else None
+            state_update = after_commit(history, config, scan_id, new_lines, replaced, before, judged.kept, batch,
+                                        mapper)
             lap("state")
         except BaseException as exc:
             history.discard(scan_id)
