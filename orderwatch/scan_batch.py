@@ -23,6 +23,7 @@ import polars as pl
 import ingest
 from contracts.config import Config
 from orderwatch.baseline_state import StateUpdate, after_commit
+from orderwatch.state_buckets import Mapper
 from orderwatch.open_orders import scan_states
 from orderwatch.runner import Judged, Judgment, Runner
 from rules import Rule
@@ -47,7 +48,7 @@ class Batch(Protocol):
                     present: dict[str, set[str]]) -> pl.DataFrame: ...
     def stage_history(self, history: History, scan_id: int) -> None: ...
     def advance_state(self, history: History, config: Config, scan_id: int, before: list[int],
-                      kept: dict[str, pl.DataFrame]) -> StateUpdate | None: ...
+                      kept: dict[str, pl.DataFrame], mapper: Mapper | None = None) -> StateUpdate | None: ...
 
 
 @dataclass
@@ -92,8 +93,8 @@ class InMemory:
         history.stage(scan_id, self._new(), replaces=self.new_rows > self.new_keys)
 
     def advance_state(self, history: History, config: Config, scan_id: int, before: list[int],
-                      kept: dict[str, pl.DataFrame]) -> StateUpdate | None:
-        return after_commit(history, config, scan_id, self._new(), self.replaced, before, kept, self.lines)
+                      kept: dict[str, pl.DataFrame], mapper: Mapper | None = None) -> StateUpdate | None:
+        return after_commit(history, config, scan_id, self._new(), self.replaced, before, kept, self.lines, mapper)
 
     def _new(self) -> pl.DataFrame:
         if self.new_lines is None:

@@ -38,6 +38,8 @@ from orderwatch.runner.partition import PartitionSpec, gather, judge_partition, 
 
 #: tests: a marker path; the first task that creates it kills its own worker (Ray retries it)
 CRASH_ONCE_ENV = "ORDERWATCH_RAY_CRASH_ONCE"
+#: tests: the same for the baseline state's bucket jobs, killed after staging their files
+STATE_CRASH_ONCE_ENV = "ORDERWATCH_RAY_STATE_CRASH_ONCE"
 
 
 def _ray() -> Any:  # noqa: ANN401 - the ray module
@@ -79,6 +81,39 @@ def _run_partition(spec: PartitionSpec, factors: dict[str, dict[str, Any]], batc
     _crash_once(spec.crash_once)
     frames = {key: {name: pl.from_arrow(t) for name, t in named.items()} for key, named in factors.items()}
     return judge_partition(spec, frames, pl.from_arrow(batch))
+
+
+def _state_job(fn: Callable[[Any], Any], crash_once: str | None, shipped: Any) -> Any:  # noqa: ANN401
+    """One task: a group of the state's store buckets updated and staged
+    (``orderwatch.state_buckets.run_job``: the task reads its buckets, the driver renames)."""
+    from orderwatch.state_buckets import land, ship_result
+    result = fn(land(shipped))
+    _crash_once(crash_once)     # tests: the worker dies with its files staged; the retry stages anew
+    return ship_result(result)
+
+
+@dataclass
+class RayStateMapper:
+    """Runs the baseline state's bucket jobs as Ray tasks (``orderwatch.state_buckets.Mapper``):
+    the driver reads no store bucket, only renames what the tasks staged."""
+    runner: RayRunner
+
+    @property
+    def parallel(self) -> int:
+        """Jobs to split the update into: the judging partitions (2 per CPU of the cluster)."""
+        ray = self.runner._connect()
+        return self.runner.partitions or max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
+
+    def __call__(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
+        from orderwatch.state_buckets import land_result, ship
+        if not jobs:
+            return []
+        ray = self.runner._connect()
+        task = ray.remote(_state_job).options(max_retries=self.runner.max_retries, retry_exceptions=False)
+        crash = os.environ.get(STATE_CRASH_ONCE_ENV) or None
+        fn_ref = ray.put(fn)
+        refs = [task.remote(fn_ref, crash, ship(j)) for j in jobs]
+        return [land_result(r) for r in _get(ray, refs)]
 
 
 def _read_file(path: str, cwd: str, config: Config, source: str | None,
@@ -256,6 +291,10 @@ class RayRunner:
                 f.report.notes.append(note)
         return result
 
+    def state_mapper(self) -> RayStateMapper:
+        """The scan's baseline state update as tasks, as many jobs as the judging partitions."""
+        return RayStateMapper(self)
+
     def judge(self, job: Judgment) -> Judged:
         ray = self._connect()
         n = self.partitions or max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
@@ -271,4 +310,4 @@ class RayRunner:
         return gather(job, p, results, rules_s=time.perf_counter() - t0)
 
 
-__all__ = ["CRASH_ONCE_ENV", "RayRunner", "refuse_sqlite"]
+__all__ = ["CRASH_ONCE_ENV", "STATE_CRASH_ONCE_ENV", "RayRunner", "RayStateMapper", "refuse_sqlite"]

@@ -140,7 +140,9 @@ class OnWorkers:
                                                              self.new_rows > self.new_keys, *self.fresh))
 
     def advance_state(self, history: History, config: Config, scan_id: int, before: list[int],
-                      kept: dict[str, pl.DataFrame]) -> StateUpdate | None:
+                      kept: dict[str, pl.DataFrame], mapper: object | None = None) -> StateUpdate | None:
+        """One task over every group's lines (``mapper``, the in-process path's bucket jobs, is
+        not used here: the lines are on the workers already)."""
         every = [h for _, group in self._groups() for h in group]
         return self._get(self._task(_advance_task).remote(str(history.dir.resolve()), config, scan_id, before, kept,
                                                           len(self.fresh), *self.fresh, *self.replaced, *every))
