@@ -19,10 +19,10 @@ import polars as pl
 
 from contracts.config import Config
 from contracts.schema import LINE_KEY
-from ingest.split import place
 from detectors import REGISTRY, DetectContext
 from detectors.common import orders_of, prepare
 from detectors.needs import presence
+from ingest.split import place
 from orderwatch.decide import Factors, decide, platform_plans
 from orderwatch.runner import Judged, Judgment, PartitionRead
 from rules import Rule, inhibit
