@@ -200,10 +200,11 @@ def _open_cod(rows: pl.DataFrame, b: Bounds) -> pl.DataFrame:
 
 
 # -- build and advance -------------------------------------------------------------------------
-def build(lines: pl.DataFrame, config: Config, b: Bounds | None = None) -> dict[str, pl.DataFrame]:
-    """The five tables computed from raw lines (one version of each line: the newest)."""
-    b = b or Bounds.of(config)
-    c = contributions(lines, config)
+def built_part(c: pl.DataFrame, b: Bounds) -> dict[str, pl.DataFrame]:
+    """The five tables of some stores' contributions (``state_tables.contributions``), each
+    platform table already bounded: the bound of the union of such parts (:func:`merge_built`)
+    is the bound of all stores together (an order lies in one store; a line newer than a SKU's
+    ``sku_prices`` newest of its part is newer than them all)."""
     return {
         "platform_orders": _cast(_bound_platform_orders(_cast(_order_parts(c, 1), "platform_orders"), b),
                                  "platform_orders"),
@@ -215,14 +216,28 @@ def build(lines: pl.DataFrame, config: Config, b: Bounds | None = None) -> dict[
     }
 
 
-def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame, config: Config,
-            b: Bounds | None = None) -> dict[str, pl.DataFrame]:
-    """The tables after one scan (``new``: its new and changed lines; ``old``: the stored
-    versions they replace).  ``state``: the whole platform tables and ``cod_orders`` of (at
-    least) the stores in ``new``."""
-    b = b or Bounds.of(config)
-    cn, co = contributions(new, config), contributions(old, config)
-    keys = new.select([pl.col(k).cast(SCHEMAS["sku_prices"][k]) for k in LINE_KEY]).unique()
+def merge_built(parts: list[dict[str, pl.DataFrame]], b: Bounds) -> dict[str, pl.DataFrame]:
+    """The platform tables of several disjoint store sets' :func:`built_part` (a bucketed build)."""
+    def union(t: str) -> pl.DataFrame:
+        return pl.concat([p[t] for p in parts]) if parts else empty(t)
+    return {
+        "platform_orders": _bound_platform_orders(union("platform_orders"), b),
+        "sku_prices": _cast(_bound_per_sku(union("sku_prices"), b.sku_prices), "sku_prices"),
+        "sku_quantities": _cast(_bound_per_sku(union("sku_quantities"), b.sku_quantities), "sku_quantities"),
+        "source_fields": _merge_fields([union("source_fields")]),
+    }
+
+
+def build(lines: pl.DataFrame, config: Config, b: Bounds | None = None) -> dict[str, pl.DataFrame]:
+    """The five tables computed from raw lines (one version of each line: the newest)."""
+    return built_part(contributions(lines, config), b or Bounds.of(config))
+
+
+def advance_platform(state: dict[str, pl.DataFrame], cn: pl.DataFrame, co: pl.DataFrame,
+                     b: Bounds) -> dict[str, pl.DataFrame]:
+    """The four platform tables after one scan (``cn``, ``co``: the contributions of its new
+    and changed lines and of the stored versions they replace); ``state``: the tables whole."""
+    keys = cn.select([pl.col(k).cast(SCHEMAS["sku_prices"][k]) for k in LINE_KEY]).unique()
     prices = pl.concat([state["sku_prices"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True),
                         _cast(_priced(cn), "sku_prices")])
     quantities = pl.concat([state["sku_quantities"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True),
@@ -234,18 +249,32 @@ def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame
     orders = parts.group_by(ORDER, maintain_order=True).agg(
         pl.col("created_at").min(), pl.col("order_amount").drop_nulls().last(),
         pl.col("line_sum").sum(), pl.col("n_active").sum())
-    # an order's standing is judged again from its re-sent lines (an order is exported whole)
-    touched = new.select([pl.col(k).cast(SCHEMAS["cod_orders"][k]) for k in ORDER]).unique()
-    cod = pl.concat([state["cod_orders"].join(touched, on=ORDER, how="anti", nulls_equal=True),
-                     _cast(_standing(cn), "cod_orders")])
     return {
         "platform_orders": _cast(_bound_platform_orders(_cast(orders, "platform_orders"), b), "platform_orders"),
         "sku_prices": _cast(_bound_per_sku(prices, b.sku_prices), "sku_prices"),
         "sku_quantities": _cast(_bound_per_sku(quantities, b.sku_quantities), "sku_quantities"),
         "source_fields": _merge_fields([state["source_fields"], _fields_seen(cn)]),
-        "cod_orders": _cast(_open_cod(cod, b), "cod_orders"),
     }
 
 
-__all__ = ["ANY_LINE", "Bounds", "COD_SETTLES", "SCHEMAS", "SETTLED_STATES", "settles_shown", "STORE_TABLES", "TABLES", "advance", "build",
-           "empty", "newest_orders"]
+def advance_cod(cod: pl.DataFrame, cn: pl.DataFrame, b: Bounds) -> pl.DataFrame:
+    """``cod_orders`` of some stores after one scan: an order's standing is judged again from its
+    re-sent lines (an order is exported whole); ``cod``: those stores' stored rows."""
+    touched = cn.select([pl.col(k).cast(SCHEMAS["cod_orders"][k]) for k in ORDER]).unique()
+    rows = pl.concat([cod.join(touched, on=ORDER, how="anti", nulls_equal=True), _cast(_standing(cn), "cod_orders")])
+    return _cast(_open_cod(rows, b), "cod_orders")
+
+
+def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame, config: Config,
+            b: Bounds | None = None) -> dict[str, pl.DataFrame]:
+    """The tables after one scan (``new``: its new and changed lines; ``old``: the stored
+    versions they replace).  ``state``: the whole platform tables and ``cod_orders`` of (at
+    least) the stores in ``new``."""
+    b = b or Bounds.of(config)
+    cn, co = contributions(new, config), contributions(old, config)
+    return {**advance_platform(state, cn, co, b), "cod_orders": advance_cod(state["cod_orders"], cn, b)}
+
+
+__all__ = ["ANY_LINE", "Bounds", "COD_SETTLES", "SCHEMAS", "SETTLED_STATES", "settles_shown", "STORE_TABLES", "TABLES",
+           "advance", "advance_cod", "advance_platform", "build", "built_part", "empty", "merge_built",
+           "newest_orders"]

@@ -58,22 +58,6 @@ def write(st: BaselineState, tables: dict[str, pl.DataFrame]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def rebuilt(st: BaselineState, lines: pl.DataFrame, config: Config) -> dict[str, pl.DataFrame]:
-    """Every table built from the raw lines; the platform ones written, the store ones returned."""
-    tables = state_platform.build(lines, config)
-    write(st, tables)
-    return {t: tables[t] for t in STORE_TABLES}
-
-
-def advanced(st: BaselineState, stored: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame,
-             config: Config) -> dict[str, pl.DataFrame]:
-    """One scan's update: the platform tables read whole, advanced and written; the store tables
-    (``stored``: the batch's stores' rows, as read from the buckets) returned advanced."""
-    tables = state_platform.advance({**read(st), **{t: stored[t] for t in STORE_TABLES}}, new, old, config)
-    write(st, tables)
-    return {t: tables[t] for t in STORE_TABLES}
-
-
 def present(batch: pl.DataFrame, tables: dict[str, pl.DataFrame], since: datetime | None) -> dict[str, set[str]]:
     """``detectors.needs.presence`` of the batch's files, a source's history read from the
     state's ``source_fields`` inside the window instead of its raw lines."""
@@ -83,4 +67,4 @@ def present(batch: pl.DataFrame, tables: dict[str, pl.DataFrame], since: datetim
     return presence(batch.with_columns(pl.lit(True).alias("_in_batch")), fields)
 
 
-__all__ = ["STORE_SCHEMAS", "WHOLE", "advanced", "bounds_meta", "present", "read", "rebuilt", "write"]
+__all__ = ["STORE_SCHEMAS", "WHOLE", "bounds_meta", "present", "read", "write"]
