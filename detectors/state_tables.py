@@ -136,8 +136,11 @@ def _bound_days(rows: pl.DataFrame, b: Bounds) -> pl.DataFrame:
 
 def build(lines: pl.DataFrame, config: Config, b: Bounds | None = None) -> dict[str, pl.DataFrame]:
     """The three tables computed from raw lines (one version of each line: the newest)."""
-    b = b or Bounds.of(config)
-    c = contributions(lines, config)
+    return build_from(contributions(lines, config), b or Bounds.of(config))
+
+
+def build_from(c: pl.DataFrame, b: Bounds) -> dict[str, pl.DataFrame]:
+    """:func:`build` of lines' :func:`contributions` (computed once for every table of a bucket)."""
     window = c.filter(pl.col("_taught")).select(list(SCHEMAS["sku_window"]))
     return {
         "sku_window": _cast(_bound_windows(window, b), "sku_window"),
@@ -153,9 +156,13 @@ def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame
 
     ``state`` holds the rows of (at least) the stores in ``new``; the result replaces them.
     """
-    b = b or Bounds.of(config)
-    cn, co = contributions(new, config), contributions(old, config)
-    keys = new.select([pl.col(k).cast(SCHEMAS["sku_window"][k]) for k in LINE_KEY]).unique()
+    return advance_from(state, contributions(new, config), contributions(old, config), b or Bounds.of(config))
+
+
+def advance_from(state: dict[str, pl.DataFrame], cn: pl.DataFrame, co: pl.DataFrame,
+                 b: Bounds) -> dict[str, pl.DataFrame]:
+    """:func:`advance` of the new lines' and old versions' :func:`contributions`."""
+    keys = cn.select([pl.col(k).cast(SCHEMAS["sku_window"][k]) for k in LINE_KEY]).unique()
     taught = _cast(cn.filter(pl.col("_taught")), "sku_window")
     kept = state["sku_window"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True)
     # only pairs that gained a line can exceed their bound: the others are not re-sorted
@@ -188,4 +195,4 @@ def order_values(orders: pl.DataFrame) -> pl.DataFrame:
             .sort(["store_id", "created_at", "order_id"]))
 
 
-__all__ = ["ALL_SCHEMAS", "Bounds", "SCHEMAS", "TABLES", "advance", "build", "contributions", "empty", "order_values"]
+__all__ = ["ALL_SCHEMAS", "Bounds", "SCHEMAS", "TABLES", "advance", "advance_from", "build", "build_from", "contributions", "empty", "order_values"]
