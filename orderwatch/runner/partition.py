@@ -11,6 +11,7 @@ flags for its stores as one run over everything.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -218,7 +219,10 @@ def plan(job: Judgment, partitions: int) -> Plan:
         lines = prepare(combined(job.batch, view.day_slice.lazy()), job.config).collect().lazy()
         ctx = _context(lines, job, present, state=view.tables, since=since, raw=lambda: raw_ctx)
     empty = _context(raw_lines.clear(), job, present)
-    plans = platform_plans(ctx, empty, [*job.rules, *job.shadow_rules], present)
+    # on a copy with its own cache: what a detector collects over every store to build its
+    # platform frames (volume_surge's day passes: every line with its usual) is dropped once
+    # the frames are collected, not held beside the partitions while they run
+    plans = platform_plans(dataclasses.replace(ctx, cache={}), empty, [*job.rules, *job.shadow_rules], present)
     named = [(key, name) for key, frames in plans.items() for name in frames]
     frames = pl.collect_all([plans[k][n] for k, n in named], engine=FACTOR_ENGINE) if named else []
     factors: Factors = {key: {} for key in plans}
