@@ -2,6 +2,7 @@
 """Where a full scan's time goes: one in-process ``run_scan`` of a bench file, by stage.
 
     python bench/scan_profile.py [--lines 1000000] [--dir /tmp/owbench] [--runs 1] [--out prof.txt] [--memory]
+                                 [--partitions N]
 
 Generates ``DIR/orders_<N>.csv`` with ``make_orders.py`` when it is not there, scans it into a
 fresh SQLite database with the rule pack and the file's catalog, and prints the scan's wall and
@@ -14,7 +15,8 @@ README quotes; anyone can re-run it on theirs, before and after a change
 ``--memory`` (Linux) also samples the process's resident memory every 20 ms and prints its peak
 within each stage the scan reports progress for (``detect`` holds the features and rules,
 ``history`` the history partition and the baseline state update): where a bigger file will
-run out of memory first.
+run out of memory first.  ``--partitions N`` scans with ``scan.runner: {kind: local, partitions: N}``
+(the in-process partitioned path: platform frames over every store first, then N store groups).
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=1, help="scans in a row (each into a fresh database)")
     ap.add_argument("--out", type=Path, help="write pyinstrument's text tree here")
     ap.add_argument("--memory", action="store_true", help="peak resident memory per stage (Linux)")
+    ap.add_argument("--partitions", type=int, default=1, help="in-process store partitions (scan.runner)")
     a = ap.parse_args(argv)
     path, meta = _data(a.lines, a.dir, a.stores, a.seed)
     from contracts.config import load_config
@@ -117,8 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     for run in range(a.runs):
         tmp = Path(tempfile.mkdtemp(prefix="scanprof_", dir=a.dir))
         cfg_path = tmp / "config.yaml"
-        cfg_path.write_text(yaml.safe_dump({"instance_dir": str(tmp / "instance"),
-                                            "database": {"url": f"sqlite:///{tmp / 'scan.db'}"}}), encoding="utf-8")
+        settings: dict[str, Any] = {"instance_dir": str(tmp / "instance"),
+                                    "database": {"url": f"sqlite:///{tmp / 'scan.db'}"}}
+        if a.partitions > 1:
+            settings["scan"] = {"runner": {"kind": "local", "partitions": a.partitions}}
+        cfg_path.write_text(yaml.safe_dump(settings), encoding="utf-8")
         os.environ["ORDERWATCH_CONFIG"] = str(cfg_path)
         from orderwatch.scan import run_scan
         config = load_config()

@@ -164,32 +164,54 @@ def spread_of(sums: pl.LazyFrame, bins: pl.LazyFrame, p: dict[str, Any]) -> pl.L
 def _line_spread(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     """The line spread over every store's lines (:func:`spread_of`); on state, the stored
     store-days' parts plus the ones of the lines in ``ctx`` (``detectors.volume_state``)."""
-    lines = sku_usual(_lines(ctx, p), int(p["sku_window"]), int(p["sku_min_points"]))
+    sums, bins = _parts(ctx, p)
     if ctx.state is None:
-        return spread_of(*spread_parts(lines, p), p)
-    sums, bins = spread_parts(lines.filter(~pl.col("_past")), p)
+        return spread_of(sums.lazy(), bins.lazy(), p)
     stored_sums, stored_bins = volume_state.stored_spread(ctx, p)
-    return spread_of(pl.concat([stored_sums, sums], how="vertical_relaxed"),
-                     pl.concat([stored_bins, bins], how="vertical_relaxed"), p)
+    return spread_of(pl.concat([stored_sums, sums.lazy()], how="vertical_relaxed"),
+                     pl.concat([stored_bins, bins.lazy()], how="vertical_relaxed"), p)
+
+
+#: what the day passes read of a line: selected before the first sort, so the passes sort and
+#: keep these few columns, not the canonical line's fifty (1 M lines: ~0.8 GiB less)
+DAY_COLUMNS = ("store_id", "sku", "created_at", "order_id", "line_no", "quantity", "day", "line_value",
+               "store_name", "_in_batch", "_past")
 
 
 def _lines(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     """The active lines of ``ctx`` (``_past`` false) and, on state, the stored windows of
     their store×SKU pairs (``_past`` true: they teach usuals, their days come from state)."""
     active = _active(ctx).with_columns(pl.lit(False).alias("_past"))
-    return active if ctx.state is None else volume_state.with_windows(ctx, active)
+    lines = active if ctx.state is None else volume_state.with_windows(ctx, active)
+    return lines.select(DAY_COLUMNS)
 
 
-def _days(active: pl.LazyFrame, spread: pl.LazyFrame, p: dict[str, Any], keep: pl.Expr | None,
-          train: pl.LazyFrame, stored: pl.LazyFrame | None) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(lines with their usual, store-days with ``_train`` and their ratios) for one pass;
-    ``stored``: past store-days of this pass from the baseline state (their lines are not here)."""
-    lines = sku_usual(active, int(p["sku_window"]), int(p["sku_min_points"]), keep)
+def _usual1(ctx: DetectContext, p: dict[str, Any]) -> pl.DataFrame:
+    """Pass one's lines with their usual (every line teaches), sorted in ``sku_usual``'s total
+    order and collected once per context: the line spread, pass one's days, pass two's marks
+    and the state's parts all read these (each used to sort the whole history again)."""
+    return _once(ctx, "usual1", p, lambda: sku_usual(_lines(ctx, p), int(p["sku_window"]),
+                                                     int(p["sku_min_points"])).collect())
+
+
+def _parts(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`spread_parts` of ``ctx``'s own lines (not the stored windows), collected once:
+    the line spread adds them up, the baseline state keeps them."""
+    def build() -> tuple[pl.DataFrame, pl.DataFrame]:
+        sums, bins = pl.collect_all(spread_parts(_usual1(ctx, p).lazy().filter(~pl.col("_past")), p))
+        return sums, bins
+    return _once(ctx, "parts", p, build)
+
+
+def _days(lines: pl.LazyFrame, spread: pl.LazyFrame, p: dict[str, Any], train: pl.LazyFrame,
+          stored: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Store-days with ``_train`` and their ratios for one pass, from ``lines`` with that pass's
+    usual; ``stored``: past store-days of this pass from the baseline state (their lines are not here)."""
     days = (store_days(lines.filter(~pl.col("_past"))).join(train, on=["store_id", "day"], how="left")
             .with_columns(pl.col("_train").fill_null(True)))
     if stored is not None:
         days = pl.concat([days, stored], how="diagonal_relaxed")
-    return lines, _ratios(days.join(spread, how="cross").sort("store_id", "day"), p)
+    return _ratios(days.join(spread, how="cross").sort("store_id", "day"), p)
 
 
 def _once(ctx: DetectContext, name: str, p: dict[str, Any], build: Any) -> Any:  # noqa: ANN401
@@ -207,22 +229,20 @@ def _first(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.Lazy
     """Pass one: (lines with their usual, store-day ratios, the line spread) with only the
     configured promotion days kept out of training (computed once per context)."""
     def build() -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-        # collected together: the lines' usual under the days and the spread is one subplan,
-        # computed once (three collects computed it four times over the whole history)
-        lines, days, spread = pl.collect_all(_first_pass(ctx, p))
-        return lines.lazy(), days.lazy(), spread.lazy()
+        lines, days, spread = _first_pass(ctx, p)
+        days, spread = pl.collect_all([days, spread])
+        return lines, days.lazy(), spread.lazy()
     return _once(ctx, "first", p, build)
 
 
 def _first_pass(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    active = _lines(ctx, p)
+    lines = _usual1(ctx, p).lazy()
     configured = (pl.DataFrame({"day": _promo_days(ctx, p)}, schema={"day": pl.Date}).lazy()
-                  .join(active.select("store_id", "day").unique(), on="day")
+                  .join(lines.filter(~pl.col("_past")).select("store_id", "day").unique(), on="day")
                   .with_columns(pl.lit(False).alias("_train")))
     spread = ctx.platform("line_spread", lambda c: _line_spread(c, p))
     stored = None if ctx.state is None else volume_state.stored_days(ctx, p, 1)
-    lines, days = _days(active, spread, p, None, configured, stored)
-    return lines, days, spread
+    return lines, _days(lines, spread, p, configured, stored), spread
 
 
 def _bad_days(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
@@ -253,11 +273,13 @@ def _second_pass(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, p
     out, r = float(p["sku_outlier"]), line_ratio()
     marked = (lines1.with_columns(((r >= out) | (r <= 1.0 / out)).fill_null(False).alias("_out"))
               .drop("usual_qty", "usual_n")
-              .join(bad_days, on=["store_id", "day"], how="left"))
+              .join(bad_days, on=["store_id", "day"], how="left", maintain_order="left"))
     keep = ~(pl.col("_out") | pl.col("_bad").fill_null(False))
     train = bad_days.select("store_id", "day", pl.lit(False).alias("_train"))
     stored = None if ctx.state is None else volume_state.stored_days(ctx, p, 2)
-    return _days(marked, spread, p, keep, train, stored)
+    # pass one's lines, row for row: already in the total order the windows read
+    lines2 = sku_usual(marked, int(p["sku_window"]), int(p["sku_min_points"]), keep, ordered=True)
+    return lines2, _days(lines2, spread, p, train, stored)
 
 
 def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
@@ -267,7 +289,7 @@ def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     the baseline state keeps of the batch's days is handed to ``ctx.kept``."""
     factors2 = ctx.platform("day_factors_2", lambda c: _factors(_second(c, p)[0], p))
     days2, bad = _second(ctx, p)
-    lines1, days1, _spread = _first(ctx, p)
-    parts = spread_parts(lines1.filter(~pl.col("_past")), p)
-    volume_state.keep_days(ctx, p, days1, bad, days2, *parts)
+    days1 = _first(ctx, p)[1]
+    sums, bins = _parts(ctx, p)
+    volume_state.keep_days(ctx, p, days1, bad, days2, sums.lazy(), bins.lazy())
     return _judge(days2, factors2, p, _promo_days(ctx, p))

@@ -1,8 +1,9 @@
 """The platform half of the baseline state (``detectors.state_platform``), kept beside the
 store buckets of ``orderwatch.baseline_state``.
 
-``platform_orders``, ``sku_prices`` and ``source_fields`` cover every store and are small and
-bounded (the platform's newest orders, each SKU's newest prices, a row per source and field):
+``platform_orders``, ``sku_prices``, ``sku_quantities`` and ``source_fields`` cover every store
+and are small and bounded (the platform's newest orders, each SKU's newest prices and
+quantities, a row per source and field):
 they are read whole and rewritten whole each scan as ``<state dir>/platform/<table>.parquet``,
 *before* the store buckets and ``meta.json`` (written last), so a crash between the two leaves
 a state whose meta does not name the scan — stale, and rebuilt by the next scan.
@@ -30,7 +31,8 @@ STORE_SCHEMAS = {t: SCHEMAS[t] for t in STORE_TABLES}
 def bounds_meta(config: Config) -> dict:
     """What these tables were kept with (a change rebuilds the state)."""
     b = Bounds.of(config)
-    return {"platform_orders": b.platform_orders, "sku_prices": b.sku_prices, "cod_days": b.cod_days}
+    return {"platform_orders": b.platform_orders, "sku_prices": b.sku_prices, "cod_days": b.cod_days,
+            "sku_quantities": b.sku_quantities}
 
 
 def read(st: BaselineState) -> dict[str, pl.DataFrame]:

@@ -197,6 +197,9 @@ class RayRunner:
     # CLUSTER_CHUNK_MB on a cluster, whole on a local Ray (one machine's reader already uses every
     # core: there the parts cost ~10 % of a scan and buy nothing)
     read_chunk_mb: float | None = None
+    # the scan's lines stay on the workers, split by store group (``read_split``); False: they
+    # come back to the scanning process, which does its line steps itself
+    split: bool = True
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], db_url: str, history_dir: str | None = None) -> RayRunner:
@@ -206,7 +209,8 @@ class RayRunner:
         return cls(address=address, partitions=int(settings["partitions"]) if settings.get("partitions") else None,
                    max_retries=int(settings.get("max_retries", 3)),
                    num_cpus=int(settings["num_cpus"]) if settings.get("num_cpus") else None,
-                   read_chunk_mb=float(settings["read_chunk_mb"]) if settings.get("read_chunk_mb") else None)
+                   read_chunk_mb=float(settings["read_chunk_mb"]) if settings.get("read_chunk_mb") else None,
+                   split=bool(settings.get("split", True)))
 
     def chunk_bytes(self) -> int | None:
         """The part size a large file is read in (None: every file whole)."""
@@ -252,6 +256,23 @@ class RayRunner:
         return ingest.IngestResult(lines=pl.concat([r.lines for r in parts], how="vertical_relaxed"),
                                    quarantine=pl.concat([r.quarantine for r in parts], how="vertical_relaxed"),
                                    files=[f for r in parts for f in r.files])
+
+    def read_split(self, paths: Sequence[str | Path], config: Config, *, source: str | None = None,
+                   limits: ingest.ReadLimits | None = None,
+                   progress: Callable[[str, float], None] | None = None) -> Any:  # noqa: ANN401
+        """The files read with their lines left on the workers by store group, and the scan's
+        line steps as tasks beside them (``orderwatch.runner.on_workers.OnWorkers``); None
+        when ``split`` is off or upload caps apply (the capped whole-file reader runs here)."""
+        if not self.split or (limits is not None and limits != ingest.ReadLimits()):
+            return None
+        from orderwatch.runner.on_workers import OnWorkers
+        from orderwatch.runner.ray_split import read_split
+        for p in paths if progress else ():
+            progress(str(p), 0.0)
+        got = OnWorkers(self, read_split(self, paths, config, source=source))
+        for p in paths if progress else ():
+            progress(str(p), 1.0)
+        return got
 
     @staticmethod
     def _read_large(pool: _RayPool, path: str | Path, config: Config, source: str | None,
