@@ -2,7 +2,8 @@
 """Where a full scan's time goes: one in-process ``run_scan`` of a bench file, by stage.
 
     python bench/scan_profile.py [--lines 1000000] [--dir /tmp/owbench] [--runs 1] [--out prof.txt] [--memory]
-                                 [--partitions N]
+                                 [--partitions N] [--loose 1000]
+                                 [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Generates ``DIR/orders_<N>.csv`` with ``make_orders.py`` when it is not there, scans it into a
 fresh SQLite database with the rule pack and the file's catalog, and prints the scan's wall and
@@ -17,6 +18,9 @@ within each stage the scan reports progress for (``detect`` holds the features a
 ``history`` the history partition and the baseline state update): where a bigger file will
 run out of memory first.  ``--partitions N`` scans with ``scan.runner: {kind: local, partitions: N}``
 (the in-process partitioned path: platform frames over every store first, then N store groups).
+``--loose FACTOR`` scans with the loose copy of the pack that ``flag_bench.py`` uses (every lower
+threshold divided by FACTOR: the scan that raises ~100x the flags), ``--pg ADMIN_URL`` into a
+throwaway PostgreSQL database instead of SQLite: where the 300 k-flag scan spends, per backend.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from flag_bench import loose_pack  # noqa: E402
+from flag_fill import create_database, drop_database  # noqa: E402
 from make_orders import make_orders, paths_for  # noqa: E402
 
 #: (file path ending, function) -> what the step is (in pipeline order)
@@ -52,7 +58,8 @@ STEPS: dict[tuple[str, str], str] = {
     ("store/sla_reports.py", "write"): "write SLA report rows",
     ("orderwatch/scan.py", "correlate"): "correlation pass",
     ("store/repository.py", "add_order_lines"): "flagged orders' lines",
-    ("orderwatch/open_orders.py", "track_scan"): "open set",
+    ("orderwatch/open_orders.py", "scan_states"): "open set",
+    ("store/open_orders.py", "track"): "open set",
     ("store/history.py", "stage"): "history partition",
     ("orderwatch/baseline_state.py", "after_commit"): "baseline state",
 }
@@ -109,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="write pyinstrument's text tree here")
     ap.add_argument("--memory", action="store_true", help="peak resident memory per stage (Linux)")
     ap.add_argument("--partitions", type=int, default=1, help="in-process store partitions (scan.runner)")
+    ap.add_argument("--loose", type=float, help="scan with the pack's lower thresholds divided by this")
+    ap.add_argument("--pg", help="PostgreSQL admin URL: scan into a throwaway database there")
     a = ap.parse_args(argv)
     path, meta = _data(a.lines, a.dir, a.stores, a.seed)
     from contracts.config import load_config
@@ -120,11 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     for run in range(a.runs):
         tmp = Path(tempfile.mkdtemp(prefix="scanprof_", dir=a.dir))
         cfg_path = tmp / "config.yaml"
-        settings: dict[str, Any] = {"instance_dir": str(tmp / "instance"),
-                                    "database": {"url": f"sqlite:///{tmp / 'scan.db'}"}}
+        created, url = create_database(a.pg) if a.pg else (None, f"sqlite:///{tmp / 'scan.db'}")
+        site: dict[str, Any] = {"instance_dir": str(tmp / "instance"), "database": {"url": url}}
+        if a.loose:
+            site["rules_dir"] = str(loose_pack(tmp / "loose_rules", a.loose))
         if a.partitions > 1:
-            settings["scan"] = {"runner": {"kind": "local", "partitions": a.partitions}}
-        cfg_path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+            site["scan"] = {"runner": {"kind": "local", "partitions": a.partitions}}
+        cfg_path.write_text(yaml.safe_dump(site), encoding="utf-8")
         os.environ["ORDERWATCH_CONFIG"] = str(cfg_path)
         from orderwatch.scan import run_scan
         config = load_config()
@@ -133,8 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         if prof:
             prof.start()
         t, c = time.perf_counter(), time.process_time()
-        result = run_scan([path], config, catalog=meta["catalog"], as_of=datetime.fromisoformat(meta["as_of"]),
-                          db_url=f"sqlite:///{tmp / 'scan.db'}", progress=memory.progress if memory else None)
+        try:
+            result = run_scan([path], config, catalog=meta["catalog"], as_of=datetime.fromisoformat(meta["as_of"]),
+                              db_url=url, progress=memory.progress if memory else None)
+        finally:
+            if created:
+                drop_database(a.pg, created)
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         if prof:
             prof.stop()

@@ -84,9 +84,10 @@ def store_sizes(ctx: DetectContext, p: dict[str, Any], sku: pl.LazyFrame) -> pl.
     (see the module).  In state mode the pairs' newest lines come from ``sku_window`` (every pair
     of the context's stores) and ``ctx.lines``."""
     window, min_h = int(p["sku_window"]), int(p["min_history"])
-    newest = pl.col("quantity").top_k_by(NEWEST, k=window)
-    pairs = (_with_stored(ctx, "sku_window").group_by(PAIR)
-             .agg(newest.median().alias("_pair_usual"), newest.len().alias("_pair_n"))
+    newest = pl.col("quantity").tail(window)    # a group keeps the rows' order: oldest to newest
+    # one sort and a tail per pair: several times faster than a top_k_by per pair (many small groups)
+    pairs = (_with_stored(ctx, "sku_window").sort(*PAIR, *NEWEST[:4], nulls_last=True)
+             .group_by(PAIR).agg(newest.median().alias("_pair_usual"), newest.len().alias("_pair_n"))
              .filter(pl.col("_pair_n") >= max(min_h, 1)))
     return (pairs.join(sku, on="sku", how="inner", nulls_equal=True)
             .filter(pl.col("_sku_median") > 0)

@@ -10,6 +10,7 @@ rule change that needs a new aggregate, after editing ``history.state``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -95,12 +96,13 @@ def _commit(st: BaselineState, results: list[BucketResult], scan_id: int, config
         st.sweep(tag)
 
 
-def _run(st: BaselineState, jobs: list[BucketJob], config: Config, mapper: Mapper | None) -> list[BucketResult]:
+def _run(st: BaselineState, jobs: Iterable[BucketJob], tag: str, config: Config,
+         mapper: Mapper | None) -> list[BucketResult]:
     fn = partial(run_job, str(st.dir), st.schemas, st.buckets, config=config)
     try:
         return (mapper or in_process)(fn, jobs)
     except BaseException:
-        st.sweep(jobs[0].tag if jobs else "")
+        st.sweep(tag)
         raise
 
 
@@ -113,8 +115,7 @@ def _build(st: BaselineState, lines: pl.DataFrame, kept: dict[str, pl.DataFrame]
     tag = f"s{scan_id}-"
     jobs = plan_jobs(lines, lines.head(0), kept, None, st.buckets, job_limit(config, lines.height, mapper), True, tag)
     del lines
-    results = _run(st, jobs, config, mapper)
-    del jobs
+    results = _run(st, jobs, tag, config, mapper)
     platform = state_platform.merge_built([r.platform for r in results if r.platform is not None],
                                           state_platform.Bounds.of(config))
     _commit(st, results, scan_id, config, platform, tag)
@@ -161,14 +162,15 @@ def advance_scan(history: History, config: Config, scan_id: int, new_lines: pl.D
     days = (batch.select("store_id", pl.col("created_at").dt.date().alias("day")).unique()
             if batch is not None and kept else None)
     tag = f"s{scan_id}-"
-    limit = job_limit(config, new_lines.height + old_versions.height, mapper)
-    jobs = plan_jobs(new_lines, old_versions, kept or {}, days, st.buckets, limit, False, tag)
+    stored = st.bucket_rows()
+    limit = job_limit(config, new_lines.height + old_versions.height + sum(stored.values()), mapper)
+    jobs = plan_jobs(new_lines, old_versions, kept or {}, days, st.buckets, limit, False, tag, stored=stored)
     read_before, platform = st.rows_read, None
     if new_lines.height or old_versions.height:
         cn, co = contributions(new_lines, config), contributions(old_versions, config)
         platform = state_platform.advance_platform(platform_state.read(st), cn, co, state_platform.Bounds.of(config))
         del cn, co
-    results = _run(st, jobs, config, mapper)
+    results = _run(st, jobs, tag, config, mapper)
     _commit(st, results, scan_id, config, platform, tag)
     rows = {t: sum(r.rows[t] for r in results) for t in st.schemas} | {t: f.height for t, f in (platform or {}).items()}
     return StateUpdate(False, sum(r.stores for r in results),

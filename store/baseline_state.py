@@ -154,6 +154,15 @@ class BaselineState:
                           .collect() if files else pl.DataFrame(schema=schema))
         return out
 
+    def bucket_rows(self) -> dict[int, int]:
+        """Rows stored in each bucket over every table (from the files' footers, no row read)."""
+        out: dict[int, int] = {}
+        for table in self.schemas:
+            for path in (self.dir / table).glob("bucket=*.parquet"):
+                k = int(path.stem.split("=", 1)[1])
+                out[k] = out.get(k, 0) + pl.scan_parquet(path).select(pl.len()).collect().item()
+        return out
+
     def stage(self, tables: dict[str, pl.DataFrame], ks: Iterable[int], tag: str = "") -> list[Staged]:
         """Write ``tables`` (every row of buckets ``ks``) as temporary files beside their buckets,
         nothing in place yet (:meth:`commit` renames them): a task retried after its worker died

@@ -22,6 +22,10 @@ _PG_MIGRATION_LOCK = 0x0D_E7_C4_01
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+#: the page cache of each SQLite connection, KiB (a limit, taken only as pages are used)
+SQLITE_CACHE_KIB = 65_536
+
+
 def _sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite URL, or None for in-memory / URI forms."""
     u = make_url(url)
@@ -41,6 +45,9 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA journal_mode = WAL")  # answers 'memory' for in-memory dbs: fine
         cur.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster commits
+        # a scan storing 300 k flags updates ten indexes at once: with the default 2 MiB page
+        # cache their pages are evicted and re-read all the time (the write's CPU 1.5x)
+        cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     finally:
         cur.close()
 

@@ -6,14 +6,16 @@ flag, then a second lookup for the ids) grew quadratically on SQLite.  Now:
 
 1. the input is validated and reduced to one row per ``(rule_id, subject)`` (the most severe)
    in polars;
-2. it is staged once (``store.staging``) with everything a new row needs;
-3. one join of the staged keys to the unique index gives every stored key its id and level;
-4. one ``INSERT … SELECT`` adds the staged keys not stored yet, ``RETURNING`` their ids (a key
-   a concurrent scan stored in between is looked up again);
-5. the raises (a more severe level than stored) are staged and applied by one ``UPDATE …
-   FROM``, guarded by the level read in 3 (a flag changed meanwhile is left alone), returning
+2. its keys are staged (``store.staging``) and one join to the unique index gives every
+   stored key its id and level;
+3. the keys not stored yet are loaded in one bulk insert with ids given up front
+   (``store.flag_insert``); when a concurrent scan stored one of them in between, that load
+   rolls back and one ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`` from the staged
+   rows adds the rest (the keys the other scan stored are looked up again);
+4. the raises (a more severe level than stored) are staged and applied by one ``UPDATE …
+   FROM``, guarded by the level read in 2 (a flag changed meanwhile is left alone), returning
    what it changed;
-6. the events of 3 and 5 go in with one bulk insert.
+5. the events of 3 and 4 go in with one bulk insert.
 
 A flag never goes down by itself, so writing the same flags twice changes nothing.
 """
@@ -32,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from store.bulk import insert_rows
 from store.frames import FLAG_INPUT, FLAG_REQUIRED, select_as
 from store.models import LEVEL_RANK, Flag, FlagEvent
+from store.flag_insert import insert_new, stored_keys
 from store.staging import staged
 
 KEY = ["rule_id", "subject"]
@@ -102,24 +105,13 @@ def write_flags(conn: Connection, scan_id: int | None, flags: pl.DataFrame, *, a
     if flags.is_empty():
         return FlagWrite(0, 0, pl.DataFrame(schema=IDS_SCHEMA))
     rows = flag_rows(flags)
-    f = Flag.__table__
     new = rows.with_columns(status=pl.lit("open"), version=pl.lit(1, dtype=pl.Int64),
                             created_at=pl.lit(now), updated_at=pl.lit(now),
                             scan_id=pl.lit(scan_id, dtype=pl.Int64))
-    with staged(conn, new, like=f) as s:
-        on = and_(f.c.rule_id == s.c.rule_id, f.c.subject == s.c.subject)
-        existing = _frame(conn.execute(select(s.c.rule_id, s.c.subject, f.c.id, f.c.level)
-                                       .select_from(s.join(f, on))).all(), OLD_SCHEMA)
-        cols = list(new.columns)
-        ins = (_insert_ignore(conn).from_select(cols, select(*(s.c[c] for c in cols)).where(~select(f.c.id).where(on).exists()))
-               .on_conflict_do_nothing().returning(f.c.rule_id, f.c.subject, f.c.id, f.c.level))
-        created = _frame(conn.execute(ins).all(), OLD_SCHEMA)
-    if existing.height + created.height < rows.height:    # a concurrent scan stored some meanwhile
-        late = rows.select(KEY).join(pl.concat([existing, created]).select(KEY), on=KEY, how="anti")
-        with staged(conn, late, like=f) as s:
-            existing = pl.concat([existing, _frame(conn.execute(select(s.c.rule_id, s.c.subject, f.c.id, f.c.level)
-                                  .select_from(s.join(f, and_(f.c.rule_id == s.c.rule_id,
-                                                              f.c.subject == s.c.subject)))).all(), OLD_SCHEMA)])
+    existing = stored_keys(conn, rows)
+    created = insert_new(conn, new.join(existing.select(KEY), on=KEY, how="anti", maintain_order="left"))
+    if created is None:       # a concurrent scan stored some of the keys meanwhile: skip those
+        existing, created = _insert_skipping(conn, rows, new)
     raises = existing.join(rows, on=KEY).filter(
         pl.col("severity") > pl.col("old_level").replace_strict(LEVEL_RANK, return_dtype=pl.Int64) + 1)
     raised = _raise(conn, raises, now)
@@ -128,6 +120,25 @@ def write_flags(conn: Connection, scan_id: int | None, flags: pl.DataFrame, *, a
     insert_rows(conn, FlagEvent.__table__, events, ignore_conflicts=False)
     changed = pl.concat([created.select(KEY), raises.filter(pl.col("flag_id").is_in(raised)).select(KEY)])
     return FlagWrite(created.height, len(raised), pl.concat([existing, created]).select(list(IDS_SCHEMA)), changed)
+
+
+def _insert_skipping(conn: Connection, rows: pl.DataFrame, new: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The stored keys and the created ones when other writers race this one: the new rows
+    staged whole, inserted with ``ON CONFLICT DO NOTHING … RETURNING``, the keys another
+    writer stored looked up again."""
+    f = Flag.__table__
+    with staged(conn, new, like=f) as s:
+        on = and_(f.c.rule_id == s.c.rule_id, f.c.subject == s.c.subject)
+        existing = _frame(conn.execute(select(s.c.rule_id, s.c.subject, f.c.id, f.c.level)
+                                       .select_from(s.join(f, on))).all(), OLD_SCHEMA)
+        cols = list(new.columns)
+        ins = (_insert_ignore(conn).from_select(cols, select(*(s.c[c] for c in cols)).where(~select(f.c.id).where(on).exists()))
+               .on_conflict_do_nothing().returning(f.c.rule_id, f.c.subject, f.c.id, f.c.level))
+        created = _frame(conn.execute(ins).all(), OLD_SCHEMA)
+    if existing.height + created.height < rows.height:    # stored by another writer in between
+        late = rows.select(KEY).join(pl.concat([existing, created]).select(KEY), on=KEY, how="anti")
+        existing = pl.concat([existing, stored_keys(conn, late)])
+    return existing, created
 
 
 def _frame(rows: list, schema: dict) -> pl.DataFrame:

@@ -174,7 +174,6 @@ class Flag(Finding, Base):
         UniqueConstraint("rule_id", "subject", name="uq_flags_rule_subject"),
         Index("ix_flags_dept_status_id", "department", "status", "id"),
         Index("ix_flags_store_id", "store_id", "id"),
-        Index("ix_flags_rule_id", "rule_id"),
         Index("ix_flags_dept_id", "department", "id"),
         Index("ix_flags_order_id", "order_id"),
         Index("ix_flags_dept_sev_id", "department", "severity", "id"),

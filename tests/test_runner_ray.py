@@ -139,6 +139,18 @@ def _counting_ray_get(monkeypatch, ray):
     return ledger
 
 
+def _state_tables(site) -> dict:
+    """Every table of the site's baseline state (store buckets and platform tables), rows sorted."""
+    import polars as pl
+    from orderwatch import platform_state
+    from orderwatch.baseline_state import state_of
+    from store import History
+    st = state_of(History(site / "scan.history"))
+    tables = {**st.read(), **platform_state.read(st)}
+    # floats to 9 decimals: a judged day's sums of logs add in another order in a partition (last bit)
+    return {t: sorted(f.with_columns(pl.col(pl.Float64).round(9)).rows(), key=repr) for t, f in tables.items()}
+
+
 def _stored(site):
     """What a scan left besides its flags: history lines, flagged orders' lines, open orders."""
     from store import History
@@ -169,6 +181,67 @@ def test_the_lines_never_come_back_to_the_driver_and_every_step_stores_the_same(
     here, there = _stored(where / "site"), _stored(tmp_path / "site")
     assert there[0].equals(here[0]) and there[0].height == local.new_lines
     assert there[1] is not None and there[1].equals(here[1]) and there[2] == here[2] and there[2]
+    # the baseline state's first build, one task per store group from its objects: the same tables
+    assert on_ray.state is not None and on_ray.state.rebuilt and _state_tables(tmp_path / "site") == \
+        _state_tables(where / "site")
     # the check can fail: with split off the parts' lines do come back to the driver
     back = scan_world(world, tmp_path / "back", runner="ray", partitions=3, read_chunk_mb=chunk_mb, split=False)
     assert flag_rows(back) == flag_rows(local) and ledger.line_rows >= local.accepted
+
+
+def test_an_inhibition_across_stores_is_judged_on_the_gathered_batch(ray_local, world, tmp_path):
+    """An inhibition whose ``equal`` omits store_id pairs flags of several stores by their lines:
+    the split scan judges such a pack on the gathered batch, with the flags of the in-process scan."""
+    import shutil
+
+    from orderwatch.runner.on_workers import OnWorkers
+    from tests.runner_support import world_config
+    rules = tmp_path / "rules"
+    shutil.copytree(load_config().rules_dir, rules)
+    pack = rules / "correlation.yaml"
+    assert "equal: [store_id, day]" in pack.read_text(encoding="utf-8")
+    pack.write_text(pack.read_text(encoding="utf-8").replace("equal: [store_id, day]", "equal: [day]"),
+                    encoding="utf-8")
+    results, gathered = {}, []
+    judge = OnWorkers.judge
+
+    def spy(self, runner, job):
+        judged = judge(self, runner, job)
+        gathered.append(self.read.ledger.line_rows)
+        return judged
+    OnWorkers.judge = spy
+    try:
+        for runner in ("local", "ray"):
+            site = tmp_path / runner
+            site.mkdir()
+            cfg = world_config(world, site, partitions=2)
+            cfg.raw["rules_dir"] = str(rules)
+            results[runner] = run_scan(world.order_files, cfg, catalog=world.catalog_file, as_of=world.as_of,
+                                       db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
+    finally:
+        OnWorkers.judge = judge
+    assert results["local"].flags.height and flag_rows(results["ray"]) == flag_rows(results["local"])
+    assert gathered == [results["local"].accepted]      # the batch was gathered, once, to judge it
+
+
+def test_the_state_is_updated_per_store_group_and_a_killed_state_task_doubles_nothing(ray_local, in_process,
+                                                                                     tmp_path, monkeypatch):
+    from orderwatch.runner.on_ray import STATE_CRASH_ONCE_ENV
+    where, _ = in_process
+    batch, _stores = one_day_batch(where / "site" / "scan.history", tmp_path, stores=6)
+    marker = tmp_path / "state_crashed"
+    results = {}
+    for runner in ("local", "ray"):
+        site = copy_site(where / "site", tmp_path / runner)
+        cfg = load_config(overrides={"instance_dir": str(site / "instance"), "scan": {"runner": {"partitions": 3}}})
+        if runner == "ray":
+            monkeypatch.setenv(STATE_CRASH_ONCE_ENV, str(marker))
+        results[runner] = run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
+    assert marker.exists()                         # a state task's worker died after staging its files
+    assert flag_rows(results["ray"]) == flag_rows(results["local"])
+    local, ray = results["local"].state, results["ray"].state
+    assert ray is not None and not ray.rebuilt and (ray.stores, ray.rows) == (local.stores, local.rows)
+    assert _state_tables(tmp_path / "ray") == _state_tables(tmp_path / "local")
+    staged = [p.name for p in (tmp_path / "ray" / "scan.history" / "state").rglob("*") if ".staged" in p.name
+              or p.name.endswith(".tmp")]
+    assert staged == []                            # the dead task's staged files were swept

@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from contracts.config import load_config
 from ingest import read_orders
-from ingest.split import group_of
+from ingest.split import STATE_BUCKETS, bucket_of
 from tests.chunked_files import gbk_quoted_newlines, interleaved_orders_jsonl, late_day_first
 from tests.ray_support import local_ray, skip_without_ray
 
@@ -26,8 +26,8 @@ from orderwatch.runner.ray_split import DriverLedger, read_split  # noqa: E402
 ray_local = pytest.fixture(scope="module")(local_ray)
 
 
-def _groups(ray, split) -> list[pl.DataFrame]:
-    """The test (not the driver code under test) fetches every group's objects."""
+def _buckets(ray, split) -> list[pl.DataFrame]:
+    """The test (not the driver code under test) fetches every bucket's objects."""
     out = []
     for handles in split.handles:
         frames = [pl.from_arrow(t) for t in ray.get(handles)]
@@ -44,16 +44,20 @@ def _report(f):
 
 def _same_as_in_process(ray, files, cfg, split):
     here = read_orders(files, cfg)
-    groups = _groups(ray, split)
+    groups = _buckets(ray, split)
     assert split.read == here.read and split.accepted == here.accepted and split.quarantined == here.quarantined
     assert split.read == split.accepted + split.quarantined and split.reconciled
     assert_frame_equal(split.quarantine, here.quarantine)
     assert [_report(f) for f in split.files] == [_report(f) for f in here.files]
-    # every line lands in its store's group, once: the groups are a partition of the batch
+    # every line lands in its store's bucket, once: the buckets are a partition of the batch
+    assert len(groups) == STATE_BUCKETS
     for k, g in enumerate(groups):
         if g is None:
             continue
-        assert {group_of(s, split.groups) for s in g.get_column("store_id").unique().to_list()} <= {k}
+        assert {bucket_of(s) for s in g.get_column("store_id").unique().to_list()} <= {k}
+    # and whole buckets are placed in partitions, each bucket with lines in exactly one
+    placed = [b for bs in split.group_buckets for b in bs]
+    assert sorted(placed) == [k for k, n in enumerate(split.rows) if n] and len(split.groups) <= 3
     got = pl.concat([g for g in groups if g is not None], how="vertical_relaxed")
     key = ["source_file", "line_no", "order_id", "store_id", "sku"]
     assert_frame_equal(got.sort(key, maintain_order=True), here.lines.sort(key, maintain_order=True))
@@ -88,7 +92,8 @@ def test_a_file_that_does_not_decode_in_parts_is_read_whole_split_and_says_so(ra
     assert split.quarantined == 1 and "read in one task, not in parts" in split.files[0].report.notes[-1]
     here = read_orders([path], cfg)
     assert split.accepted == here.accepted and split.ledger.line_rows == 0
-    assert sum(split.rows) == here.lines.height and all(split.rows)
+    assert sum(split.rows) == here.lines.height and len(split.groups) == 2
+    assert all(split.rows[b] for bs in split.group_buckets for b in bs)
 
 
 def test_a_read_task_killed_mid_read_is_retried_and_nothing_is_doubled(ray_local, tmp_path, monkeypatch):

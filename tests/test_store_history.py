@@ -78,6 +78,6 @@ def test_migrate_cli_without_ini(tmp_path: Path, capsys: pytest.CaptureFixture) 
     url = f"sqlite:///{tmp_path / 'cli' / 'ow.db'}"
     assert migrate_main(["--url", url, "upgrade", "head"]) == 0
     with Store.open(url) as s:
-        assert current_revision(s.engine) == "0011"
+        assert current_revision(s.engine) == "0012"
     migrate_main([f"--url={url}", "current"])
-    assert "0011" in capsys.readouterr().out
+    assert "0012" in capsys.readouterr().out

@@ -214,3 +214,68 @@ def test_recent_flags_take_the_scans_new_flags_from_memory(store: Store) -> None
     read_back = store.recent_flags(["S"], since).sort("id")
     taken = store.recent_flags(["S"], since, written=(s2, mine)).sort("id")
     assert read_back.height == 500 and taken.equals(read_back)
+
+
+@pytest.mark.parametrize("where", [
+    "rule_id = 'big_qty' AND resolution IN ('confirmed', 'false_positive')",      # rule suggestions
+    "rule_id IN ('big_qty', 'x') AND occurred_at >= '2026-11-01' AND occurred_at < '2026-11-02'",  # dry run
+    "rule_id = 'big_qty' AND store_id = 'S' AND id <> 3",                          # a flag's siblings
+])
+def test_lookups_by_rule_use_the_unique_index(tmp_path, where: str) -> None:
+    """0012 dropped ``ix_flags_rule_id``: a lookup by rule searches ``(rule_id, subject)``."""
+    s = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
+    s.write_flags(None, _flags(range(2000), "warn"))
+    with s.engine.connect() as conn:
+        cur = conn.connection.driver_connection.cursor()
+        plan = [r[3] for r in cur.execute(f"EXPLAIN QUERY PLAN SELECT id FROM flags WHERE {where}")]
+    s.close()
+    assert not any(p.startswith("SCAN flags") for p in plan), plan
+    assert any(p.startswith("SEARCH flags USING INDEX") for p in plan), plan
+
+
+def test_keys_another_scan_stored_meanwhile_are_skipped(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys stored by a concurrent scan after this write looked them up: the direct load rolls
+    back whole (no half of it stays), the set-based path skips those keys and raises them as
+    usual, and every key still gets the stored id."""
+    from store import flag_write
+
+    s1 = store.begin_scan([], T0)
+    store.write_flags(s1, _flags(range(0, 1500), "warn"))        # "the other scan"
+    before = _stored(store)
+    real = flag_write.stored_keys
+    calls: list[int] = []
+
+    def blind_first(conn, keys):  # noqa: ANN001, ANN202 - the first lookup ran before the other scan's commit
+        calls.append(keys.height)
+        return real(conn, keys.head(0)) if len(calls) == 1 else real(conn, keys)
+
+    monkeypatch.setattr(flag_write, "stored_keys", blind_first)
+    skipping = flag_write._insert_skipping
+    fallbacks: list[int] = []
+    monkeypatch.setattr(flag_write, "_insert_skipping", lambda *a: fallbacks.append(1) or skipping(*a))
+    s2 = store.begin_scan([], T0)
+    w = store.write_flags(s2, pl.concat([_flags(range(1000, 1500), "critical"), _flags(range(1500, 4000), "warn")]))
+    assert fallbacks == [1]                                       # the direct load gave way
+    assert (w.created, w.raised) == (2500, 500)
+    stored = _stored(store)
+    assert stored.height == 4000 and stored["subject"].n_unique() == 4000
+    ids = w.ids.join(stored, on="subject", how="left", suffix="_db")
+    assert ids.height == 3000 and (ids["flag_id"] == ids["flag_id_db"]).all()
+    kept = before.join(stored, on="subject", suffix="_now")
+    assert (kept["flag_id"] == kept["flag_id_now"]).all()          # the other scan's flags keep their ids
+    ev = _events(store).filter(pl.col("scan_id") == s2)
+    assert ev.filter(pl.col("action") == "created").height == 2500
+    assert ev.filter(pl.col("action") == "level_raised").height == 500
+    assert ev["flag_id"].n_unique() == 3000
+
+
+def test_new_flags_get_ids_no_other_flag_has(store: Store) -> None:
+    """Ids given before the load continue after every stored flag, one per new key."""
+    a = store.write_flags(None, _flags(range(0, 300), "warn"))
+    b = store.write_flags(None, _flags(range(200, 900), "warn", prefix="order:T:"))
+    c = store.write_flags(None, _flags(range(250, 400), "critical"))
+    assert (b.created, c.created, c.raised) == (700, 100, 50)
+    assert b.ids["flag_id"].min() > a.ids["flag_id"].max()
+    assert c.ids.filter(pl.col("subject") == "order:S:399")["flag_id"].item() > b.ids["flag_id"].max()
+    stored = _stored(store)
+    assert stored.height == 1100 and stored["flag_id"].n_unique() == 1100

@@ -75,9 +75,10 @@ def _past_bad(history: History, batch: pl.DataFrame, view) -> set[str]:  # noqa:
 
 
 def _touched(surges: dict[tuple[str, int], float], reexports: set[int], day: int) -> set[str]:
-    """Stores with a seeded change before ``day``: a surge (its past judgement may flip when a
-    later surge moves the platform's line spread) or, for S1, a re-exported line."""
-    out = {s for (s, d), scale in surges.items() if d < day and scale != 1.0}
+    """Stores with a seeded change in an earlier scan than ``day``'s batch: a surge on or before
+    the day (a split day's second scan comes after its first; a surge's past judgement may flip
+    when later lines move the platform's line spread) or, for S1, a re-exported line."""
+    out = {s for (s, d), scale in surges.items() if d <= day and scale != 1.0}
     return out | ({"S1"} if any(r <= day for r in reexports) else set())
 
 
@@ -133,6 +134,7 @@ def _world(days: int, surges: dict[tuple[str, int], float], reexports: set[int],
 @example(surges={("S1", 24): 4.0}, reexports={27, 22, 15}, split=set())      # a past day judged otherwise
 @example(surges={("S2", 25): 8.0, ("S3", 30): 0.2}, reexports={26, 31}, split={25, 32})
 @example(surges={("S1", 22): 4.0, ("S1", 25): 8.0, ("S1", 33): 0.2}, reexports=set(), split=set())  # flipped by a later surge
+@example(surges={("S1", 31): 4.0, ("S2", 20): 0.2}, reexports=set(), split={31})  # judged again by a split day's 2nd scan
 def test_day_features_on_state_equal_the_raw_windows(tmp_path_factory, surges, reexports, split):
     history = History(tmp_path_factory.mktemp("h"))
     compared = on_state = 0

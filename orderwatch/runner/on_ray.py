@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,16 +104,14 @@ class RayStateMapper:
         ray = self.runner._connect()
         return self.runner.partitions or max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
 
-    def __call__(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
+    def __call__(self, fn: Callable[[Any], Any], jobs: Iterable[Any]) -> list[Any]:
         from orderwatch.state_buckets import land_result, ship
-        if not jobs:
-            return []
         ray = self.runner._connect()
         task = ray.remote(_state_job).options(max_retries=self.runner.max_retries, retry_exceptions=False)
         crash = os.environ.get(STATE_CRASH_ONCE_ENV) or None
         fn_ref = ray.put(fn)
-        refs = [task.remote(fn_ref, crash, ship(j)) for j in jobs]
-        return [land_result(r) for r in _get(ray, refs)]
+        refs = [task.remote(fn_ref, crash, ship(j)) for j in jobs]   # each job's rows cut, shipped, let go
+        return [land_result(r) for r in _get(ray, refs)] if refs else []
 
 
 def _read_file(path: str, cwd: str, config: Config, source: str | None,

@@ -5,9 +5,9 @@
 task per store group finds its new or changed lines (``History.new_or_changed`` and the stored
 versions they replace) and keeps them in the object store; the open set's rows (one per
 order of the new lines) are all the driver receives of them; the flagged orders' lines are
-filtered per group and staged by one task; the history partition and the baseline state's
-update run as one task each on the shared history path (``history.dir``, which a cluster
-requires).
+filtered per group and staged by one task; the history partition is written by one task
+on the shared history path (``history.dir``, which a cluster requires), and the baseline
+state is advanced per group (``state_on_workers``).
 Each task writes under a temporary name and renames (the same writers as in-process), so a
 task Ray retries after its worker died writes the same file again and nothing doubles.
 """
@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from contracts.config import Config
-from orderwatch.baseline_state import StateUpdate, after_commit
+from orderwatch.baseline_state import StateUpdate
 from orderwatch.open_orders import scan_states
 from orderwatch.runner import Judged, Judgment, Runner
 from orderwatch.runner.partition import store_local
@@ -33,12 +33,13 @@ from store.flagged_lines import FlaggedLines
 
 
 # -- tasks (module functions: Ray pickles them by name) -----------------------------------------
-def _fresh_task(history_dir: str, *tables: Any) -> tuple[tuple[int, int], Any, Any]:  # noqa: ANN401
-    """One group: (new lines, new keys), its new or changed lines and the versions they replace."""
+def _fresh_task(history_dir: str, *tables: Any) -> tuple[tuple[int, int, int], Any, Any]:  # noqa: ANN401
+    """One group: (new lines, new keys, replaced versions), its new or changed lines and the
+    stored versions they replace."""
     history = History(history_dir)
     fresh, new_keys = history.new_or_changed(_concat(tables))
     replaced = history.versions_of(fresh if fresh.height > new_keys else fresh.head(0))
-    return (fresh.height, new_keys), fresh.to_arrow(), replaced.to_arrow()
+    return (fresh.height, new_keys, replaced.height), fresh.to_arrow(), replaced.to_arrow()
 
 
 def _flagged_task(orders: Any, *tables: Any) -> Any:  # noqa: ANN401
@@ -59,15 +60,6 @@ def _stage_history_task(history_dir: str, scan_id: int, replaces: bool, *fresh: 
     History(history_dir).stage(scan_id, _concat(fresh), replaces=replaces)
 
 
-def _advance_task(history_dir: str, config: Config, scan_id: int, before: list[int],
-                  kept: dict[str, pl.DataFrame], groups: int, *objects: Any) -> StateUpdate | None:  # noqa: ANN401
-    """The baseline state advanced past this scan: ``objects`` are every group's new lines, then
-    their replaced versions, then the batch's objects."""
-    fresh, replaced, batch = objects[:groups], objects[groups:2 * groups], objects[2 * groups:]
-    return after_commit(History(history_dir), config, scan_id, _concat(fresh), _concat(replaced), before, kept,
-                        _concat(batch))
-
-
 @dataclass
 class OnWorkers:
     """A batch read by ``ray_split.read_split``: the steps of ``scan_batch.Batch`` as tasks."""
@@ -75,6 +67,7 @@ class OnWorkers:
     read: SplitBatch
     new_rows: int = 0
     new_keys: int = 0
+    replaced_rows: int = 0
     fresh: list[Any] = field(default_factory=list)       # per group: its new lines' object
     replaced: list[Any] = field(default_factory=list)    # per group: the stored versions they replace
 
@@ -91,7 +84,7 @@ class OnWorkers:
         return got
 
     def _groups(self) -> list[tuple[int, list[Any]]]:
-        return [(k, h) for k, (h, rows) in enumerate(zip(self.read.handles, self.read.rows)) if rows]
+        return list(enumerate(self.read.groups))
 
     def stores(self) -> set[str | None]:
         return set(self.read.stores)
@@ -106,6 +99,7 @@ class OnWorkers:
         counts = self._get([o[0] for o in outs])
         self.fresh, self.replaced = [o[1] for o in outs], [o[2] for o in outs]
         self.new_rows, self.new_keys = sum(c[0] for c in counts), sum(c[1] for c in counts)
+        self.replaced_rows = sum(c[2] for c in counts)
         return self.new_rows, self.new_keys
 
     def judge(self, runner: Runner, job: Judgment) -> Judged:
@@ -141,11 +135,10 @@ class OnWorkers:
 
     def advance_state(self, history: History, config: Config, scan_id: int, before: list[int],
                       kept: dict[str, pl.DataFrame], mapper: object | None = None) -> StateUpdate | None:
-        """One task over every group's lines (``mapper``, the in-process path's bucket jobs, is
-        not used here: the lines are on the workers already)."""
-        every = [h for _, group in self._groups() for h in group]
-        return self._get(self._task(_advance_task).remote(str(history.dir.resolve()), config, scan_id, before, kept,
-                                                          len(self.fresh), *self.fresh, *self.replaced, *every))
+        """Per store group, beside its lines (``state_on_workers``; ``mapper``, the in-process
+        path's way to run bucket jobs, is not needed: each group's task runs its own)."""
+        from orderwatch.runner.state_on_workers import advance_on_workers
+        return advance_on_workers(self, history, config, scan_id, before, kept)
 
 
 __all__ = ["OnWorkers"]

@@ -19,11 +19,11 @@ from typing import Any
 import polars as pl
 
 from contracts.config import Config
-from ingest.split import split_groups
 from contracts.schema import LINE_KEY
 from detectors import REGISTRY, DetectContext
 from detectors.common import orders_of, prepare
 from detectors.needs import presence
+from ingest.split import place
 from orderwatch.decide import Factors, decide, platform_plans
 from orderwatch.runner import Judged, Judgment, PartitionRead
 from rules import Rule, inhibit
@@ -181,12 +181,13 @@ def built_once(build: Any) -> Any:  # noqa: ANN401 - a context builder
 
 
 def split_stores(batch: pl.DataFrame, partitions: int) -> list[pl.DataFrame]:
-    """The batch in store groups (whole stores; the non-empty ones of ``partitions``).
-
-    A store's group is ``ingest.split.group_of`` (crc32 of its id), the assignment Ray's read
-    tasks split their lines by without asking the driver (``orderwatch.runner.ray_split``): one
-    assignment for every runner, so a partition holds the same stores in process and on Ray."""
-    return [p for p in split_groups(batch, partitions) if p.height]
+    """The batch in ``partitions`` store groups of about equal lines (whole stores, stable)."""
+    sizes = batch.group_by("store_id").len().sort(["len", "store_id"], descending=[True, False], nulls_last=True)
+    group = place(list(sizes.iter_rows()), partitions)
+    part = batch.with_columns(pl.col("store_id").replace_strict(
+        {k: v for k, v in group.items() if k is not None}, default=group.get(None, 0),
+        return_dtype=pl.Int32).alias("_part"))
+    return [p.drop("_part") for p in part.partition_by("_part", maintain_order=True) if p.height]
 
 
 @dataclass

@@ -30,11 +30,14 @@ from contracts.config import Config
 from contracts.schema import empty_canonical
 from detectors import DetectContext
 from ingest.parts_split import SplitRead, read_file_split, split_in_parts
+from ingest.split import STATE_BUCKETS
 from orderwatch.runner import Judged, Judgment
 from orderwatch.runner.partition import PartitionResult, Plan, gather, judge_partition, plan, store_local
 
-#: columns that make a returned table a table of canonical lines (what the driver must not receive)
-LINE_COLUMNS = frozenset({"store_id", "order_id", "sku", "quantity", "created_at"})
+#: columns that make a returned table a table of canonical lines (what the driver must not receive);
+#: the state's line-keyed platform tables (``sku_prices``, ``sku_quantities``: the newest lines of
+#: each SKU, bounded by config) carry a few of them, not all
+LINE_COLUMNS = frozenset({"store_id", "order_id", "line_no", "sku", "quantity", "unit_price", "created_at", "state"})
 
 
 @dataclass
@@ -68,14 +71,17 @@ def _tables(value: Any, depth: int = 0) -> list[Any]:  # noqa: ANN401
 
 @dataclass
 class SplitBatch(SplitRead):
-    """A ``SplitRead`` with the driver's ledger of what it received."""
+    """A ``SplitRead`` placed in partitions, with the driver's ledger of what it received."""
     ledger: DriverLedger = field(default_factory=DriverLedger)
+    groups: list[list[Any]] = field(default_factory=list)      # per partition: its buckets' objects
+    group_buckets: list[list[int]] = field(default_factory=list)
 
 
 def read_split(runner: Any, paths: Sequence[str | Path], config: Config, *, source: str | None = None,  # noqa: ANN401
                groups: int | None = None) -> SplitBatch:
-    """``paths`` read on Ray with their lines split into ``groups`` store groups on the workers
-    (None: the runner's partitions, else 2 per CPU of the cluster)."""
+    """``paths`` read on Ray with their lines split by store bucket on the workers, the buckets
+    placed in ``groups`` partitions of about equal lines (None: the runner's partitions, else 2
+    per CPU of the cluster; at most the state's 16 buckets)."""
     from orderwatch.runner.on_ray import _RayPool
     ray = runner._connect()
     n = groups or runner.partitions or max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
@@ -94,21 +100,23 @@ def _read(pool: Any, ledger: DriverLedger, paths: Sequence[str | Path], config: 
     for p in paths:
         note = None
         if chunk is not None and os.path.isfile(p) and os.path.getsize(p) > chunk:
-            into = SplitRead.empty(n)
-            whole = split_in_parts(p, config, source, pool, chunk, n, into)
+            into = SplitRead.empty()
+            whole = split_in_parts(p, config, source, pool, chunk, into)
             if whole is None:
                 pending.append((None, into))
                 continue
             note = _whole_note(p, whole, chunk)
-        pending.append((pool.submit(read_file_split, str(p), os.getcwd(), conf, source, None, n, note,
-                                    returns=1 + n), None))
+        pending.append((pool.submit(read_file_split, str(p), os.getcwd(), conf, source, None, note,
+                                    returns=1 + STATE_BUCKETS), None))
     heads = iter(pool.get([o[0] for o, _ in pending if o is not None]))
-    out = SplitBatch(n, [[] for _ in range(n)], ledger=ledger)
+    out = SplitBatch(STATE_BUCKETS, [[] for _ in range(STATE_BUCKETS)], ledger=ledger)
     for o, into in pending:
         if into is not None:
             out.extend(into)
         else:
             out.add(next(heads), list(o[1:]))
+    placed = out.partitions(n)
+    out.group_buckets, out.groups = [b for b, _ in placed], [h for _, h in placed]
     return out
 
 
@@ -168,7 +176,7 @@ def judge_split(runner: Any, job: Judgment, batch: SplitBatch) -> Judged:  # noq
     from orderwatch.runner.on_ray import CRASH_ONCE_ENV, _get
     import time
     ray = runner._connect()
-    every = [h for group in batch.handles for h in group]
+    every = [h for group in batch.groups for h in group]
     planner = ray.remote(_plan_task).options(max_retries=runner.max_retries, retry_exceptions=False)
     planned: Planned = _get(ray, planner.remote(replace(job, batch=empty_canonical()), *every))
     batch.ledger.count(planned)
@@ -176,7 +184,7 @@ def judge_split(runner: Any, job: Judgment, batch: SplitBatch) -> Judged:  # noq
     spec, factors = ray.put(planned.spec), ray.put(planned.factors)
     task = ray.remote(_judge_task).options(max_retries=runner.max_retries, retry_exceptions=False)
     t0 = time.perf_counter()
-    refs = [task.remote(spec, factors, *group) for group, rows in zip(batch.handles, batch.rows) if rows]
+    refs = [task.remote(spec, factors, *group) for group in batch.groups]
     got = _get(ray, refs)
     for g in got:
         batch.ledger.count(g)

@@ -1,0 +1,102 @@
+"""New flags go straight into ``flags`` with ids given before the insert: one bulk load.
+
+Why: staging every new flag's full row in a temporary table and copying it on with
+``INSERT … SELECT … RETURNING`` moved each row three times (into the stage, into ``flags``,
+back to Python) and then dropped a table as big as the insert; for the 323 k new flags of a
+loose scan that was about half of storing them.  Only the keys are looked up (a staged key
+table joined on the unique index); the new rows then get their ids up front and are loaded
+once (COPY on PostgreSQL, executemany on SQLite), in the unique key's order:
+
+- PostgreSQL takes the ids from the table's own sequence (``nextval``), so a concurrent
+  writer never gets the same ones;
+- SQLite numbers on from ``max(id)`` read in the same transaction as the key lookup: SQLite
+  lets one writer in at a time, and a transaction whose snapshot is older than another's
+  commit cannot start writing (``SQLITE_BUSY``), so what it read is still true when it writes.
+
+Either load runs inside a savepoint.  When a key was stored by a concurrent scan between the
+lookup and the load, the savepoint rolls back and ``None`` tells the caller to take the
+set-based path that skips such keys (``INSERT … SELECT … ON CONFLICT DO NOTHING``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import polars as pl
+from psycopg.errors import UniqueViolation
+from sqlalchemy import Connection
+
+from store.models import Flag
+from store.staging import copy_rows, staged
+
+KEY = ["rule_id", "subject"]
+STORED_SCHEMA = {"rule_id": pl.String, "subject": pl.String, "flag_id": pl.Int64, "old_level": pl.String}
+
+
+def stored_keys(conn: Connection, keys: pl.DataFrame) -> pl.DataFrame:
+    """``rule_id, subject, flag_id, old_level`` of the keys already in ``flags``.
+
+    Only the keys are staged (two short columns), and the rows come back through the DBAPI
+    cursor: a re-scan that finds all 300 k keys stored reads them without a Row object each."""
+    if keys.is_empty():
+        return pl.DataFrame(schema=STORED_SCHEMA)
+    f = Flag.__table__
+    with staged(conn, keys.select(KEY), like=f) as s:
+        sql = (f'SELECT s.rule_id, s.subject, f.id, f.level FROM "{s.name}" AS s '
+               f'JOIN "{f.name}" AS f ON f.rule_id = s.rule_id AND f.subject = s.subject')
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(sql)
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+    return pl.DataFrame(rows, schema=STORED_SCHEMA, orient="row")
+
+
+def _next_ids(conn: Connection, n: int) -> pl.Series:
+    """``n`` ids no other row has: the sequence's next values, or on from SQLite's max(id)."""
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            cur.execute("SELECT nextval(pg_get_serial_sequence('flags', 'id')) FROM generate_series(1, %s)", (n,))
+            return pl.Series("id", [r[0] for r in cur.fetchall()], dtype=pl.Int64).sort()
+        cur.execute("SELECT coalesce(max(id), 0) FROM flags")
+        start = int(cur.fetchone()[0]) + 1
+    finally:
+        cur.close()
+    return pl.int_range(start, start + n, dtype=pl.Int64, eager=True).alias("id")
+
+
+def insert_new(conn: Connection, new: pl.DataFrame) -> pl.DataFrame | None:
+    """Load ``new`` (flag rows whose keys were not stored) in one bulk insert; their
+    ``rule_id, subject, flag_id, old_level`` (the level they were stored with), or ``None``
+    when a key was taken meanwhile (nothing of ``new`` is left inserted then)."""
+    if new.is_empty():
+        return pl.DataFrame(schema=STORED_SCHEMA)
+    # in the unique key's order: that index (and the ones that end in the id) fill page by page
+    # instead of at random (SQLite's CPU for 323 k new flags: 15.9 s -> 8.8 s, measured back to back)
+    frame = new.sort(KEY).with_columns(_next_ids(conn, new.height))
+    if conn.dialect.name == "postgresql":
+        try:
+            with conn.begin_nested():
+                copy_rows(conn, Flag.__tablename__, frame)
+        except UniqueViolation:
+            return None
+    else:
+        raw = conn.connection.driver_connection
+        if not raw.in_transaction:
+            return None          # no transaction to hold the savepoint: the set-based path
+        raw.execute("SAVEPOINT flag_insert")
+        try:
+            copy_rows(conn, Flag.__tablename__, frame)
+        except BaseException as exc:
+            raw.execute("ROLLBACK TO flag_insert")
+            raw.execute("RELEASE flag_insert")
+            if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+                return None
+            raise
+        raw.execute("RELEASE flag_insert")
+    return frame.select(*KEY, pl.col("id").alias("flag_id"), pl.col("level").alias("old_level"))
+
+
+__all__ = ["STORED_SCHEMA", "insert_new", "stored_keys"]
