@@ -94,7 +94,9 @@ def _of(stores: list[Any]) -> pl.Expr:
     return keep | pl.col("store_id").is_null() if len(named) < len(stores) else keep
 
 
-def _usual1(lines: pl.LazyFrame, p: dict[str, Any]) -> pl.DataFrame:
+def _usual1(ctx: DetectContext, p: dict[str, Any], keep: pl.Expr | None) -> pl.DataFrame:
+    """One store group's lines with their pass-one usual (every line teaches)."""
+    lines = day_lines(ctx) if keep is None else day_lines(ctx).filter(keep)
     return sku_usual(lines, int(p["sku_window"]), int(p["sku_min_points"])).collect()
 
 
@@ -105,7 +107,7 @@ def pass_one(ctx: DetectContext, p: dict[str, Any], groups: list[pl.Expr | None]
     out: dict[str, list[pl.DataFrame]] = {"days": [], "sums": [], "bins": []}
     lines = None
     for keep in groups:
-        lines = _usual1(day_lines(ctx) if keep is None else day_lines(ctx).filter(keep), p)
+        lines = _usual1(ctx, p, keep)
         own = lines.lazy().filter(~pl.col("_past"))
         days, sums, bins = pl.collect_all([store_days(own), *spread_parts(own, p)])
         out["days"].append(days)
@@ -124,7 +126,7 @@ def pass_two(ctx: DetectContext, p: dict[str, Any], groups: list[pl.Expr | None]
     out, r = float(p["sku_outlier"]), line_ratio()
     days = []
     for keep in groups:
-        lines = lines1 if lines1 is not None else _usual1(day_lines(ctx).filter(keep), p)
+        lines = lines1 if lines1 is not None else _usual1(ctx, p, keep)
         marked = (lines.lazy().with_columns(((r >= out) | (r <= 1.0 / out)).fill_null(False).alias("_out"))
                   .drop("usual_qty", "usual_n")
                   .join(bad.lazy(), on=DAY, how="left", maintain_order="left"))
