@@ -162,6 +162,18 @@ def _plan_task(job: Judgment, *tables: Any) -> Planned:  # noqa: ANN401 - Arrow 
                    None if view is None else view.slice_rows)
 
 
+def _kept(table: Any, stores: list[str | None]) -> Any:  # noqa: ANN401 - a pyarrow.Table
+    """The rows of ``stores``, kept in Arrow: only they are converted to polars (a bucket's other
+    stores' rows are never copied)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    col = table.column("store_id")
+    mask = pc.is_in(col, value_set=pa.array([s for s in stores if s is not None], type=col.type))
+    if None in stores:
+        mask = pc.or_(mask, pc.is_null(col))
+    return table.filter(mask)
+
+
 def _judge_task(spec: Any, factors: dict[str, dict[str, Any]], stores: list[str | None],  # noqa: ANN401
                 *tables: Any) -> tuple[PartitionResult, Any]:
     """One partition: its stores' lines from its buckets' objects of every part, judged; with
@@ -169,9 +181,7 @@ def _judge_task(spec: Any, factors: dict[str, dict[str, Any]], stores: list[str 
     from orderwatch.runner.on_ray import _crash_once
     _crash_once(spec.crash_once)
     frames = {key: {name: pl.from_arrow(t) for name, t in named.items()} for key, named in factors.items()}
-    named = [s for s in stores if s is not None]
-    keep = pl.col("store_id").is_in(named)
-    lines = _concat(tables).filter(keep | pl.col("store_id").is_null() if None in stores else keep)
+    lines = _concat(tuple(_kept(t, stores) for t in tables))
     result = judge_partition(replace(spec, orders_of_flagged=True), frames, lines)
     orders, result.orders = result.orders, None
     return result, None if orders is None else orders.to_arrow()
