@@ -271,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="ray: also run section runner (the Ray runner beside the in-process scan)")
     ap.add_argument("--runner-size", type=int, default=1_000_000, help="lines of the file of section runner")
     ap.add_argument("--runner-stores", type=int, nargs="+", default=[2000, 20000])
+    ap.add_argument("--runner-sizes", type=int, nargs="*", default=[250_000],
+                    help="other batch sizes of section runner, at the first store count (driver peak ÷ size)")
     ap.add_argument("--ray-workers", type=int, default=2, help="CPUs of the local Ray (section runner)")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 """Where a full scan's time goes: one in-process ``run_scan`` of a bench file, by stage.
 
     python bench/scan_profile.py [--lines 1000000] [--dir /tmp/owbench] [--runs 1] [--out prof.txt] [--memory]
-                                 [--loose 1000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                                 [--partitions N] [--loose 1000]
+                                 [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Generates ``DIR/orders_<N>.csv`` with ``make_orders.py`` when it is not there, scans it into a
 fresh SQLite database with the rule pack and the file's catalog, and prints the scan's wall and
@@ -15,7 +16,8 @@ README quotes; anyone can re-run it on theirs, before and after a change
 ``--memory`` (Linux) also samples the process's resident memory every 20 ms and prints its peak
 within each stage the scan reports progress for (``detect`` holds the features and rules,
 ``history`` the history partition and the baseline state update): where a bigger file will
-run out of memory first.
+run out of memory first.  ``--partitions N`` scans with ``scan.runner: {kind: local, partitions: N}``
+(the in-process partitioned path: platform frames over every store first, then N store groups).
 ``--loose FACTOR`` scans with the loose copy of the pack that ``flag_bench.py`` uses (every lower
 threshold divided by FACTOR: the scan that raises ~100x the flags), ``--pg ADMIN_URL`` into a
 throwaway PostgreSQL database instead of SQLite: where the 300 k-flag scan spends, per backend.
@@ -56,7 +58,8 @@ STEPS: dict[tuple[str, str], str] = {
     ("store/sla_reports.py", "write"): "write SLA report rows",
     ("orderwatch/scan.py", "correlate"): "correlation pass",
     ("store/repository.py", "add_order_lines"): "flagged orders' lines",
-    ("orderwatch/open_orders.py", "track_scan"): "open set",
+    ("orderwatch/open_orders.py", "scan_states"): "open set",
+    ("store/open_orders.py", "track"): "open set",
     ("store/history.py", "stage"): "history partition",
     ("orderwatch/baseline_state.py", "after_commit"): "baseline state",
 }
@@ -112,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=1, help="scans in a row (each into a fresh database)")
     ap.add_argument("--out", type=Path, help="write pyinstrument's text tree here")
     ap.add_argument("--memory", action="store_true", help="peak resident memory per stage (Linux)")
+    ap.add_argument("--partitions", type=int, default=1, help="in-process store partitions (scan.runner)")
     ap.add_argument("--loose", type=float, help="scan with the pack's lower thresholds divided by this")
     ap.add_argument("--pg", help="PostgreSQL admin URL: scan into a throwaway database there")
     a = ap.parse_args(argv)
@@ -129,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         site: dict[str, Any] = {"instance_dir": str(tmp / "instance"), "database": {"url": url}}
         if a.loose:
             site["rules_dir"] = str(loose_pack(tmp / "loose_rules", a.loose))
+        if a.partitions > 1:
+            site["scan"] = {"runner": {"kind": "local", "partitions": a.partitions}}
         cfg_path.write_text(yaml.safe_dump(site), encoding="utf-8")
         os.environ["ORDERWATCH_CONFIG"] = str(cfg_path)
         from orderwatch.scan import run_scan

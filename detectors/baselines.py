@@ -22,28 +22,47 @@ PAIR = ("store_id", "sku")
 
 
 def sku_usual(lines: pl.LazyFrame, window: int, min_points: int,
-              keep: pl.Expr | None = None) -> pl.LazyFrame:
+              keep: pl.Expr | None = None, ordered: bool = False) -> pl.LazyFrame:
     """Add ``usual_qty`` and ``usual_n`` to each line: the median of the store×SKU pair's
     previous ``window`` quantities (lines before it in time), and how many there were.
 
     ``keep``: which lines may teach the baseline (a line outside it — a past outlier, the
     line of an anomalous day — is not in any later line's window); default every line.
     Reads ``store_id, sku, created_at, order_id, line_no, quantity``.  ``usual_qty`` is null under ``min_points``.
+    ``ordered``: ``lines`` are already in that total order (an earlier ``sku_usual``'s output,
+    row for row): not sorted again.
+
+    Why one rolling window over the whole sorted frame and not ``over`` the pairs: most pairs
+    hold one or two lines (a 1 M-line export has ~560 k of them), and a window per group cost
+    four times the sort.  :func:`pair_rows` numbers the rows so that the previous ``window``
+    rows of a pair are exactly the rows within ``window`` before it (a new pair jumps further).
     """
     taught = pl.col("quantity") if keep is None else pl.when(keep).then(pl.col("quantity"))
-    prev = pl.col("_prev")
+    size = f"{window}i"
+    # a total order (ties of time broken by order and line): the windows, and the sums of
+    # the store-days after them, must not depend on the order history was read in
+    if not ordered:
+        lines = lines.sort(*PAIR, "created_at", "order_id", "line_no", nulls_last=True)
     return (
-        # a total order (ties of time broken by order and line): the windows, and the sums of
-        # the store-days after them, must not depend on the order history was read in
-        lines.sort(*PAIR, "created_at", "order_id", "line_no", nulls_last=True)
-        .with_columns(taught.shift(1).over(*PAIR).alias("_prev"))
+        lines.with_columns(pair_rows(window).alias("_pair_row"))
         .with_columns(
-            prev.rolling_median(window, min_samples=max(min_points, 1)).over(*PAIR).alias("usual_qty"),
-            prev.is_not_null().cast(pl.Int32).rolling_sum(window, min_samples=1).over(*PAIR)
+            taught.rolling_median_by("_pair_row", window_size=size, closed="left",
+                                     min_samples=max(min_points, 1)).alias("usual_qty"),
+            taught.is_not_null().cast(pl.Int32).rolling_sum_by("_pair_row", window_size=size, closed="left")
             .fill_null(0).alias("usual_n"),
         )
-        .drop("_prev")
+        .drop("_pair_row")
     )
+
+
+def pair_rows(window: int) -> pl.Expr:
+    """On lines sorted by pair: the row number plus ``window`` for every pair that starts before
+    it — ascending, 1 apart within a pair and more than ``window`` apart across pairs, so a
+    window of ``window`` index units before a row never reaches another pair (nulls are a pair)."""
+    starts = pl.lit(False)
+    for c in PAIR:
+        starts = starts | pl.col(c).ne_missing(pl.col(c).shift(1))
+    return pl.int_range(pl.len(), dtype=pl.Int64) + starts.fill_null(False).cast(pl.Int64).cum_sum() * (window + 1)
 
 
 def line_ratio() -> pl.Expr:

@@ -1,7 +1,7 @@
 """Baselines as state for the detectors other than volume: platform references, what each
 source carries, and each store's open cash-on-delivery orders.
 
-Four tables, with the contract of ``detectors.state_tables`` (:func:`build` from raw lines,
+Five tables, with the contract of ``detectors.state_tables`` (:func:`build` from raw lines,
 :func:`advance` with one scan's new lines and the stored versions they replace):
 
 ``platform_orders`` the platform's newest ``platform_orders`` active orders (every store), as
@@ -9,6 +9,9 @@ Four tables, with the contract of ``detectors.state_tables`` (:func:`build` from
                    platform's median and high quantile order amount) are taken over.  Read whole.
 ``sku_prices``     per SKU the newest ``sku_prices`` priced active lines (every store): what
                    ``price_deviation``'s platform median price is taken over.  Read whole.
+``sku_quantities`` per SKU the newest ``sku_quantities`` taught lines (active, with a quantity;
+                   every store): what ``line_qty_outlier``'s platform usual of the SKU (and the
+                   platform's usual line) are taken over (``detectors.line_refs``).  Read whole.
 ``source_fields``  per source and canonical field (and ``state:<s>``, and ``*`` for any line)
                    the newest time a line carried it (``detectors.needs.presence``), and
                    ``cod_settles``: the newest cash-on-delivery line showing a settlement
@@ -18,7 +21,8 @@ Four tables, with the contract of ``detectors.state_tables`` (:func:`build` from
 
 Why bounded windows and not everything in ``history.days``: a median over a quarter of every
 store's orders cannot be updated without re-reading them.  The detectors' own definitions are
-bounded the same way (``amount_spike.platform_orders``, ``price_deviation.platform_lines``), so
+bounded the same way (``amount_spike.platform_orders``, ``price_deviation.platform_lines``,
+``volume_surge.platform_lines``), so
 raw and state computations are one definition; each table keeps twice what the rules read, so a
 window survives half of it being withdrawn by later re-exports.
 
@@ -37,7 +41,7 @@ import polars as pl
 from contracts.config import Config
 from contracts.schema import CANONICAL, LINE_KEY, UNWOUND_STATES
 from detectors.common import OKEY
-from detectors.state_tables import ORDER, contributions
+from detectors.state_tables import ORDER, contributions, ordered_sum
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "platform_orders": {"source": pl.String(), "store_id": pl.String(), "order_id": pl.String(),
@@ -46,6 +50,9 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "sku_prices": {"source": pl.String(), "store_id": pl.String(), "order_id": pl.String(),
                    "line_no": pl.Int32(), "sku": pl.String(), "created_at": pl.Datetime("us"),
                    "unit_price": pl.Float64()},
+    "sku_quantities": {"source": pl.String(), "store_id": pl.String(), "order_id": pl.String(),
+                       "line_no": pl.Int32(), "sku": pl.String(), "created_at": pl.Datetime("us"),
+                       "quantity": pl.Float64()},
     "source_fields": {"source": pl.String(), "field": pl.String(), "last_seen": pl.Datetime("us")},
     "cod_orders": {"source": pl.String(), "store_id": pl.String(), "order_id": pl.String(),
                    "created_at": pl.Datetime("us"), "order_value": pl.Float64(),
@@ -66,13 +73,15 @@ class Bounds:
     platform_orders: int = 100_000   # 2 × amount_spike.platform_orders (50,000)
     sku_prices: int = 400            # 2 × price_deviation.platform_lines (200), per SKU
     cod_days: int = 60               # 2 × credit_limit.exposure_days (30): an order counts no longer
+    sku_quantities: int = 400        # 2 × volume_surge.platform_lines (200), per SKU
 
     @classmethod
     def of(cls, config: Config) -> "Bounds":
         raw = config.get("history.state") or {}
         return cls(platform_orders=int(raw.get("platform_orders", cls.platform_orders)),
                    sku_prices=int(raw.get("sku_prices", cls.sku_prices)),
-                   cod_days=int(raw.get("cod_days", cls.cod_days)))
+                   cod_days=int(raw.get("cod_days", cls.cod_days)),
+                   sku_quantities=int(raw.get("sku_quantities", cls.sku_quantities)))
 
 
 def _cast(df: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -100,7 +109,7 @@ def _order_parts(c: pl.DataFrame, sign: int) -> pl.DataFrame:
         pl.col(*ORDER).first(),
         pl.col("created_at").min(),
         pl.col("order_amount").drop_nulls().first(),
-        (pl.col("line_value").sum() * sign).alias("line_sum"),
+        (ordered_sum("line_value") * sign).alias("line_sum"),
         (pl.col("active").sum().cast(pl.Int64) * sign).alias("n_active"),
     ).drop(OKEY).collect()
 
@@ -119,11 +128,16 @@ def _priced(c: pl.DataFrame) -> pl.DataFrame:
             .filter(pl.col("active") & (pl.col("unit_price") >= 0)).drop("active").collect())
 
 
-def _bound_prices(rows: pl.DataFrame, b: Bounds) -> pl.DataFrame:
-    """Each SKU's newest ``sku_prices`` lines, and lines as new as the last of them (ties of
-    time all kept: the set does not depend on the order lines were read in)."""
-    newest = pl.col("created_at").rank("min", descending=True).over("sku") <= b.sku_prices
+def _bound_per_sku(rows: pl.DataFrame, n: int) -> pl.DataFrame:
+    """Each SKU's newest ``n`` lines, and lines as new as the last of them (ties of time all
+    kept: the set does not depend on the order lines were read in)."""
+    newest = pl.col("created_at").rank("min", descending=True).over("sku") <= n
     return rows.lazy().filter(newest).sort(["sku", *NEWEST_LINES], nulls_last=True).collect()
+
+
+def _taught(c: pl.DataFrame) -> pl.DataFrame:
+    """The lines quantity references read: active, with a quantity (``state_tables``' ``_taught``)."""
+    return c.lazy().filter(pl.col("_taught")).select(*SCHEMAS["sku_quantities"]).collect()
 
 
 # -- what a source carries ---------------------------------------------------------------------
@@ -186,17 +200,69 @@ def _open_cod(rows: pl.DataFrame, b: Bounds) -> pl.DataFrame:
 
 
 # -- build and advance -------------------------------------------------------------------------
-def build(lines: pl.DataFrame, config: Config, b: Bounds | None = None) -> dict[str, pl.DataFrame]:
-    """The four tables computed from raw lines (one version of each line: the newest)."""
-    b = b or Bounds.of(config)
-    c = contributions(lines, config)
+def built_part(c: pl.DataFrame, b: Bounds) -> dict[str, pl.DataFrame]:
+    """The five tables of some stores' contributions (``state_tables.contributions``), each
+    platform table already bounded: the bound of the union of such parts (:func:`merge_built`)
+    is the bound of all stores together (an order lies in one store; a line newer than a SKU's
+    ``sku_prices`` newest of its part is newer than them all)."""
     return {
         "platform_orders": _cast(_bound_platform_orders(_cast(_order_parts(c, 1), "platform_orders"), b),
                                  "platform_orders"),
-        "sku_prices": _cast(_bound_prices(_cast(_priced(c), "sku_prices"), b), "sku_prices"),
+        "sku_prices": _cast(_bound_per_sku(_cast(_priced(c), "sku_prices"), b.sku_prices), "sku_prices"),
+        "sku_quantities": _cast(_bound_per_sku(_cast(_taught(c), "sku_quantities"), b.sku_quantities),
+                                "sku_quantities"),
         "source_fields": _merge_fields([_fields_seen(c)]),
         "cod_orders": _cast(_open_cod(_cast(_standing(c), "cod_orders"), b), "cod_orders"),
     }
+
+
+def merge_built(parts: list[dict[str, pl.DataFrame]], b: Bounds) -> dict[str, pl.DataFrame]:
+    """The platform tables of several disjoint store sets' :func:`built_part` (a bucketed build)."""
+    def union(t: str) -> pl.DataFrame:
+        return pl.concat([p[t] for p in parts]) if parts else empty(t)
+    return {
+        "platform_orders": _bound_platform_orders(union("platform_orders"), b),
+        "sku_prices": _cast(_bound_per_sku(union("sku_prices"), b.sku_prices), "sku_prices"),
+        "sku_quantities": _cast(_bound_per_sku(union("sku_quantities"), b.sku_quantities), "sku_quantities"),
+        "source_fields": _merge_fields([union("source_fields")]),
+    }
+
+
+def build(lines: pl.DataFrame, config: Config, b: Bounds | None = None) -> dict[str, pl.DataFrame]:
+    """The five tables computed from raw lines (one version of each line: the newest)."""
+    return built_part(contributions(lines, config), b or Bounds.of(config))
+
+
+def advance_platform(state: dict[str, pl.DataFrame], cn: pl.DataFrame, co: pl.DataFrame,
+                     b: Bounds) -> dict[str, pl.DataFrame]:
+    """The four platform tables after one scan (``cn``, ``co``: the contributions of its new
+    and changed lines and of the stored versions they replace); ``state``: the tables whole."""
+    keys = cn.select([pl.col(k).cast(SCHEMAS["sku_prices"][k]) for k in LINE_KEY]).unique()
+    prices = pl.concat([state["sku_prices"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True),
+                        _cast(_priced(cn), "sku_prices")])
+    quantities = pl.concat([state["sku_quantities"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True),
+                            _cast(_taught(cn), "sku_quantities")])
+    parts = pl.concat([_cast(_order_parts(co, -1), "platform_orders").with_columns(
+                           pl.lit(None, pl.Datetime("us")).alias("created_at"),
+                           pl.lit(None, pl.Float64).alias("order_amount")),
+                       state["platform_orders"], _cast(_order_parts(cn, 1), "platform_orders")])
+    orders = parts.group_by(ORDER, maintain_order=True).agg(
+        pl.col("created_at").min(), pl.col("order_amount").drop_nulls().last(),
+        pl.col("line_sum").sum(), pl.col("n_active").sum())
+    return {
+        "platform_orders": _cast(_bound_platform_orders(_cast(orders, "platform_orders"), b), "platform_orders"),
+        "sku_prices": _cast(_bound_per_sku(prices, b.sku_prices), "sku_prices"),
+        "sku_quantities": _cast(_bound_per_sku(quantities, b.sku_quantities), "sku_quantities"),
+        "source_fields": _merge_fields([state["source_fields"], _fields_seen(cn)]),
+    }
+
+
+def advance_cod(cod: pl.DataFrame, cn: pl.DataFrame, b: Bounds) -> pl.DataFrame:
+    """``cod_orders`` of some stores after one scan: an order's standing is judged again from its
+    re-sent lines (an order is exported whole); ``cod``: those stores' stored rows."""
+    touched = cn.select([pl.col(k).cast(SCHEMAS["cod_orders"][k]) for k in ORDER]).unique()
+    rows = pl.concat([cod.join(touched, on=ORDER, how="anti", nulls_equal=True), _cast(_standing(cn), "cod_orders")])
+    return _cast(_open_cod(rows, b), "cod_orders")
 
 
 def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame, config: Config,
@@ -206,27 +272,9 @@ def advance(state: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame
     least) the stores in ``new``."""
     b = b or Bounds.of(config)
     cn, co = contributions(new, config), contributions(old, config)
-    keys = new.select([pl.col(k).cast(SCHEMAS["sku_prices"][k]) for k in LINE_KEY]).unique()
-    prices = pl.concat([state["sku_prices"].join(keys, on=list(LINE_KEY), how="anti", nulls_equal=True),
-                        _cast(_priced(cn), "sku_prices")])
-    parts = pl.concat([_cast(_order_parts(co, -1), "platform_orders").with_columns(
-                           pl.lit(None, pl.Datetime("us")).alias("created_at"),
-                           pl.lit(None, pl.Float64).alias("order_amount")),
-                       state["platform_orders"], _cast(_order_parts(cn, 1), "platform_orders")])
-    orders = parts.group_by(ORDER, maintain_order=True).agg(
-        pl.col("created_at").min(), pl.col("order_amount").drop_nulls().last(),
-        pl.col("line_sum").sum(), pl.col("n_active").sum())
-    # an order's standing is judged again from its re-sent lines (an order is exported whole)
-    touched = new.select([pl.col(k).cast(SCHEMAS["cod_orders"][k]) for k in ORDER]).unique()
-    cod = pl.concat([state["cod_orders"].join(touched, on=ORDER, how="anti", nulls_equal=True),
-                     _cast(_standing(cn), "cod_orders")])
-    return {
-        "platform_orders": _cast(_bound_platform_orders(_cast(orders, "platform_orders"), b), "platform_orders"),
-        "sku_prices": _cast(_bound_prices(prices, b), "sku_prices"),
-        "source_fields": _merge_fields([state["source_fields"], _fields_seen(cn)]),
-        "cod_orders": _cast(_open_cod(cod, b), "cod_orders"),
-    }
+    return {**advance_platform(state, cn, co, b), "cod_orders": advance_cod(state["cod_orders"], cn, b)}
 
 
-__all__ = ["ANY_LINE", "Bounds", "COD_SETTLES", "SCHEMAS", "SETTLED_STATES", "settles_shown", "STORE_TABLES", "TABLES", "advance", "build",
-           "empty", "newest_orders"]
+__all__ = ["ANY_LINE", "Bounds", "COD_SETTLES", "SCHEMAS", "SETTLED_STATES", "settles_shown", "STORE_TABLES", "TABLES",
+           "advance", "advance_cod", "advance_platform", "build", "built_part", "empty", "merge_built",
+           "newest_orders"]

@@ -29,8 +29,8 @@ from typing import Any
 import polars as pl
 
 from detectors.base import DetectContext
-from detectors.baselines import line_ratio, sku_usual, store_days
-from detectors import volume_state
+from detectors import volume_lines, volume_state
+from detectors.volume_lines import SPREAD_STEPS
 from detectors.seasonal import Seasonality, seasonal
 
 #: the two measures a surge is judged by: metric column -> name in the features
@@ -115,36 +115,6 @@ def _anomalous(p: dict[str, Any]) -> pl.Expr:
             & basis).fill_null(False)
 
 
-def _active(ctx: DetectContext) -> pl.LazyFrame:
-    return ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
-
-
-#: the line spread's 99th percentile is read from the clipped log ratios rounded up to
-#: 1 / ``SPREAD_STEPS`` (0.001 % of a ratio; up, so a tail of exactly 2 still holds a day of
-#: exactly 2): their counts are mergeable, so the baseline state keeps them per store-day and a
-#: scan on state computes exactly what a scan of the raw lines does
-SPREAD_STEPS = 100_000
-
-
-def log_ratio(p: dict[str, Any]) -> pl.Expr:
-    """A line's log ratio to its usual, clipped at ``sku_outlier`` either way (null: no usual)."""
-    out = float(p["sku_outlier"])
-    return line_ratio().clip(1.0 / out, out).log()
-
-
-def spread_parts(lines: pl.LazyFrame, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Per store-day: (``lr_n, lr_s1, lr_s2``: count, sum and sum of squares of the lines' log
-    ratios; ``bin, n``: their histogram) — what :func:`spread_of` adds up.  ``lines`` carry
-    their pass-one usual (``sku_usual`` with ``sku_min_points``)."""
-    logr = pl.col("_lr")
-    with_lr = lines.with_columns(log_ratio(p).alias("_lr")).filter(logr.is_not_null())
-    sums = with_lr.group_by("store_id", "day").agg(
-        pl.len().cast(pl.Int64).alias("lr_n"), logr.sum().alias("lr_s1"), (logr * logr).sum().alias("lr_s2"))
-    binned = (logr * SPREAD_STEPS).ceil().cast(pl.Int32)
-    bins = with_lr.group_by("store_id", "day", binned.alias("bin")).agg(pl.len().cast(pl.Int64).alias("n"))
-    return sums, bins
-
-
 def spread_of(sums: pl.LazyFrame, bins: pl.LazyFrame, p: dict[str, Any]) -> pl.LazyFrame:
     """One line's noise (std of its log ratio to its usual) and the tail a normal line reaches
     (the 99th percentile of the ratios, to 0.001 %): a day whose
@@ -164,32 +134,33 @@ def spread_of(sums: pl.LazyFrame, bins: pl.LazyFrame, p: dict[str, Any]) -> pl.L
 def _line_spread(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     """The line spread over every store's lines (:func:`spread_of`); on state, the stored
     store-days' parts plus the ones of the lines in ``ctx`` (``detectors.volume_state``)."""
-    lines = sku_usual(_lines(ctx, p), int(p["sku_window"]), int(p["sku_min_points"]))
+    one = _one(ctx, p)
+    sums, bins = one["sums"].lazy(), one["bins"].lazy()
     if ctx.state is None:
-        return spread_of(*spread_parts(lines, p), p)
-    sums, bins = spread_parts(lines.filter(~pl.col("_past")), p)
+        return spread_of(sums, bins, p)
     stored_sums, stored_bins = volume_state.stored_spread(ctx, p)
     return spread_of(pl.concat([stored_sums, sums], how="vertical_relaxed"),
                      pl.concat([stored_bins, bins], how="vertical_relaxed"), p)
 
 
-def _lines(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
-    """The active lines of ``ctx`` (``_past`` false) and, on state, the stored windows of
-    their store×SKU pairs (``_past`` true: they teach usuals, their days come from state)."""
-    active = _active(ctx).with_columns(pl.lit(False).alias("_past"))
-    return active if ctx.state is None else volume_state.with_windows(ctx, active)
+def _groups(ctx: DetectContext, p: dict[str, Any]) -> list[pl.Expr | None]:
+    return _once(ctx, "groups", p, lambda: volume_lines.store_groups(ctx))
 
 
-def _days(active: pl.LazyFrame, spread: pl.LazyFrame, p: dict[str, Any], keep: pl.Expr | None,
-          train: pl.LazyFrame, stored: pl.LazyFrame | None) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(lines with their usual, store-days with ``_train`` and their ratios) for one pass;
+def _one(ctx: DetectContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Pass one's line part (``volume_lines.pass_one``), once per context: the line spread,
+    pass one's days, pass two and the state's parts all read it."""
+    return _once(ctx, "one", p, lambda: volume_lines.pass_one(ctx, p, _groups(ctx, p)))
+
+
+def _days(days: pl.LazyFrame, spread: pl.LazyFrame, p: dict[str, Any], train: pl.LazyFrame,
+          stored: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Store-days (``store_days`` of one pass's lines) with ``_train`` and their ratios;
     ``stored``: past store-days of this pass from the baseline state (their lines are not here)."""
-    lines = sku_usual(active, int(p["sku_window"]), int(p["sku_min_points"]), keep)
-    days = (store_days(lines.filter(~pl.col("_past"))).join(train, on=["store_id", "day"], how="left")
-            .with_columns(pl.col("_train").fill_null(True)))
+    days = days.join(train, on=["store_id", "day"], how="left").with_columns(pl.col("_train").fill_null(True))
     if stored is not None:
         days = pl.concat([days, stored], how="diagonal_relaxed")
-    return lines, _ratios(days.join(spread, how="cross").sort("store_id", "day"), p)
+    return _ratios(days.join(spread, how="cross").sort("store_id", "day"), p)
 
 
 def _once(ctx: DetectContext, name: str, p: dict[str, Any], build: Any) -> Any:  # noqa: ANN401
@@ -203,33 +174,26 @@ def _promo_days(ctx: DetectContext, p: dict[str, Any]) -> list:
     return sorted(ctx.config.sla.promotion_days) if p["use_promotion_days"] else []
 
 
-def _first(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    """Pass one: (lines with their usual, store-day ratios, the line spread) with only the
-    configured promotion days kept out of training (computed once per context)."""
-    def build() -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-        # collected together: the lines' usual under the days and the spread is one subplan,
-        # computed once (three collects computed it four times over the whole history)
-        lines, days, spread = pl.collect_all(_first_pass(ctx, p))
-        return lines.lazy(), days.lazy(), spread.lazy()
+def _first(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Pass one: (store-day ratios, the line spread) with only the configured promotion days
+    kept out of training (computed once per context)."""
+    def build() -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        raw = _one(ctx, p)["days"].lazy()
+        configured = (pl.DataFrame({"day": _promo_days(ctx, p)}, schema={"day": pl.Date}).lazy()
+                      .join(raw.select("store_id", "day"), on="day")
+                      .with_columns(pl.lit(False).alias("_train")))
+        spread = ctx.platform("line_spread", lambda c: _line_spread(c, p))
+        stored = None if ctx.state is None else volume_state.stored_days(ctx, p, 1)
+        days, spread = pl.collect_all([_days(raw, spread, p, configured, stored), spread])
+        return days.lazy(), spread.lazy()
     return _once(ctx, "first", p, build)
-
-
-def _first_pass(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    active = _lines(ctx, p)
-    configured = (pl.DataFrame({"day": _promo_days(ctx, p)}, schema={"day": pl.Date}).lazy()
-                  .join(active.select("store_id", "day").unique(), on="day")
-                  .with_columns(pl.lit(False).alias("_train")))
-    spread = ctx.platform("line_spread", lambda c: _line_spread(c, p))
-    stored = None if ctx.state is None else volume_state.stored_days(ctx, p, 1)
-    lines, days = _days(active, spread, p, None, configured, stored)
-    return lines, days, spread
 
 
 def _bad_days(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     """Store-days kept out of pass two's training: pass one's anomalies and promotion days
     (a stored past day: as it was judged when its lines were scanned)."""
-    days1 = _first(ctx, p)[1]
-    factors1 = ctx.platform("day_factors_1", lambda c: _factors(_first(c, p)[1], p))
+    days1 = _first(ctx, p)[0]
+    factors1 = ctx.platform("day_factors_1", lambda c: _factors(_first(c, p)[0], p))
     judged1 = _judge(days1, factors1, p, _promo_days(ctx, p))
     fresh = ~pl.col("_stored").fill_null(False) if ctx.state is not None else pl.lit(True)
     bad = judged1.filter(fresh & (_anomalous(p) | (pl.col("promo_day") == 1))).select("store_id", "day")
@@ -242,22 +206,13 @@ def _second(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.Laz
     """Pass two: (store-day ratios, the days kept out of its training) with pass one's
     anomalies, promotion days and outlying lines kept out (computed once per context)."""
     def build() -> tuple[pl.LazyFrame, pl.LazyFrame]:
-        days, bad = pl.collect_all([_second_pass(ctx, p)[1], _bad_days(ctx, p)])
+        bad = _bad_days(ctx, p).collect()
+        raw = volume_lines.pass_two(ctx, p, _groups(ctx, p), bad, _one(ctx, p)["lines"])
+        train = bad.lazy().select("store_id", "day", pl.lit(False).alias("_train"))
+        stored = None if ctx.state is None else volume_state.stored_days(ctx, p, 2)
+        days = _days(raw.lazy(), _first(ctx, p)[1], p, train, stored).collect()
         return days.lazy(), bad.lazy()
     return _once(ctx, "second", p, build)
-
-
-def _second_pass(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    lines1, _days1, spread = _first(ctx, p)
-    bad_days = _bad_days(ctx, p)
-    out, r = float(p["sku_outlier"]), line_ratio()
-    marked = (lines1.with_columns(((r >= out) | (r <= 1.0 / out)).fill_null(False).alias("_out"))
-              .drop("usual_qty", "usual_n")
-              .join(bad_days, on=["store_id", "day"], how="left"))
-    keep = ~(pl.col("_out") | pl.col("_bad").fill_null(False))
-    train = bad_days.select("store_id", "day", pl.lit(False).alias("_train"))
-    stored = None if ctx.state is None else volume_state.stored_days(ctx, p, 2)
-    return _days(marked, spread, p, keep, train, stored)
 
 
 def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
@@ -267,7 +222,6 @@ def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     the baseline state keeps of the batch's days is handed to ``ctx.kept``."""
     factors2 = ctx.platform("day_factors_2", lambda c: _factors(_second(c, p)[0], p))
     days2, bad = _second(ctx, p)
-    lines1, days1, _spread = _first(ctx, p)
-    parts = spread_parts(lines1.filter(~pl.col("_past")), p)
-    volume_state.keep_days(ctx, p, days1, bad, days2, *parts)
+    one = _one(ctx, p)
+    volume_state.keep_days(ctx, p, _first(ctx, p)[0], bad, days2, one["sums"].lazy(), one["bins"].lazy())
     return _judge(days2, factors2, p, _promo_days(ctx, p))

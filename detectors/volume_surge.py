@@ -12,10 +12,11 @@ Two scopes (rule parameter ``scope``):
           days is not judged.
 ``line``  a line's quantity against that store's usual quantity for that SKU (the median of
           the pair's previous ``sku_window`` quantities, outliers kept out); with too little
-          store history, against the platform's median for the SKU scaled by the store's size
-          (its usuals against the platform's on the SKUs it does order), else the platform's
-          median line quantity: an extra zero typed shows up as a ratio of about 10, two as
-          100.  Its size is also given in packs (quantity ÷ the SKU's order step from the
+          store history, against the platform's median for the SKU (over its newest
+          ``platform_lines`` lines) scaled by the store's size (its pairs' usuals against the
+          platform's on the SKUs it does order), else the platform's median line over those
+          lines (``detectors.line_refs``: bounded, so the baseline state serves them exactly):
+          an extra zero typed shows up as a ratio of about 10, two as 100.  Its size is also given in packs (quantity ÷ the SKU's order step from the
           catalog, else units), so a floor reads "at least so many cases", not "50 units".
 """
 
@@ -28,7 +29,8 @@ import polars as pl
 from detectors.base import DetectContext, Detector
 from detectors.baselines import line_ratio, sku_usual
 from detectors.common import OKEY, order_subject
-from detectors import volume_state
+from detectors import line_refs, volume_state
+from detectors.state_platform import Bounds
 from detectors.volume_day import day_frame
 
 DAY_FEATURES = {
@@ -86,7 +88,23 @@ PARAMS: dict[str, Any] = {
     "sku_outlier": 4.0,        # a line this many times its usual (or 1/this) does not teach the usual
     "min_platform_stores": 5,  # stores judged that day before a platform factor applies
     "min_platform_lines": 5,   # lines of a SKU platform-wide before its median is trusted
+    "platform_lines": 200,     # ... its median over its newest this many lines (line scope)
 }
+
+
+def _check(p: dict[str, Any], config: Any) -> list[tuple[str, str]]:  # noqa: ANN401 - a Config
+    """The line scope's platform window: at least the lines trusted, at most what the state keeps."""
+    n, kept = int(p["platform_lines"]), Bounds.of(config).sku_quantities
+    if p["scope"] != "line":
+        return []
+    if int(p["sku_window"]) < int(p["min_history"]):
+        return [("sku_window", "must be at least min_history: the pair's usual is the median of that many lines")]
+    if n < int(p["min_platform_lines"]):
+        return [("platform_lines", "must be at least min_platform_lines")]
+    if n > kept:
+        return [("platform_lines", f"must be at most history.state.sku_quantities ({kept}): the state keeps "
+                                   "that many lines of each SKU")]
+    return []
 
 
 def _features(params: dict[str, Any]) -> dict[str, str]:
@@ -147,19 +165,20 @@ def _zero_shape() -> pl.Expr:
 
 
 def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
-    min_pl = int(p["min_platform_lines"])
-    active = ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
-    # the platform's median per SKU and over all lines, for a store with too little history
-    # (platform frames: a partitioned run computes them over every store first)
-    sku = ctx.platform("sku_qty", lambda c: c.lines.filter(pl.col("active")).group_by("sku").agg(
-        pl.len().alias("_sku_n"), pl.col("quantity").median().alias("_sku_median")))
-    everyone = ctx.platform("qty", lambda c: c.lines.filter(pl.col("active")).select(
-        pl.col("quantity").median().alias("_platform_median"), pl.len().alias("_platform_n")))
+    min_pl, n = int(p["min_platform_lines"]), int(p["platform_lines"])
+    active = (ctx.lines.filter(pl.col("active") & pl.col("quantity").is_not_null())
+              .with_columns(pl.col("quantity").sum().over(OKEY).alias("order_qty")))
+    if ctx.state is not None:   # the batch's store-days and their pairs' stored windows
+        active = volume_state.with_windows(ctx, active)
+    # the platform's usual per SKU and per line (``detectors.line_refs``), for a store with too
+    # little history (platform frames: a partitioned run computes them over every store first)
+    sku = ctx.platform("sku_qty", lambda c: line_refs.sku_refs(c, n))
+    everyone = ctx.platform("qty", lambda c: line_refs.platform_ref(c, n))
     lines = (
         _usual(active, p)
         .join(sku, on="sku", how="left", nulls_equal=True)
         .join(everyone, how="cross")
-        .with_columns(pl.col("quantity").sum().over(OKEY).alias("order_qty"))
+        .join(line_refs.store_sizes(ctx, p, sku), on="store_id", how="left", nulls_equal=True)
     )
     steps = _steps(ctx)
     lines = (lines.join(steps, on="sku", how="left") if steps is not None
@@ -167,7 +186,7 @@ def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     store_sku = pl.col("usual_qty")
     # a pair the store has not ordered enough of: the platform's usual for the SKU, scaled by
     # how this store's usuals compare with the platform's on the SKUs it does order (its size)
-    size = (store_sku / pl.col("_sku_median")).median().over("store_id")
+    size = pl.col("_size")
     platform_sku = pl.when(pl.col("_sku_n") >= min_pl).then(pl.col("_sku_median") * size.fill_null(1.0))
     usual = pl.coalesce(store_sku, platform_sku, pl.col("_platform_median"))
     baseline = (
@@ -214,5 +233,6 @@ DETECTOR = Detector(
     reason_zh=_reason,
     choices={"scope": ("day", "line"), "seasonality": ("day_of_week", "none")},
     needs=lambda p: ("quantity",) if p["scope"] == "day" else ("sku", "quantity"),
-    from_state=lambda p, state: volume_state.served(p, state),
+    check=_check,
+    from_state=lambda p, state: volume_state.served(p, state) or line_refs.served(p, state),
 )

@@ -33,7 +33,7 @@ from contracts.config import Config
 from .caps import ReadLimits, TooLarge
 from .catalog import read_catalog
 from .errors import IngestError
-from .orders import FileCount, empty_quarantine, ingest_table
+from .orders import FileCount, FileTotals, empty_quarantine, ingest_table
 from .readers import read_tables
 from .recognise import recognise as recognise_headers
 from .report import FileReport
@@ -43,31 +43,10 @@ __all__ = ["FileCount", "FileReport", "IngestError", "IngestResult", "ReadLimits
 
 
 @dataclass
-class IngestResult:
+class IngestResult(FileTotals):
     lines: pl.DataFrame
     quarantine: pl.DataFrame
     files: list[FileCount] = field(default_factory=list)
-
-    @property
-    def reports(self) -> list[FileReport]:
-        """What was understood of each file (see ``ingest.report``)."""
-        return [f.report for f in self.files if f.report is not None]
-
-    @property
-    def read(self) -> int:
-        return sum(f.read for f in self.files)
-
-    @property
-    def accepted(self) -> int:
-        return sum(f.accepted for f in self.files)
-
-    @property
-    def quarantined(self) -> int:
-        return sum(f.quarantined for f in self.files)
-
-    @property
-    def reconciled(self) -> bool:
-        return all(f.reconciled for f in self.files)
 
 
 def read_orders(

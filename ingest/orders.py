@@ -50,6 +50,32 @@ class FileCount:
         return self.read == self.accepted + self.quarantined and self.counted in (None, self.read)
 
 
+class FileTotals:
+    """Counts over ``self.files`` (a read's FileCounts): what every read result reports."""
+    files: list[FileCount]
+
+    @property
+    def reports(self) -> list[FileReport]:
+        """What was understood of each file (see ``ingest.report``)."""
+        return [f.report for f in self.files if f.report is not None]
+
+    @property
+    def read(self) -> int:
+        return sum(f.read for f in self.files)
+
+    @property
+    def accepted(self) -> int:
+        return sum(f.accepted for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+    @property
+    def reconciled(self) -> bool:
+        return all(f.reconciled for f in self.files)
+
+
 def empty_quarantine() -> pl.DataFrame:
     return pl.DataFrame(schema=schema.QUARANTINE)
 

@@ -38,11 +38,11 @@ from .columns import date_specs, typed_columns
 from .dates import ColumnSeen, DateSpec, year_last_evidence
 from .errors import IngestError
 from .orders import FileCount, ingest_table
+from .split import STATUS_FIELDS, ReportFacts, complete_from_facts
 from .states import word_map
 from .table import LINE, RawTable, empty_bad
 from .understand import Plan, complete, plan
 
-STATUS_FIELDS = ("status", "payment_status", "aftersale_status")
 
 
 class Pool(Protocol):
@@ -242,17 +242,22 @@ def _priors(pool: Pool, tables: list[Any], headers: list[str], p: Plan, tz: str)
     return out
 
 
-def _report(p: Plan, counts: list[FileCount], lines: pl.DataFrame, quarantined: int, specs: dict[str, DateSpec],
-            config: Config, source: Source, note: str) -> FileCount:
-    """One count and report for the file, from its parts'."""
+def _report(p: Plan, counts: list[FileCount], lines: pl.DataFrame | ReportFacts, quarantined: int,
+            specs: dict[str, DateSpec], config: Config, source: Source, note: str) -> FileCount:
+    """One count and report for the file, from its parts' (and their lines, or the facts
+    ``ingest.split.ReportFacts`` summed from them where the lines stay on the workers)."""
     states: Counter[str] = Counter()
     for c in counts:
         states.update(c.report.states if c.report else {})
     extra = {**(config.get("ingest.states") or {}), **source.states}
-    words = {f: word_map(lines[f].unique().to_list(), extra) for f in STATUS_FIELDS if f in lines.columns}
     report = copy.deepcopy(p.report)
     report.rows = sum(c.read for c in counts)
-    report = complete(report, lines, specs, words, dict(states))
+    if isinstance(lines, ReportFacts):
+        words = {f: word_map(list(values), extra) for f, values in lines.words.items()}
+        report = complete_from_facts(report, lines, specs, words, dict(states))  # type: ignore[arg-type]
+    else:
+        words = {f: word_map(lines[f].unique().to_list(), extra) for f in STATUS_FIELDS if f in lines.columns}
+        report = complete(report, lines, specs, words, dict(states))
     if counts and counts[0].report is not None:
         report.dates = dict(counts[0].report.dates)
     report.quarantined = quarantined
@@ -262,9 +267,36 @@ def _report(p: Plan, counts: list[FileCount], lines: pl.DataFrame, quarantined: 
                      sum(c.quarantined for c in counts), counted, report)
 
 
-def read_in_parts(path: str | Path, config: Config, source: str | None, pool: Pool, chunk_bytes: int
-                  ) -> tuple[pl.DataFrame, pl.DataFrame, FileCount] | Whole:
-    """The file's lines, quarantine and count, read in parts on ``pool``; or why it is read whole."""
+@dataclass
+class Decided:
+    """A file cut into parts with its decisions made once: what the final stage of every part
+    takes (``read_in_parts`` gathers its lines here; ``ingest.parts_split`` splits them by store
+    group where they are)."""
+    label: str
+    source: Source
+    conf: Any                       # handles of the config and the source in the pool
+    plan_source: Any
+    plan: Plan
+    specs: dict[str, DateSpec]
+    headers: list[str]
+    tables: list[Any]
+    priors: list[pl.DataFrame | None]
+    before: list[int]
+    parts: int
+
+    def stage_args(self) -> list[tuple[Any, ...]]:
+        """Per part: the arguments of ``stage_ingest`` after the part's table."""
+        return [(self.headers, self.label, self.conf, self.plan_source, self.plan, self.specs, prior, n)
+                for prior, n in zip(self.priors, self.before)]
+
+    def note(self, chunk_bytes: int) -> str:
+        return (f"read in {self.parts} parts of about {chunk_bytes / 2**20:.0f} MiB "
+                f"(byte ranges cut at record ends; header, plan and date formats shared)")
+
+
+def decide_parts(path: str | Path, config: Config, source: str | None, pool: Pool, chunk_bytes: int
+                 ) -> Decided | Whole:
+    """Stages 1-3 of the module docstring: the parts read, the plan, date specs and carries decided."""
     split = split_file(os.path.abspath(path), chunk_bytes)   # workers open it: absolute (a shared mount)
     if isinstance(split, str):
         return Whole(split)
@@ -300,14 +332,21 @@ def read_in_parts(path: str | Path, config: Config, source: str | None, pool: Po
     specs = date_specs(None, p.mapping, src, seen=seen)
     priors = _priors(pool, tables, headers, p, config.timezone)
     before = [sum(m.lines for m in metas[:i]) for i in range(len(metas))]
-    done = pool.get([pool.submit(stage_ingest, t, headers, label, conf, plan_src, p, specs, prior, n)
-                     for t, prior, n in zip(tables, priors, before)])
-    lines = pl.concat([pl.from_arrow(d[0]) for d in done])
-    quarantine = pl.concat([pl.from_arrow(d[1]) for d in done])
-    note = (f"read in {len(metas)} parts of about {chunk_bytes / 2**20:.0f} MiB "
-            f"(byte ranges cut at record ends; header, plan and date formats shared)")
-    count = _report(p, [d[2] for d in done], lines, quarantine.height, specs, config, src, note)
+    return Decided(label, src, conf, plan_src, p, specs, headers, tables, priors, before, len(metas))
+
+
+def read_in_parts(path: str | Path, config: Config, source: str | None, pool: Pool, chunk_bytes: int
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, FileCount] | Whole:
+    """The file's lines, quarantine and count, read in parts on ``pool``; or why it is read whole."""
+    d = decide_parts(path, config, source, pool, chunk_bytes)
+    if isinstance(d, Whole):
+        return d
+    done = pool.get([pool.submit(stage_ingest, t, *args) for t, args in zip(d.tables, d.stage_args())])
+    lines = pl.concat([pl.from_arrow(x[0]) for x in done])
+    quarantine = pl.concat([pl.from_arrow(x[1]) for x in done])
+    count = _report(d.plan, [x[2] for x in done], lines, quarantine.height, d.specs, config, d.source,
+                    d.note(chunk_bytes))
     return lines, quarantine, count
 
 
-__all__ = ["InProcess", "Pool", "Shipped", "Whole", "arrow", "read_in_parts"]
+__all__ = ["Decided", "InProcess", "Pool", "Shipped", "Whole", "arrow", "decide_parts", "read_in_parts"]

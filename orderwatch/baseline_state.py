@@ -10,19 +10,23 @@ rule change that needs a new aggregate, after editing ``history.state``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import polars as pl
 
 from contracts.config import Config
-from detectors import DetectContext, volume_state
+from detectors import DetectContext, state_platform, volume_state
 from detectors.common import prepare
-from detectors.state_tables import ALL_SCHEMAS, SCHEMAS, Bounds, advance, build
+from detectors.state_tables import ALL_SCHEMAS, Bounds, contributions
 from detectors.volume_day import day_frame
 from orderwatch import platform_state
 from store import History
-from store.baseline_state import BaselineState
+from orderwatch.state_buckets import (BucketJob, BucketResult, Mapper, in_process, job_limit, merge_kept, plan_jobs,
+                                     run_job)
+from store.baseline_state import BaselineState, discard
 
 JUDGED = tuple(volume_state.SCHEMAS)
 
@@ -59,27 +63,15 @@ def judged_from_raw(lines: pl.DataFrame, config: Config, params: list[dict] | No
     return merge_kept(out, ctx.kept)
 
 
-def merge_kept(tables: dict[str, pl.DataFrame], kept: dict[str, pl.LazyFrame | pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """``tables``' judged rows with the ``kept`` rows of a scan in place of the same store-days."""
-    out = dict(tables)
-    for table, schema in volume_state.SCHEMAS.items():
-        frames = [f.lazy() for name, f in kept.items() if name.split("|", 1)[0] == table]
-        if not frames:
-            continue
-        new = pl.concat(frames).collect()
-        old = out.get(table, pl.DataFrame(schema=schema))
-        out[table] = pl.concat([old.join(new.select("key", "store_id", "day").unique(),
-                                         on=["key", "store_id", "day"], how="anti", nulls_equal=True), new])
-    return out
-
-
 @dataclass
 class StateUpdate:
     rebuilt: bool            # True: rebuilt from raw lines (stale, or no state yet)
     stores: int              # stores whose rows were rewritten (0 when rebuilt)
-    state_rows_read: int     # state rows read for the update
+    state_rows_read: int     # state rows read for the update (its stores' rows, the platform tables)
     raw_rows_read: int       # raw history lines read (stored versions of re-exported lines)
     rows: dict[str, int]     # rows now in each table for those stores (all stores when rebuilt)
+    steps: list[int] = field(default_factory=list)   # lines each bucket job handled, in order
+    rows_carried: int = 0    # other stores' rows of the touched buckets, rewritten unchanged
 
 
 def _bounds_meta(config: Config) -> dict:
@@ -91,26 +83,56 @@ def _bounds_meta(config: Config) -> dict:
                        "platform": platform_state.bounds_meta(config)}}
 
 
-def _bound_judged(tables: dict[str, pl.DataFrame], config: Config) -> dict[str, pl.DataFrame]:
-    """Judged store-days within ``history.state.days`` of each store's newest."""
-    b, out = Bounds.of(config), dict(tables)
-    for table in JUDGED:
-        rows = out[table]
-        newest = pl.col("day").max().over("store_id")
-        out[table] = rows.filter(pl.col("day") > newest - pl.duration(days=b.days)).sort("store_id", "day")
-    return out
+def _commit(st: BaselineState, results: list[BucketResult], scan_id: int, config: Config,
+            platform: dict[str, pl.DataFrame] | None, tag: str) -> None:
+    """The jobs' staged buckets in place: the platform tables first, the buckets, ``meta.json`` last."""
+    staged = [s for r in results for s in r.staged]
+    try:
+        if platform is not None:
+            platform_state.write(st, platform)
+        st.commit(staged, scan_id, _bounds_meta(config))
+    finally:
+        discard(staged)
+        st.sweep(tag)
 
 
-def rebuild(history: History, config: Config) -> StateUpdate:
+def _run(st: BaselineState, jobs: Iterable[BucketJob], tag: str, config: Config,
+         mapper: Mapper | None) -> list[BucketResult]:
+    fn = partial(run_job, str(st.dir), st.schemas, st.buckets, config=config)
+    try:
+        return (mapper or in_process)(fn, jobs)
+    except BaseException:
+        st.sweep(tag)
+        raise
+
+
+def _build(st: BaselineState, lines: pl.DataFrame, kept: dict[str, pl.DataFrame], scan_id: int,
+           config: Config, mapper: Mapper | None) -> StateUpdate:
+    """The state built from ``lines`` (every line, one version each) and their judged store-days,
+    a group of buckets at a time (``orderwatch.state_buckets``): the platform tables merged from
+    each group's bounded part."""
+    st.clear()
+    tag = f"s{scan_id}-"
+    jobs = plan_jobs(lines, lines.head(0), kept, None, st.buckets, job_limit(config, lines.height, mapper), True, tag)
+    del lines
+    results = _run(st, jobs, tag, config, mapper)
+    platform = state_platform.merge_built([r.platform for r in results if r.platform is not None],
+                                          state_platform.Bounds.of(config))
+    _commit(st, results, scan_id, config, platform, tag)
+    rows = {t: sum(r.rows[t] for r in results) for t in st.schemas} | {t: f.height for t, f in platform.items()}
+    return StateUpdate(True, 0, 0, 0, rows, [r.lines for r in results])
+
+
+def rebuild(history: History, config: Config, mapper: Mapper | None = None) -> StateUpdate:
     """The state computed again from every raw line in the history (its newest versions)."""
     st = state_of(history)
     lines = history.scan().collect()
-    tables = _bound_judged({**build(lines, config), **judged_from_raw(lines, config)}, config)
+    judged = judged_from_raw(lines, config)
     parts = history.partition_scan_ids()
-    st.clear()
-    tables.update(platform_state.rebuilt(st, lines, config))     # the platform tables first: meta last
-    st.replace(tables, None, max(parts) if parts else 0, _bounds_meta(config))
-    return StateUpdate(True, 0, 0, lines.height, {t: f.height for t, f in tables.items()})
+    n = lines.height
+    out = _build(st, lines, {f"{t}|rebuild": f for t, f in judged.items()}, max(parts) if parts else 0, config, mapper)
+    out.raw_rows_read = n
+    return out
 
 
 def is_current(st: BaselineState, history: History, config: Config, before: list[int]) -> bool:
@@ -123,47 +145,48 @@ def is_current(st: BaselineState, history: History, config: Config, before: list
 
 def advance_scan(history: History, config: Config, scan_id: int, new_lines: pl.DataFrame,
                  old_versions: pl.DataFrame, before: list[int],
-                 kept: dict[str, pl.DataFrame] | None = None, batch: pl.DataFrame | None = None) -> StateUpdate:
+                 kept: dict[str, pl.DataFrame] | None = None, batch: pl.DataFrame | None = None,
+                 mapper: Mapper | None = None) -> StateUpdate:
     """Update the state with one scan's new and changed lines (``old_versions``: the stored
     versions they replace, read before the scan's partition landed); ``before``: the
     history's partitions before this scan; ``kept``: the batch's store-days as the detectors
     judged them (``DetectContext.kept``), in place of the stored rows of ``batch``'s store-days.
-    A stale state is rebuilt instead."""
+    A stale state is rebuilt instead.  The store buckets are updated by bucket jobs
+    (``orderwatch.state_buckets``) run by ``mapper`` (default: in this process; the Ray runner's
+    runs them as tasks), the platform tables here."""
     st = state_of(history)
     if not before and kept:     # the first scan: its own lines are the whole history, judged already
-        tables = _bound_judged(merge_kept({**build(new_lines, config)}, kept), config)
-        st.clear()
-        tables.update(platform_state.rebuilt(st, new_lines, config))     # the platform tables first: meta last
-        st.replace({t: tables.get(t, pl.DataFrame(schema=s)) for t, s in st.schemas.items()}, None, scan_id,
-                   _bounds_meta(config))
-        return StateUpdate(True, 0, 0, 0, {t: f.height for t, f in tables.items()})
+        return _build(st, new_lines, kept, scan_id, config, mapper)
     if not is_current(st, history, config, before):
-        return rebuild(history, config)
-    judged = batch if batch is not None and kept else new_lines.head(0)
-    stores = pl.concat([new_lines.select("store_id"), judged.select("store_id")]).get_column("store_id").unique().to_list()
-    if not stores:
-        st.replace({t: pl.DataFrame(schema=s) for t, s in st.schemas.items()}, [], scan_id, _bounds_meta(config))
-        return StateUpdate(False, 0, 0, old_versions.height, {t: 0 for t in st.schemas})
-    current = st.read(stores)
-    tables = {**current, **advance(current, new_lines, old_versions, config),
-              **platform_state.advanced(st, current, new_lines, old_versions, config)}
-    if kept:
-        days = judged.select("store_id", pl.col("created_at").dt.date().alias("day")).unique()
-        for t in JUDGED:    # the batch's store-days as judged now: none left where no line is active
-            tables[t] = tables[t].join(days, on=["store_id", "day"], how="anti", nulls_equal=True)
-        tables = _bound_judged(merge_kept(tables, kept), config)
-    st.replace(tables, stores, scan_id, _bounds_meta(config))
-    return StateUpdate(False, len(stores), st.rows_read, old_versions.height, {t: f.height for t, f in tables.items()})
+        return rebuild(history, config, mapper)
+    days = (batch.select("store_id", pl.col("created_at").dt.date().alias("day")).unique()
+            if batch is not None and kept else None)
+    tag = f"s{scan_id}-"
+    stored = st.bucket_rows()
+    limit = job_limit(config, new_lines.height + old_versions.height + sum(stored.values()), mapper)
+    jobs = plan_jobs(new_lines, old_versions, kept or {}, days, st.buckets, limit, False, tag, stored=stored)
+    read_before, platform = st.rows_read, None
+    if new_lines.height or old_versions.height:
+        cn, co = contributions(new_lines, config), contributions(old_versions, config)
+        platform = state_platform.advance_platform(platform_state.read(st), cn, co, state_platform.Bounds.of(config))
+        del cn, co
+    results = _run(st, jobs, tag, config, mapper)
+    _commit(st, results, scan_id, config, platform, tag)
+    rows = {t: sum(r.rows[t] for r in results) for t in st.schemas} | {t: f.height for t, f in (platform or {}).items()}
+    return StateUpdate(False, sum(r.stores for r in results),
+                       st.rows_read - read_before + sum(r.state_rows_read for r in results),
+                       old_versions.height, rows, [r.lines for r in results], sum(r.rows_carried for r in results))
 
 
 def after_commit(history: History, config: Config, scan_id: int, new_lines: pl.DataFrame,
                  old_versions: pl.DataFrame, before: list[int],
-                 kept: dict[str, pl.DataFrame] | None = None, batch: pl.DataFrame | None = None) -> StateUpdate | None:
+                 kept: dict[str, pl.DataFrame] | None = None, batch: pl.DataFrame | None = None,
+                 mapper: Mapper | None = None) -> StateUpdate | None:
     """:func:`advance_scan` for a scan that has committed: a failure here must not fail the
     scan (its flags and history are stored), so the state is marked stale instead and the
     next scan rebuilds it.  None when that happened."""
     try:
-        return advance_scan(history, config, scan_id, new_lines, old_versions, before, kept, batch)
+        return advance_scan(history, config, scan_id, new_lines, old_versions, before, kept, batch, mapper)
     except Exception:   # noqa: BLE001 - derived data: rebuilt from the raw lines next time
         state_of(history).mark_stale()
         return None

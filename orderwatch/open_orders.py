@@ -92,12 +92,18 @@ def track_scan(conn: Connection, scan_id: int, new_lines: pl.DataFrame, config: 
                present: dict[str, set[str]] | None = None) -> tuple[int, int]:
     """Record the open and closed orders of a scan's new history lines, in its transaction
     (``present``: what each file of the whole batch carries, not only its new lines)."""
+    return open_set.track(conn, scan_id, scan_states(new_lines, config, as_of, rules, present))
+
+
+def scan_states(new_lines: pl.DataFrame, config: Config, as_of: datetime, rules: Sequence[Rule] | None = None,
+                present: dict[str, set[str]] | None = None) -> pl.DataFrame:
+    """One row per order of the new lines that the open set keeps (STATES_SCHEMA): an order is
+    judged on its own lines, so a store group's rows are those of the whole batch's."""
     if new_lines.is_empty():
-        return 0, 0
+        return pl.DataFrame(schema=open_set.STATES_SCHEMA)
     states = order_states(conform(new_lines), config, rules, present)
     since = as_of - horizon(config)
-    states = states.filter(~pl.col("open") | (pl.col("created_at") >= since))
-    return open_set.track(conn, scan_id, states)
+    return states.filter(~pl.col("open") | (pl.col("created_at") >= since))
 
 
 @dataclass
@@ -151,4 +157,4 @@ def open_lines(url: str, history: History, config: Config, since: datetime, unti
     return OpenLines(lines, orders.height, len(scans), rebuilt, presence(window), newest.cast(NEWEST_SCHEMA))
 
 
-__all__ = ["OpenLines", "horizon", "open_lines", "order_states", "rebuild", "track_scan"]
+__all__ = ["OpenLines", "horizon", "open_lines", "order_states", "rebuild", "scan_states", "track_scan"]

@@ -1,8 +1,9 @@
 """The platform half of the baseline state (``detectors.state_platform``), kept beside the
 store buckets of ``orderwatch.baseline_state``.
 
-``platform_orders``, ``sku_prices`` and ``source_fields`` cover every store and are small and
-bounded (the platform's newest orders, each SKU's newest prices, a row per source and field):
+``platform_orders``, ``sku_prices``, ``sku_quantities`` and ``source_fields`` cover every store
+and are small and bounded (the platform's newest orders, each SKU's newest prices and
+quantities, a row per source and field):
 they are read whole and rewritten whole each scan as ``<state dir>/platform/<table>.parquet``,
 *before* the store buckets and ``meta.json`` (written last), so a crash between the two leaves
 a state whose meta does not name the scan — stale, and rebuilt by the next scan.
@@ -30,7 +31,8 @@ STORE_SCHEMAS = {t: SCHEMAS[t] for t in STORE_TABLES}
 def bounds_meta(config: Config) -> dict:
     """What these tables were kept with (a change rebuilds the state)."""
     b = Bounds.of(config)
-    return {"platform_orders": b.platform_orders, "sku_prices": b.sku_prices, "cod_days": b.cod_days}
+    return {"platform_orders": b.platform_orders, "sku_prices": b.sku_prices, "cod_days": b.cod_days,
+            "sku_quantities": b.sku_quantities}
 
 
 def read(st: BaselineState) -> dict[str, pl.DataFrame]:
@@ -56,22 +58,6 @@ def write(st: BaselineState, tables: dict[str, pl.DataFrame]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def rebuilt(st: BaselineState, lines: pl.DataFrame, config: Config) -> dict[str, pl.DataFrame]:
-    """Every table built from the raw lines; the platform ones written, the store ones returned."""
-    tables = state_platform.build(lines, config)
-    write(st, tables)
-    return {t: tables[t] for t in STORE_TABLES}
-
-
-def advanced(st: BaselineState, stored: dict[str, pl.DataFrame], new: pl.DataFrame, old: pl.DataFrame,
-             config: Config) -> dict[str, pl.DataFrame]:
-    """One scan's update: the platform tables read whole, advanced and written; the store tables
-    (``stored``: the batch's stores' rows, as read from the buckets) returned advanced."""
-    tables = state_platform.advance({**read(st), **{t: stored[t] for t in STORE_TABLES}}, new, old, config)
-    write(st, tables)
-    return {t: tables[t] for t in STORE_TABLES}
-
-
 def present(batch: pl.DataFrame, tables: dict[str, pl.DataFrame], since: datetime | None) -> dict[str, set[str]]:
     """``detectors.needs.presence`` of the batch's files, a source's history read from the
     state's ``source_fields`` inside the window instead of its raw lines."""
@@ -81,4 +67,4 @@ def present(batch: pl.DataFrame, tables: dict[str, pl.DataFrame], since: datetim
     return presence(batch.with_columns(pl.lit(True).alias("_in_batch")), fields)
 
 
-__all__ = ["STORE_SCHEMAS", "WHOLE", "advanced", "bounds_meta", "present", "read", "rebuilt", "write"]
+__all__ = ["STORE_SCHEMAS", "WHOLE", "bounds_meta", "present", "read", "write"]

@@ -34,9 +34,10 @@ from rules import Rule, load_rules
 from rules.loader import load_inhibitions
 from rules.flags import FLAG_SCHEMA
 from ingest.attribution import quarantine_store_ids
-from orderwatch.baseline_state import StateUpdate, after_commit
+from orderwatch.baseline_state import StateUpdate
 from orderwatch.decide import decide, decide_levels, split_reports
-from orderwatch.open_orders import track_scan
+from orderwatch.scan_batch import read_batch
+from store import open_orders as open_set
 from orderwatch.runner import Judgment, PartitionRead, runner_for
 from orderwatch.shadow import judge_shadow, split_modes
 from store import History, Store
@@ -158,8 +159,9 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     as_of = as_of or now_local(config)
     url = db_url or config.database_url
     tick("read", 0.0)
-    result = judge_with.read(paths, config, source=source, limits=limits,
-                                progress=lambda p, f: tick(f"read {Path(p).name}", f))
+    read = read_batch(judge_with, paths, config, source=source, limits=limits,
+                      progress=lambda p, f: tick(f"read {Path(p).name}", f))
+    result = read.read   # counts, files and quarantine here; the lines wherever the runner left them
     quarantine = [result.quarantine]
     cat_df, cat_rows, cat_q = None, 0, 0
     if catalog:
@@ -169,7 +171,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
     master = load_store_master(config)
     if master is not None:
         quarantine.append(master.quarantine)
-        master = master.keyed_to(set(result.lines.get_column("store_id").unique().to_list()))
+        master = master.keyed_to(read.stores())
     limits = master.limits if master is not None and master.limits.height else None
     cap = platform_cap(config)
     clocks = {r.path: set_clock(r, as_of, config.backfill_days, given_as_of) for r in result.reports}
@@ -184,16 +186,14 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
         counts = {"lines_read": result.read, "lines_accepted": result.accepted,
                   "lines_quarantined": result.quarantined}
         try:
-            batch = result.lines
             tick("detect", 0.0)
-            new_lines, new_keys = history.new_or_changed(batch)
-            # the stored versions re-exported lines replace: the baseline state subtracts them
-            replaced = history.versions_of(new_lines if new_lines.height > new_keys else new_lines.head(0))
+            # the new or changed lines, and the stored versions they replace (the baseline state subtracts them)
+            _, new_keys = read.new_or_changed(history)
             before = history.partition_scan_ids()
             line_rules = [r for r in rules if REGISTRY[r.detector].input == "lines"]
             given = context_given(cat_df is not None, limits is not None or cap is not None)
-            judged = judge_with.judge(Judgment(
-                batch=batch, history=history, config=config, as_of=as_of, rules=line_rules,
+            judged = read.judge(judge_with, Judgment(
+                batch=read.judged_lines(), history=history, config=config, as_of=as_of, rules=line_rules,
                 shadow_rules=[r for r in shadow_rules if REGISTRY[r.detector].input == "lines"],
                 inhibitions=list(inhibitions), catalog=cat_df, clocks=clocks, limits=limits, cod_cap=cap,
                 given=given))
@@ -221,14 +221,13 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 judge_shadow(store, ctx, shadow_rules, present, flags, scan_id, conn, line_flags=judged.shadow)
                 tick("store lines", 0.3)
                 # the lines of the orders whose flags this scan created or raised (store.flagged_lines)
-                flagged_lines.stage(scan_id, batch.join(_changed_orders(flags, changed), on=["store_id", "order_id"],
-                                                        how="semi"))
+                read.stage_flagged(flagged_lines, scan_id, _changed_orders(flags, changed))
                 tick("store quarantine", 0.6)
                 store.add_quarantine(scan_id, all_quarantine.with_columns(
                     quarantine_store_ids(all_quarantine, config, source)), conn=conn)
-                track_scan(conn, scan_id, new_lines, config, as_of, rules, present)   # what re-evaluation reads
+                open_set.track(conn, scan_id, read.open_states(config, as_of, rules, present))   # what re-evaluation reads
                 tick("store history", 0.8)
-                history.stage(scan_id, new_lines, replaces=new_lines.height > new_keys)
+                read.stage_history(history, scan_id)
                 problems = "; ".join(f"reconciliation: {m}" for m in _mismatches(result.files)) or None
                 store.finish_scan(scan_id, **counts, lines_new=new_keys, flags_new=created,
                                   error=problems, skipped=_skipped(result.reports), conn=conn)
@@ -239,7 +238,8 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             if cat_df is not None and cat_df.height:
                 history.save_catalog(cat_df)
             lap("store")
-            state_update = after_commit(history, config, scan_id, new_lines, replaced, before, judged.kept, batch)
+            mapper = judge_with.state_mapper() if hasattr(judge_with, "state_mapper") else None
+            state_update = read.advance_state(history, config, scan_id, before, judged.kept, mapper)
             lap("state")
         except BaseException as exc:
             history.discard(scan_id)

@@ -17,6 +17,7 @@ import shutil
 import uuid
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +30,48 @@ VERSION = 2   # 2: judged store-days (detectors.volume_state) beside the line ta
 def bucket_of(store_id: str | None, buckets: int = BUCKETS) -> int:
     """A store's bucket: stable across processes and polars versions (crc32, not ``hash``)."""
     return 0 if store_id is None else zlib.crc32(str(store_id).encode("utf-8")) % buckets
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A bucket file written beside its target, to be renamed over it (``tmp`` None: delete it)."""
+    target: str
+    tmp: str | None
+
+
+def discard(staged: Iterable[Staged]) -> None:
+    """Remove staged files that were not committed (a failed scan, a failed write)."""
+    for s in staged:
+        if s.tmp is not None:
+            Path(s.tmp).unlink(missing_ok=True)
+
+
+def with_bucket(frame: pl.DataFrame, buckets: int = BUCKETS) -> pl.DataFrame:
+    """``frame`` with ``_b``, its rows' store bucket (crc32 of each distinct store, vectorised)."""
+    names = frame.get_column("store_id").drop_nulls().unique().to_list()
+    return frame.with_columns(pl.col("store_id").replace_strict(
+        {n: bucket_of(n, buckets) for n in names}, default=bucket_of(None, buckets),
+        return_dtype=pl.Int32).alias("_b"))
+
+
+def drop_stores(frame: pl.DataFrame, stores: Iterable[str | None]) -> pl.DataFrame:
+    """``frame`` without the rows of ``stores`` (None: the rows without a store)."""
+    stores = list(stores)
+    named = [s for s in stores if s is not None]
+    keep = ~pl.col("store_id").is_in(named)
+    if None in stores:
+        keep = keep & pl.col("store_id").is_not_null()
+    return frame.filter(keep)
+
+
+def only_stores(frame: pl.DataFrame, stores: Iterable[str | None]) -> pl.DataFrame:
+    """The rows of ``frame`` of ``stores`` (None: the rows without a store)."""
+    stores = list(stores)
+    named = [s for s in stores if s is not None]
+    keep = pl.col("store_id").is_in(named)
+    if None in stores:
+        keep = keep | pl.col("store_id").is_null()
+    return frame.filter(keep)
 
 
 class BaselineState:
@@ -99,46 +142,84 @@ class BaselineState:
             self.rows_read += out[table].height
         return out
 
+    def read_buckets(self, ks: Iterable[int], tables: Iterable[str] | None = None) -> dict[str, pl.DataFrame]:
+        """Every row of buckets ``ks`` (all their stores): what a bucket's rewrite starts from,
+        one read of each file.  Not counted in ``rows_read`` (the caller counts its stores' rows)."""
+        ks, out = sorted(set(ks)), {}
+        for table, schema in self.schemas.items():
+            if tables is not None and table not in tables:
+                continue
+            files = [str(p) for k in ks if (p := self._bucket_path(table, k)).exists()]
+            out[table] = (pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore")
+                          .collect() if files else pl.DataFrame(schema=schema))
+        return out
+
+    def bucket_rows(self) -> dict[int, int]:
+        """Rows stored in each bucket over every table (from the files' footers, no row read)."""
+        out: dict[int, int] = {}
+        for table in self.schemas:
+            for path in (self.dir / table).glob("bucket=*.parquet"):
+                k = int(path.stem.split("=", 1)[1])
+                out[k] = out.get(k, 0) + pl.scan_parquet(path).select(pl.len()).collect().item()
+        return out
+
+    def stage(self, tables: dict[str, pl.DataFrame], ks: Iterable[int], tag: str = "") -> list[Staged]:
+        """Write ``tables`` (every row of buckets ``ks``) as temporary files beside their buckets,
+        nothing in place yet (:meth:`commit` renames them): a task retried after its worker died
+        leaves only files no commit names.  ``tag`` marks the files (:meth:`sweep`)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        staged: list[Staged] = []
+        try:
+            for table, schema in self.schemas.items():
+                frame = tables[table].select([pl.col(c).cast(t) for c, t in schema.items()])
+                split = with_bucket(frame, self.buckets).partition_by("_b", as_dict=True, include_key=False)
+                for k in sorted(set(ks)):
+                    target = self._bucket_path(table, k)
+                    rows = split.get((k,))
+                    if rows is None or rows.is_empty():
+                        staged.append(Staged(str(target), None))
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = target.parent / f".{target.name}.{tag}{uuid.uuid4().hex}.tmp"
+                    rows.sort("store_id", nulls_last=True).write_parquet(tmp, compression="zstd", statistics=True)
+                    staged.append(Staged(str(target), str(tmp)))
+        except BaseException:
+            discard(staged)
+            raise
+        return staged
+
+    def commit(self, staged: Iterable[Staged], scan_id: int, extra: dict | None = None) -> None:
+        """Put staged bucket files in place, then mark the state as including ``scan_id`` (last)."""
+        for s in staged:
+            if s.tmp is None:
+                Path(s.target).unlink(missing_ok=True)
+            else:
+                os.replace(s.tmp, s.target)
+        self._write_meta(scan_id, extra or {})
+
+    def sweep(self, tag: str) -> int:
+        """Remove staged files marked ``tag`` that no commit took (a retried task's first attempt)."""
+        gone = 0
+        for tmp in self.dir.glob(f"*/.bucket=*.{tag}*.tmp") if tag else ():
+            tmp.unlink(missing_ok=True)
+            gone += 1
+        return gone
+
     def replace(self, tables: dict[str, pl.DataFrame], stores: Iterable[str | None] | None,
                 scan_id: int, extra: dict | None = None) -> None:
         """Put ``tables`` in place of the rows of ``stores`` (None: the whole state), then mark
         the state as including ``scan_id``.  Other stores of a touched bucket are kept."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        touched = list(range(self.buckets)) if stores is None else self.buckets_of(stores)
-        named = None if stores is None else {s for s in stores}
-        staged: list[tuple[Path, Path | None]] = []
+        stores = None if stores is None else list(stores)
+        ks = list(range(self.buckets)) if stores is None else self.buckets_of(stores)
+        if stores is not None and ks:
+            others = self.read_buckets(ks)
+            tables = {t: pl.concat([drop_stores(others[t], stores), tables[t].select(others[t].columns)])
+                      for t in self.schemas}
+        staged = self.stage(tables, ks)
         try:
-            for table, schema in self.schemas.items():
-                frame = tables[table].select([pl.col(c).cast(t) for c, t in schema.items()])
-                names = frame.get_column("store_id").drop_nulls().unique().to_list()
-                by_bucket = frame.with_columns(pl.col("store_id").replace_strict(
-                    {n: bucket_of(n, self.buckets) for n in names}, default=bucket_of(None, self.buckets),
-                    return_dtype=pl.Int32).alias("_b"))
-                for k in touched:
-                    target = self._bucket_path(table, k)
-                    rows = by_bucket.filter(pl.col("_b") == k).drop("_b")
-                    if named is not None and target.exists():
-                        kept = pl.scan_parquet(target).filter(      # the predicate column is read first
-                            ~pl.col("store_id").is_in([s for s in named if s is not None])
-                            & (pl.col("store_id").is_not_null() if None in named else pl.lit(True))).collect()
-                        rows = pl.concat([kept.select(rows.columns), rows])
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    if rows.is_empty():
-                        staged.append((target, None))
-                        continue
-                    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-                    rows.sort("store_id", nulls_last=True).write_parquet(tmp, compression="zstd", statistics=True)
-                    staged.append((target, tmp))
-            for target, tmp in staged:
-                if tmp is None:
-                    target.unlink(missing_ok=True)
-                else:
-                    os.replace(tmp, target)
+            self.commit(staged, scan_id, extra)
         finally:
-            for _target, tmp in staged:
-                if tmp is not None:
-                    tmp.unlink(missing_ok=True)
-        self._write_meta(scan_id, extra or {})
+            discard(staged)
 
     def mark_stale(self) -> None:
         """Make the next scan rebuild the state (its update failed half-way)."""
@@ -149,4 +230,4 @@ class BaselineState:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-__all__ = ["BUCKETS", "BaselineState", "bucket_of"]
+__all__ = ["BUCKETS", "BaselineState", "Staged", "bucket_of", "discard", "drop_stores", "only_stores", "with_bucket"]

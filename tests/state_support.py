@@ -29,6 +29,7 @@ from detectors import state_platform, state_tables
 from detectors.common import prepare
 from detectors.state_slice import recent_slice
 from orderwatch.runner.partition import combined, since_of
+from store import History
 
 #: history lines -> state tables; every table a state-mode context is given
 BUILDERS: list[Callable[[pl.DataFrame, Config], dict[str, pl.DataFrame]]] = [state_tables.build, state_platform.build]
@@ -113,6 +114,18 @@ def assert_same_output(name: str, params: dict[str, Any], history: pl.DataFrame,
     return raw
 
 
+def scan_into(history: History, config: Config, scan_id: int, batch: pl.DataFrame, kept: dict) -> None:
+    """What a scan does to the history and the state after its commit: the batch's new and
+    changed lines appended (re-exports replace), the state advanced (``kept``: the batch's
+    judged store-days, ``DetectContext.kept``)."""
+    from orderwatch.baseline_state import advance_scan
+    new, new_keys = history.new_or_changed(batch)
+    old = history.versions_of(new if new.height > new_keys else new.head(0))
+    before = history.partition_scan_ids()
+    history.append(scan_id, new, replaces=new.height > new_keys)
+    advance_scan(history, config, scan_id, new, old, before, kept, batch)
+
+
 def history_and_batch(lines: pl.DataFrame, cut: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Lines created before ``cut`` as the history, the rest as the batch (one version each)."""
     lines = lines.unique(subset=list(LINE_KEY), keep="last", maintain_order=True)
@@ -120,4 +133,4 @@ def history_and_batch(lines: pl.DataFrame, cut: datetime) -> tuple[pl.DataFrame,
 
 
 __all__ = ["BUILDERS", "Given", "assert_same_output", "history_and_batch", "outputs", "raw_context",
-           "state_context", "state_tables_of"]
+           "scan_into", "state_context", "state_tables_of"]

@@ -158,15 +158,18 @@ def test_a_day_batch_reads_its_stores_state_and_no_raw_lines(tmp_path):
     for d in range(30):
         _scan(history, CONFIG, d + 1, pl.concat([_day(s, d, 4) for s in STORES]))
     judged = sum(f.height for t, f in state_of(history).read(["S2"]).items() if t in JUDGED)
-    whole = sum(f.height for f in platform_state.read(state_of(history)).values())
+    platform = platform_state.read(state_of(history))
+    whole = sum(f.height for f in platform.values())
     update = _scan(history, CONFIG, 31, _day("S2", 30, 4, qty=6.0))
     assert not update.rebuilt
     assert update.raw_rows_read == 0
     kept = state_of(history).read(["S2"])
     # what it read: its pairs' windows, its 30 days, its last orders (every one of them active),
     # its judged store-days (detectors.volume_state), and the platform tables, read whole
-    # (orderwatch.platform_state: the platform's newest orders, each SKU's newest prices)
-    assert whole < 800
+    # (orderwatch.platform_state: the platform's newest orders, each SKU's newest prices and
+    # quantities: every one of the 360 lines, under history.state.sku_quantities a SKU)
+    assert whole - platform["sku_quantities"].height < 800
+    assert platform["sku_quantities"].height == 30 * len(STORES) * 4
     assert update.state_rows_read == 2 * Bounds().sku_lines + 30 + Bounds().order_count + judged + whole
     assert set(kept["store_days"]["store_id"]) == {"S2"}
     assert kept["store_days"].height == 31

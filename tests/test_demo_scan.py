@@ -26,7 +26,7 @@ def scanned(tmp_path_factory):
     from contracts.config import load_config
     tmp = tmp_path_factory.mktemp("demo")
     cfg = load_config(overrides={"instance_dir": str(tmp / "instance")})
-    demo = generate(tmp / "data", stores=60, days=28, seed=7)
+    demo = generate(tmp / "data", stores=60, days=28, seed=7, end=SURGE_ENDS[0])   # a fixed calendar: reproducible
     result = run_scan(demo.order_files, cfg, catalog=demo.catalog, as_of=demo.as_of,
                       db_url=f"sqlite:///{tmp / 'demo.db'}")
     return demo, result

@@ -7,6 +7,7 @@ removes and on those it keeps; the dry run's table must count exactly those verd
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 
 import polars as pl
 import pytest
@@ -30,7 +31,7 @@ def scanned(tmp_path_factory):
     from orderwatch.demo import generate
 
     tmp = tmp_path_factory.mktemp("precision")
-    demo = generate(tmp / "data", stores=30, days=18, seed=5)
+    demo = generate(tmp / "data", stores=30, days=18, seed=5, end=datetime(2026, 11, 30, 16))   # a fixed calendar
     cfg = load_config(overrides={"instance_dir": str(tmp / "instance"), "jobs": {"in_serve": False}})
     url = f"sqlite:///{tmp / 'ow.db'}"
     run_scan(demo.order_files, cfg, catalog=demo.catalog, as_of=demo.as_of, db_url=url)

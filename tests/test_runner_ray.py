@@ -60,6 +60,10 @@ def test_a_task_killed_mid_scan_is_retried_and_doubles_nothing(ray_local, world,
     assert flag_rows(on_ray) == flag_rows(local)
     assert on_ray.flags.select("rule_id", "subject").is_unique().all()
     assert _stored_flags(tmp_path / "site") == local.flags.height
+    # the history partition and the flagged orders' lines are written by tasks: none doubled
+    lines, flagged, opened = _stored(tmp_path / "site")
+    assert lines.height == local.new_lines and lines.select("source", "store_id", "order_id", "line_no").is_unique().all()
+    assert flagged is not None and flagged.select("source", "store_id", "order_id", "line_no").is_unique().all()
 
 
 def test_a_one_day_batch_on_ray_reads_only_its_stores_history(ray_local, in_process, tmp_path):
@@ -119,3 +123,125 @@ def test_a_file_read_in_parts_on_ray_scans_to_the_same_flags(ray_local, world, i
     assert [(f.path, f.read, f.accepted, f.quarantined) for f in on_ray.files] == \
         [(f.path, f.read, f.accepted, f.quarantined) for f in local.files]
     assert flag_rows(on_ray) == flag_rows(local)
+
+
+def _counting_ray_get(monkeypatch, ray):
+    """Every ``ray.get`` of the scanning process (the driver) counted: what came back to it."""
+    from orderwatch.runner.ray_split import DriverLedger
+    ledger, real = DriverLedger(), ray.get
+
+    def get(refs, *args, **kwargs):
+        got = real(refs, *args, **kwargs)
+        for value in got if isinstance(refs, list) else [got]:
+            ledger.count(value)
+        return got
+    monkeypatch.setattr(ray, "get", get)
+    return ledger
+
+
+def _state_tables(site) -> dict:
+    """Every table of the site's baseline state (store buckets and platform tables), rows sorted."""
+    import polars as pl
+    from orderwatch import platform_state
+    from orderwatch.baseline_state import state_of
+    from store import History
+    st = state_of(History(site / "scan.history"))
+    tables = {**st.read(), **platform_state.read(st)}
+    # floats to 9 decimals: a judged day's sums of logs add in another order in a partition (last bit)
+    return {t: sorted(f.with_columns(pl.col(pl.Float64).round(9)).rows(), key=repr) for t, f in tables.items()}
+
+
+def _stored(site):
+    """What a scan left besides its flags: history lines, flagged orders' lines, open orders."""
+    from store import History
+    from store.models import OpenOrder
+    history = History(site / "scan.history")
+    key = ["source_file", "store_id", "order_id", "line_no", "sku"]
+    lines = history.scan().collect().sort(key)
+    flagged = sorted((site / "scan.history" / "flagged_lines").glob("scan_id=*.parquet"))
+    import polars as pl
+    flagged_rows = pl.concat([pl.read_parquet(f) for f in flagged]).sort(key) if flagged else None
+    engine = create_engine(f"sqlite:///{site / 'scan.db'}")
+    with engine.connect() as conn:
+        opened = sorted(conn.execute(select(OpenOrder.store_id, OpenOrder.order_id)).all())
+    engine.dispose()
+    return lines, flagged_rows, opened
+
+
+def test_the_lines_never_come_back_to_the_driver_and_every_step_stores_the_same(ray_local, world, in_process,
+                                                                                 tmp_path, monkeypatch):
+    where, local = in_process
+    ledger = _counting_ray_get(monkeypatch, ray_local)
+    chunk_mb = max(os.path.getsize(p) for p in world.order_files) / 3 / 2**20   # the largest file in parts
+    on_ray = scan_world(world, tmp_path / "site", runner="ray", partitions=3, read_chunk_mb=chunk_mb)
+    assert flag_rows(on_ray) == flag_rows(local) and len(on_ray.partitions) == 3
+    assert ledger.objects > 0 and ledger.line_rows == 0       # counts, keys, flags: never a line
+    assert (on_ray.read, on_ray.accepted, on_ray.quarantined, on_ray.new_lines) == \
+        (local.read, local.accepted, local.quarantined, local.new_lines) and on_ray.read == local.accepted + local.quarantined
+    here, there = _stored(where / "site"), _stored(tmp_path / "site")
+    assert there[0].equals(here[0]) and there[0].height == local.new_lines
+    assert there[1] is not None and there[1].equals(here[1]) and there[2] == here[2] and there[2]
+    # the baseline state's first build, one task per store group from its objects: the same tables
+    assert on_ray.state is not None and on_ray.state.rebuilt and _state_tables(tmp_path / "site") == \
+        _state_tables(where / "site")
+    # the check can fail: with split off the parts' lines do come back to the driver
+    back = scan_world(world, tmp_path / "back", runner="ray", partitions=3, read_chunk_mb=chunk_mb, split=False)
+    assert flag_rows(back) == flag_rows(local) and ledger.line_rows >= local.accepted
+
+
+def test_an_inhibition_across_stores_is_judged_on_the_gathered_batch(ray_local, world, tmp_path):
+    """An inhibition whose ``equal`` omits store_id pairs flags of several stores by their lines:
+    the split scan judges such a pack on the gathered batch, with the flags of the in-process scan."""
+    import shutil
+
+    from orderwatch.runner.on_workers import OnWorkers
+    from tests.runner_support import world_config
+    rules = tmp_path / "rules"
+    shutil.copytree(load_config().rules_dir, rules)
+    pack = rules / "correlation.yaml"
+    assert "equal: [store_id, day]" in pack.read_text(encoding="utf-8")
+    pack.write_text(pack.read_text(encoding="utf-8").replace("equal: [store_id, day]", "equal: [day]"),
+                    encoding="utf-8")
+    results, gathered = {}, []
+    judge = OnWorkers.judge
+
+    def spy(self, runner, job):
+        judged = judge(self, runner, job)
+        gathered.append(self.read.ledger.line_rows)
+        return judged
+    OnWorkers.judge = spy
+    try:
+        for runner in ("local", "ray"):
+            site = tmp_path / runner
+            site.mkdir()
+            cfg = world_config(world, site, partitions=2)
+            cfg.raw["rules_dir"] = str(rules)
+            results[runner] = run_scan(world.order_files, cfg, catalog=world.catalog_file, as_of=world.as_of,
+                                       db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
+    finally:
+        OnWorkers.judge = judge
+    assert results["local"].flags.height and flag_rows(results["ray"]) == flag_rows(results["local"])
+    assert gathered == [results["local"].accepted]      # the batch was gathered, once, to judge it
+
+
+def test_the_state_is_updated_per_store_group_and_a_killed_state_task_doubles_nothing(ray_local, in_process,
+                                                                                     tmp_path, monkeypatch):
+    from orderwatch.runner.on_ray import STATE_CRASH_ONCE_ENV
+    where, _ = in_process
+    batch, _stores = one_day_batch(where / "site" / "scan.history", tmp_path, stores=6)
+    marker = tmp_path / "state_crashed"
+    results = {}
+    for runner in ("local", "ray"):
+        site = copy_site(where / "site", tmp_path / runner)
+        cfg = load_config(overrides={"instance_dir": str(site / "instance"), "scan": {"runner": {"partitions": 3}}})
+        if runner == "ray":
+            monkeypatch.setenv(STATE_CRASH_ONCE_ENV, str(marker))
+        results[runner] = run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
+    assert marker.exists()                         # a state task's worker died after staging its files
+    assert flag_rows(results["ray"]) == flag_rows(results["local"])
+    local, ray = results["local"].state, results["ray"].state
+    assert ray is not None and not ray.rebuilt and (ray.stores, ray.rows) == (local.stores, local.rows)
+    assert _state_tables(tmp_path / "ray") == _state_tables(tmp_path / "local")
+    staged = [p.name for p in (tmp_path / "ray" / "scan.history" / "state").rglob("*") if ".staged" in p.name
+              or p.name.endswith(".tmp")]
+    assert staged == []                            # the dead task's staged files were swept

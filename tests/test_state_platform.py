@@ -80,7 +80,7 @@ def _check(scans, redo, config) -> None:
     kept, raw = _kept(batches, config)
     built = build(raw, config)
     # bounded windows keep twice what they serve: the same rows while under half is withdrawn
-    for t in ("platform_orders", "sku_prices"):
+    for t in ("platform_orders", "sku_prices", "sku_quantities"):
         assert _sorted(kept[t]).equals(_sorted(built[t])), t
     # presence only grows (a field withdrawn by a re-export stays, at its newest time: the stated
     # tolerance): every field raw lines carry is kept, seen at least as late
@@ -111,14 +111,15 @@ def test_platform_state_kept_scan_by_scan_equals_raw_lines(scans, redo):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scans=st.lists(scan_st, min_size=2, max_size=4))
 def test_tight_bounds_drop_the_oldest_and_keep_the_newest(scans):
-    """With 4 platform orders and 2 prices a SKU kept, the newest still equal raw's newest."""
+    """With 4 platform orders and 2 prices (quantities) a SKU kept, the newest still equal raw's newest."""
     config = load_config()
-    config.raw.setdefault("history", {})["state"] = {"platform_orders": 4, "sku_prices": 2}
+    config.raw.setdefault("history", {})["state"] = {"platform_orders": 4, "sku_prices": 2, "sku_quantities": 2}
     kept, raw = _kept(_batches(scans, []), config)
     built = build(raw, config)
-    for t in ("platform_orders", "sku_prices"):
+    for t in ("platform_orders", "sku_prices", "sku_quantities"):
         assert _sorted(kept[t]).equals(_sorted(built[t])), t
     assert order_values(kept["platform_orders"]).height <= 4
     # 2 a SKU, and those as new as the last of them (ties of time are all kept)
-    newer = kept["sku_prices"].group_by("sku").agg((pl.col("created_at") > pl.col("created_at").min()).sum())
-    assert (newer["created_at"].max() or 0) < 2
+    for t in ("sku_prices", "sku_quantities"):
+        newer = kept[t].group_by("sku").agg((pl.col("created_at") > pl.col("created_at").min()).sum())
+        assert (newer["created_at"].max() or 0) < 2, t

@@ -25,12 +25,13 @@ from detectors import REGISTRY, DetectContext, volume_day, volume_state
 from detectors.common import prepare
 from detectors.volume_surge import DAY_FEATURES
 from detectors.state_slice import recent_slice
-from orderwatch.baseline_state import advance_scan, state_of
+from orderwatch.baseline_state import state_of
 from orderwatch.runner.partition import collect_kept, combined, history_of, since_of
 from orderwatch.runner.with_state import current, read_view
 from rules.loader import load_rules
 from store import History
 from tests.factories import frame
+from tests.state_support import scan_into
 
 CONFIG = load_config()
 RULE = next(r for r in load_rules(CONFIG) if r.id == "store_day_surge")
@@ -74,9 +75,10 @@ def _past_bad(history: History, batch: pl.DataFrame, view) -> set[str]:  # noqa:
 
 
 def _touched(surges: dict[tuple[str, int], float], reexports: set[int], day: int) -> set[str]:
-    """Stores with a seeded change before ``day``: a surge (its past judgement may flip when a
-    later surge moves the platform's line spread) or, for S1, a re-exported line."""
-    out = {s for (s, d), scale in surges.items() if d < day and scale != 1.0}
+    """Stores with a seeded change in an earlier scan than ``day``'s batch: a surge on or before
+    the day (a split day's second scan comes after its first; a surge's past judgement may flip
+    when later lines move the platform's line spread) or, for S1, a re-exported line."""
+    out = {s for (s, d), scale in surges.items() if d <= day and scale != 1.0}
     return out | ({"S1"} if any(r <= day for r in reexports) else set())
 
 
@@ -104,11 +106,7 @@ def _same(a: pl.DataFrame, b: pl.DataFrame) -> None:
 
 
 def _scan(history: History, scan_id: int, batch: pl.DataFrame, kept: dict) -> None:
-    new, new_keys = history.new_or_changed(batch)
-    old = history.versions_of(new if new.height > new_keys else new.head(0))
-    before = history.partition_scan_ids()
-    history.append(scan_id, new, replaces=new.height > new_keys)
-    advance_scan(history, CONFIG, scan_id, new, old, before, kept, batch)
+    scan_into(history, CONFIG, scan_id, batch, kept)
 
 
 def _world(days: int, surges: dict[tuple[str, int], float], reexports: set[int], split: set[int]):
@@ -136,6 +134,7 @@ def _world(days: int, surges: dict[tuple[str, int], float], reexports: set[int],
 @example(surges={("S1", 24): 4.0}, reexports={27, 22, 15}, split=set())      # a past day judged otherwise
 @example(surges={("S2", 25): 8.0, ("S3", 30): 0.2}, reexports={26, 31}, split={25, 32})
 @example(surges={("S1", 22): 4.0, ("S1", 25): 8.0, ("S1", 33): 0.2}, reexports=set(), split=set())  # flipped by a later surge
+@example(surges={("S1", 31): 4.0, ("S2", 20): 0.2}, reexports=set(), split={31})  # judged again by a split day's 2nd scan
 def test_day_features_on_state_equal_the_raw_windows(tmp_path_factory, surges, reexports, split):
     history = History(tmp_path_factory.mktemp("h"))
     compared = on_state = 0
@@ -188,8 +187,8 @@ def test_a_one_day_batch_reads_only_its_store_days_raw_lines_and_its_stores_stat
 
 
 def test_a_one_day_batch_judged_by_the_day_rule_reads_no_raw_history_line(tmp_path):
-    """The runner on a current state: the day rule alone reads the state and no raw window
-    line; a rule whose detector cannot read the state makes the runner read the raw window."""
+    """The runner on a current state: the day rule, alone or with the line rule, reads the
+    state and no raw window line."""
     from orderwatch.runner import Judgment
     from orderwatch.runner.local import LocalRunner
 
@@ -216,5 +215,5 @@ def test_a_one_day_batch_judged_by_the_day_rule_reads_no_raw_history_line(tmp_pa
     assert day.state is not None and day.state.slice_rows == 0 and day.raw_rows == 0
     assert set(day.state.tables["judged_days"]["store_id"]) == set(STORES)
     assert day.flags.filter(pl.col("rule_id") == RULE.id)["store_id"].to_list() == ["S1"]
-    assert judged["both"].raw_rows == 19 * len(STORES) * len(SKUS)      # the line rule's raw window
+    assert judged["both"].raw_rows == 0          # the line rule reads the state too (detectors.line_refs)
     assert set(judged["day"].kept) == set(judged["both"].kept) and judged["day"].kept

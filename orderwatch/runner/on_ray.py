@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from orderwatch.runner.partition import PartitionSpec, gather, judge_partition, 
 
 #: tests: a marker path; the first task that creates it kills its own worker (Ray retries it)
 CRASH_ONCE_ENV = "ORDERWATCH_RAY_CRASH_ONCE"
+#: tests: the same for the baseline state's bucket jobs, killed after staging their files
+STATE_CRASH_ONCE_ENV = "ORDERWATCH_RAY_STATE_CRASH_ONCE"
 
 
 def _ray() -> Any:  # noqa: ANN401 - the ray module
@@ -79,6 +81,37 @@ def _run_partition(spec: PartitionSpec, factors: dict[str, dict[str, Any]], batc
     _crash_once(spec.crash_once)
     frames = {key: {name: pl.from_arrow(t) for name, t in named.items()} for key, named in factors.items()}
     return judge_partition(spec, frames, pl.from_arrow(batch))
+
+
+def _state_job(fn: Callable[[Any], Any], crash_once: str | None, shipped: Any) -> Any:  # noqa: ANN401
+    """One task: a group of the state's store buckets updated and staged
+    (``orderwatch.state_buckets.run_job``: the task reads its buckets, the driver renames)."""
+    from orderwatch.state_buckets import land, ship_result
+    result = fn(land(shipped))
+    _crash_once(crash_once)     # tests: the worker dies with its files staged; the retry stages anew
+    return ship_result(result)
+
+
+@dataclass
+class RayStateMapper:
+    """Runs the baseline state's bucket jobs as Ray tasks (``orderwatch.state_buckets.Mapper``):
+    the driver reads no store bucket, only renames what the tasks staged."""
+    runner: RayRunner
+
+    @property
+    def parallel(self) -> int:
+        """Jobs to split the update into: the judging partitions (2 per CPU of the cluster)."""
+        ray = self.runner._connect()
+        return self.runner.partitions or max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
+
+    def __call__(self, fn: Callable[[Any], Any], jobs: Iterable[Any]) -> list[Any]:
+        from orderwatch.state_buckets import land_result, ship
+        ray = self.runner._connect()
+        task = ray.remote(_state_job).options(max_retries=self.runner.max_retries, retry_exceptions=False)
+        crash = os.environ.get(STATE_CRASH_ONCE_ENV) or None
+        fn_ref = ray.put(fn)
+        refs = [task.remote(fn_ref, crash, ship(j)) for j in jobs]   # each job's rows cut, shipped, let go
+        return [land_result(r) for r in _get(ray, refs)] if refs else []
 
 
 def _read_file(path: str, cwd: str, config: Config, source: str | None,
@@ -164,6 +197,9 @@ class RayRunner:
     # CLUSTER_CHUNK_MB on a cluster, whole on a local Ray (one machine's reader already uses every
     # core: there the parts cost ~10 % of a scan and buy nothing)
     read_chunk_mb: float | None = None
+    # the scan's lines stay on the workers, split by store group (``read_split``); False: they
+    # come back to the scanning process, which does its line steps itself
+    split: bool = True
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], db_url: str, history_dir: str | None = None) -> RayRunner:
@@ -173,7 +209,8 @@ class RayRunner:
         return cls(address=address, partitions=int(settings["partitions"]) if settings.get("partitions") else None,
                    max_retries=int(settings.get("max_retries", 3)),
                    num_cpus=int(settings["num_cpus"]) if settings.get("num_cpus") else None,
-                   read_chunk_mb=float(settings["read_chunk_mb"]) if settings.get("read_chunk_mb") else None)
+                   read_chunk_mb=float(settings["read_chunk_mb"]) if settings.get("read_chunk_mb") else None,
+                   split=bool(settings.get("split", True)))
 
     def chunk_bytes(self) -> int | None:
         """The part size a large file is read in (None: every file whole)."""
@@ -220,6 +257,23 @@ class RayRunner:
                                    quarantine=pl.concat([r.quarantine for r in parts], how="vertical_relaxed"),
                                    files=[f for r in parts for f in r.files])
 
+    def read_split(self, paths: Sequence[str | Path], config: Config, *, source: str | None = None,
+                   limits: ingest.ReadLimits | None = None,
+                   progress: Callable[[str, float], None] | None = None) -> Any:  # noqa: ANN401
+        """The files read with their lines left on the workers by store group, and the scan's
+        line steps as tasks beside them (``orderwatch.runner.on_workers.OnWorkers``); None
+        when ``split`` is off or upload caps apply (the capped whole-file reader runs here)."""
+        if not self.split or (limits is not None and limits != ingest.ReadLimits()):
+            return None
+        from orderwatch.runner.on_workers import OnWorkers
+        from orderwatch.runner.ray_split import read_split
+        for p in paths if progress else ():
+            progress(str(p), 0.0)
+        got = OnWorkers(self, read_split(self, paths, config, source=source))
+        for p in paths if progress else ():
+            progress(str(p), 1.0)
+        return got
+
     @staticmethod
     def _read_large(pool: _RayPool, path: str | Path, config: Config, source: str | None,
                     chunk: int) -> ingest.IngestResult:
@@ -234,6 +288,10 @@ class RayRunner:
             if f.report is not None:
                 f.report.notes.append(note)
         return result
+
+    def state_mapper(self) -> RayStateMapper:
+        """The scan's baseline state update as tasks, as many jobs as the judging partitions."""
+        return RayStateMapper(self)
 
     def judge(self, job: Judgment) -> Judged:
         ray = self._connect()
@@ -250,4 +308,4 @@ class RayRunner:
         return gather(job, p, results, rules_s=time.perf_counter() - t0)
 
 
-__all__ = ["CRASH_ONCE_ENV", "RayRunner", "refuse_sqlite"]
+__all__ = ["CRASH_ONCE_ENV", "STATE_CRASH_ONCE_ENV", "RayRunner", "RayStateMapper", "refuse_sqlite"]

@@ -11,6 +11,7 @@ flags for its stores as one run over everything.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from contracts.schema import LINE_KEY
 from detectors import REGISTRY, DetectContext
 from detectors.common import orders_of, prepare
 from detectors.needs import presence
+from ingest.split import place
 from orderwatch.decide import Factors, decide, platform_plans
 from orderwatch.runner import Judged, Judgment, PartitionRead
 from rules import Rule, inhibit
@@ -99,6 +101,7 @@ class PartitionSpec:
     clocks: dict[str, datetime] = field(default_factory=dict)
     crash_once: str | None = None       # tests: a marker path; the first task to create it dies
     on_state: bool = False              # the baseline state is current: partitions read their stores' rows
+    orders_of_flagged: bool = False     # return the (store, time) of the flagged stores' orders (ray_split)
 
 
 @dataclass
@@ -107,6 +110,7 @@ class PartitionResult:
     shadow: pl.DataFrame | None
     read: PartitionRead
     kept: dict[str, pl.DataFrame] = field(default_factory=dict)
+    orders: pl.DataFrame | None = None  # store_id, created_at of the flagged stores' orders (on request)
 
 
 def collect_kept(kept: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
@@ -154,7 +158,15 @@ def judge_partition(spec: PartitionSpec, factors: Factors, batch: pl.DataFrame) 
                          history_stores=sorted(str(s) for s in history_rows.get_column("store_id").unique().to_list()),
                          state_rows=0 if view is None else view.state_rows, state_stores=state_stores,
                          slice_rows=0 if view is None else view.slice_rows)
-    return PartitionResult(flags, shadow, read, collect_kept(kept))
+    return PartitionResult(flags, shadow, read, collect_kept(kept),
+                           flagged_orders(ctx, flags) if spec.orders_of_flagged else None)
+
+
+def flagged_orders(ctx: DetectContext, flags: pl.DataFrame) -> pl.DataFrame:
+    """(store_id, created_at) of the orders of the stores with a flag: what the driver's
+    correlation pass reads of a partition's lines (``detectors.flag_cluster``)."""
+    stores = flags.get_column("store_id").drop_nulls().unique()
+    return ctx.orders.filter(pl.col("store_id").is_in(stores.implode())).select("store_id", "created_at").collect()
 
 
 def built_once(build: Any) -> Any:  # noqa: ANN401 - a context builder
@@ -171,12 +183,7 @@ def built_once(build: Any) -> Any:  # noqa: ANN401 - a context builder
 def split_stores(batch: pl.DataFrame, partitions: int) -> list[pl.DataFrame]:
     """The batch in ``partitions`` store groups of about equal lines (whole stores, stable)."""
     sizes = batch.group_by("store_id").len().sort(["len", "store_id"], descending=[True, False], nulls_last=True)
-    load = [0] * max(1, partitions)
-    group: dict[Any, int] = {}
-    for store, n in sizes.iter_rows():
-        i = min(range(len(load)), key=load.__getitem__)
-        group[store] = i
-        load[i] += n
+    group = place(list(sizes.iter_rows()), partitions)
     part = batch.with_columns(pl.col("store_id").replace_strict(
         {k: v for k, v in group.items() if k is not None}, default=group.get(None, 0),
         return_dtype=pl.Int32).alias("_part"))
@@ -212,7 +219,10 @@ def plan(job: Judgment, partitions: int) -> Plan:
         lines = prepare(combined(job.batch, view.day_slice.lazy()), job.config).collect().lazy()
         ctx = _context(lines, job, present, state=view.tables, since=since, raw=lambda: raw_ctx)
     empty = _context(raw_lines.clear(), job, present)
-    plans = platform_plans(ctx, empty, [*job.rules, *job.shadow_rules], present)
+    # on a copy with its own cache: what a detector collects over every store to build its
+    # platform frames (volume_surge's day passes: every line with its usual) is dropped once
+    # the frames are collected, not held beside the partitions while they run
+    plans = platform_plans(dataclasses.replace(ctx, cache={}), empty, [*job.rules, *job.shadow_rules], present)
     named = [(key, name) for key, frames in plans.items() for name in frames]
     frames = pl.collect_all([plans[k][n] for k, n in named], engine=FACTOR_ENGINE) if named else []
     factors: Factors = {key: {} for key in plans}

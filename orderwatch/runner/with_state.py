@@ -56,15 +56,16 @@ def day_slice(history: History, batch: pl.DataFrame, recent: timedelta = timedel
 
 def read_view(history: History, config: Config, batch: pl.DataFrame, since: datetime | None,
               platform: bool = True, recent: timedelta = timedelta(0)) -> StateView:
-    """The state rows of the batch's stores (the sku windows of its pairs only), the bounded
+    """The state rows of the batch's stores (the sku windows of every pair of theirs: a store's
+    size, ``detectors.line_refs``, is taken over all its pairs), the bounded
     slice (``recent``: how far before each store-day, ``detectors.state_slice.recent_needed``),
     and with ``platform`` the line spread's parts of every store and the platform tables (a driver's)."""
     st = state_of(history)
     sliced = day_slice(history, batch, recent)
-    both = pl.concat([batch.select("store_id", "sku"), sliced.select("store_id", "sku")], how="vertical_relaxed")
+    both = pl.concat([batch.select("store_id"), sliced.select("store_id")], how="vertical_relaxed")
     stores = both.get_column("store_id").unique().to_list()
     since_day = since.date() if since is not None else None
-    tables = st.read(stores, pairs=both.unique(), tables=("sku_window", "judged_days", "store_days", "store_orders",
+    tables = st.read(stores, tables=("sku_window", "judged_days", "store_days", "store_orders",
                                                           *platform_state.STORE_SCHEMAS), since_day=since_day)
     if platform:
         every = st.read(None, tables=tuple(PLATFORM.values()), since_day=since_day)
