@@ -175,3 +175,15 @@ def test_large_files_are_read_in_parts_on_a_cluster_and_whole_on_one_machine():
     pytest.importorskip("ray", reason="scan.runner settings are read by the Ray runner, which needs Ray")
     assert RayRunner.from_settings({"kind": "ray"}, "sqlite:///x.db").chunk_bytes() is None
     assert RayRunner.from_settings({"kind": "ray", "read_chunk_mb": 16}, "sqlite:///x.db").chunk_bytes() == 16 * 2**20
+
+
+def test_the_lines_stay_on_the_workers_on_a_cluster_and_come_back_on_one_machine():
+    """``scan.runner.split`` unset: the split pays where the driver's memory is not the workers'."""
+    from orderwatch.runner.on_ray import RayRunner
+    assert RayRunner().splits is False                         # a local Ray: the lines come back
+    assert RayRunner(address="auto").splits is True            # a cluster: they stay on the workers
+    assert RayRunner(split=True).splits is True and RayRunner(address="auto", split=False).splits is False
+    pytest.importorskip("ray", reason="scan.runner settings are read by the Ray runner, which needs Ray")
+    assert RayRunner.from_settings({"kind": "ray"}, "sqlite:///x.db").splits is False
+    assert RayRunner.from_settings({"kind": "ray", "split": True}, "sqlite:///x.db").splits is True
+    assert RayRunner.from_settings({"kind": "ray", "address": "auto"}, "postgresql+psycopg://h/db", "/shared/h").splits

@@ -55,7 +55,7 @@ def test_a_task_killed_mid_scan_is_retried_and_doubles_nothing(ray_local, world,
     _, local = in_process
     marker = tmp_path / "crashed"
     monkeypatch.setenv(CRASH_ONCE_ENV, str(marker))
-    on_ray = scan_world(world, tmp_path / "site", runner="ray", partitions=2)
+    on_ray = scan_world(world, tmp_path / "site", runner="ray", partitions=2, split=True)
     assert marker.exists()                         # a worker did die in a task
     assert flag_rows(on_ray) == flag_rows(local)
     assert on_ray.flags.select("rule_id", "subject").is_unique().all()
@@ -173,7 +173,7 @@ def test_the_lines_never_come_back_to_the_driver_and_every_step_stores_the_same(
     where, local = in_process
     ledger = _counting_ray_get(monkeypatch, ray_local)
     chunk_mb = max(os.path.getsize(p) for p in world.order_files) / 3 / 2**20   # the largest file in parts
-    on_ray = scan_world(world, tmp_path / "site", runner="ray", partitions=3, read_chunk_mb=chunk_mb)
+    on_ray = scan_world(world, tmp_path / "site", runner="ray", partitions=3, read_chunk_mb=chunk_mb, split=True)
     assert flag_rows(on_ray) == flag_rows(local) and len(on_ray.partitions) == 3
     assert ledger.objects > 0 and ledger.line_rows == 0       # counts, keys, flags: never a line
     assert (on_ray.read, on_ray.accepted, on_ray.quarantined, on_ray.new_lines) == \
@@ -214,7 +214,7 @@ def test_an_inhibition_across_stores_is_judged_on_the_gathered_batch(ray_local, 
         for runner in ("local", "ray"):
             site = tmp_path / runner
             site.mkdir()
-            cfg = world_config(world, site, partitions=2)
+            cfg = world_config(world, site, partitions=2, split=True)
             cfg.raw["rules_dir"] = str(rules)
             results[runner] = run_scan(world.order_files, cfg, catalog=world.catalog_file, as_of=world.as_of,
                                        db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
@@ -233,7 +233,8 @@ def test_the_state_is_updated_per_store_group_and_a_killed_state_task_doubles_no
     results = {}
     for runner in ("local", "ray"):
         site = copy_site(where / "site", tmp_path / runner)
-        cfg = load_config(overrides={"instance_dir": str(site / "instance"), "scan": {"runner": {"partitions": 3}}})
+        cfg = load_config(overrides={"instance_dir": str(site / "instance"),
+                                     "scan": {"runner": {"partitions": 3, "split": True}}})
         if runner == "ray":
             monkeypatch.setenv(STATE_CRASH_ONCE_ENV, str(marker))
         results[runner] = run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
