@@ -10,9 +10,9 @@ scan on state computes exactly what a scan of the raw window does (``detectors.s
   (active, with a quantity; every store's, history and batch) — ``_sku_median``, ``_sku_n``;
 - the platform's usual line: the median over those same lines of every SKU — a SKU counts its
   newest lines only, so a best-seller does not stand for the platform — ``_platform_median``;
-- a store's size: the median, over the store's SKUs with at least ``min_history`` taught lines,
-  of the pair's usual (the median of its newest ``sku_window`` quantities) ÷ the SKU's platform
-  usual — how much more or less than the platform this store orders of what it does order.
+- a store's size: the median, over the newest ``sku_window`` taught lines of each of the store's
+  SKUs with at least ``min_history`` of them, of the line's quantity ÷ the SKU's platform usual —
+  how much more or less than the platform this store orders of what it does order.
 
 A median over every line of a quarter cannot be updated without re-reading the lines; a
 median over the newest lines of each SKU (of each pair) can, and the same definition is used
@@ -80,18 +80,20 @@ def platform_ref(c: DetectContext, n: int) -> pl.LazyFrame:
 
 
 def store_sizes(ctx: DetectContext, p: dict[str, Any], sku: pl.LazyFrame) -> pl.LazyFrame:
-    """store_id -> ``_size``: the store's pairs' usuals ÷ their SKUs' platform usuals, the median
-    (see the module).  In state mode the pairs' newest lines come from ``sku_window`` (every pair
-    of the context's stores) and ``ctx.lines``."""
+    """store_id -> ``_size``: the median, over the newest ``sku_window`` lines of each of the
+    store's pairs with at least ``min_history`` lines, of the line's quantity ÷ its SKU's
+    platform usual (see the module: a pair weighs as many lines as its usual reads, so the SKUs
+    a store orders often weigh more than one it tried a few times).  In state mode the pairs'
+    newest lines come from ``sku_window`` (every pair of the context's stores) and ``ctx.lines``."""
     window, min_h = int(p["sku_window"]), int(p["min_history"])
     newest = pl.col("quantity").tail(window)    # a group keeps the rows' order: oldest to newest
     # one sort and a tail per pair: several times faster than a top_k_by per pair (many small groups)
     pairs = (_with_stored(ctx, "sku_window").sort(*PAIR, *NEWEST[:4], nulls_last=True)
-             .group_by(PAIR).agg(newest.median().alias("_pair_usual"), newest.len().alias("_pair_n"))
-             .filter(pl.col("_pair_n") >= max(min_h, 1)))
+             .group_by(PAIR).agg(newest.alias("_q"))
+             .filter(pl.col("_q").list.len() >= max(min_h, 1)).explode("_q"))
     return (pairs.join(sku, on="sku", how="inner", nulls_equal=True)
             .filter(pl.col("_sku_median") > 0)
-            .group_by("store_id").agg((pl.col("_pair_usual") / pl.col("_sku_median")).median().alias("_size")))
+            .group_by("store_id").agg((pl.col("_q") / pl.col("_sku_median")).median().alias("_size")))
 
 
 __all__ = ["NEWEST", "ROW", "platform_ref", "served", "sku_refs", "store_sizes", "taught"]

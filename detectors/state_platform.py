@@ -41,7 +41,7 @@ import polars as pl
 from contracts.config import Config
 from contracts.schema import CANONICAL, LINE_KEY, UNWOUND_STATES
 from detectors.common import OKEY
-from detectors.state_tables import ORDER, contributions
+from detectors.state_tables import ORDER, contributions, ordered_sum
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "platform_orders": {"source": pl.String(), "store_id": pl.String(), "order_id": pl.String(),
@@ -109,7 +109,7 @@ def _order_parts(c: pl.DataFrame, sign: int) -> pl.DataFrame:
         pl.col(*ORDER).first(),
         pl.col("created_at").min(),
         pl.col("order_amount").drop_nulls().first(),
-        (pl.col("line_value").sum() * sign).alias("line_sum"),
+        (ordered_sum("line_value") * sign).alias("line_sum"),
         (pl.col("active").sum().cast(pl.Int64) * sign).alias("n_active"),
     ).drop(OKEY).collect()
 

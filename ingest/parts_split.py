@@ -25,7 +25,7 @@ from contracts.config import Config, Source
 
 from .orders import FileCount, FileTotals, empty_quarantine, ingest_table
 from .parts import Pool, Shipped, Whole, _report, arrow, conformed, decide_parts
-from .split import KEYS_SCHEMA, STATE_BUCKETS, ReportFacts, assign_buckets, group_keys, merged_keys, split_buckets
+from .split import KEYS_SCHEMA, STATE_BUCKETS, ReportFacts, assign_buckets, assign_stores, group_keys, merged_keys, split_buckets
 from .understand import Plan
 
 
@@ -107,6 +107,16 @@ class SplitRead(FileTotals):
         per partition its buckets and their objects from every part."""
         return [(bs, [h for b in bs for h in self.handles[b]])
                 for bs in assign_buckets(self.keys, n) if any(self.rows[b] for b in bs)]
+
+    def store_partitions(self, n: int) -> list[tuple[list[str | None], list[Any]]]:
+        """Whole stores in ``n`` partitions as in process (``ingest.split.assign_stores``): per
+        partition its stores and the objects, from every part, of the buckets that hold them."""
+        bucket = dict(self.keys.select("store_id", "bucket").iter_rows())
+        out = []
+        for stores in assign_stores(self.keys, n):
+            mine = sorted({bucket[s] for s in stores})
+            out.append((stores, [h for b in mine for h in self.handles[b]]))
+        return out
 
     def extend(self, other: SplitRead) -> None:
         """Another read's groups after this one's (files in the order given)."""

@@ -84,6 +84,18 @@ def place(sizes: list[tuple[object, int]], partitions: int) -> dict[object, int]
     return group
 
 
+def assign_stores(keys: pl.DataFrame, partitions: int) -> list[list[str | None]]:
+    """Whole stores in ``partitions`` groups of about equal lines, exactly as
+    ``orderwatch.runner.partition.split_stores`` places them (the non-empty groups, in group
+    order): the judging partitions of a split read hold the stores of the in-process ones."""
+    sizes = keys.select("store_id", "lines").sort(["lines", "store_id"], descending=[True, False], nulls_last=True)
+    group = place(list(sizes.iter_rows()), partitions)
+    out: dict[int, list[str | None]] = {}
+    for store, i in group.items():
+        out.setdefault(i, []).append(store)  # type: ignore[arg-type]
+    return [out[i] for i in sorted(out)]
+
+
 def assign_buckets(keys: pl.DataFrame, partitions: int) -> list[list[int]]:
     """Whole buckets in ``partitions`` groups of about equal lines (the non-empty groups), as
     ``orderwatch.runner.partition.split_stores`` places whole stores (:func:`place`); ties by the
@@ -143,5 +155,5 @@ def complete_from_facts(report: FileReport, facts: ReportFacts, dates: dict[str,
     return report
 
 
-__all__ = ["KEYS_SCHEMA", "STATE_BUCKETS", "ReportFacts", "assign_buckets", "bucket_of", "buckets_of",
+__all__ = ["KEYS_SCHEMA", "STATE_BUCKETS", "ReportFacts", "assign_buckets", "assign_stores", "bucket_of", "buckets_of",
            "complete_from_facts", "group_keys", "merged_keys", "place", "split_buckets"]

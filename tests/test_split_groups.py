@@ -11,8 +11,8 @@ import polars as pl
 
 from contracts.schema import conform
 from ingest.report import FileReport
-from ingest.split import (STATE_BUCKETS, ReportFacts, assign_buckets, bucket_of as split_bucket, complete_from_facts,
-                          group_keys, merged_keys, split_buckets)
+from ingest.split import (STATE_BUCKETS, ReportFacts, assign_buckets, assign_stores, bucket_of as split_bucket,
+                          complete_from_facts, group_keys, merged_keys, split_buckets)
 from orderwatch.runner.partition import split_stores
 from ingest.understand import complete
 from store.baseline_state import BUCKETS, bucket_of
@@ -77,3 +77,12 @@ def test_whole_buckets_are_placed_in_balanced_partitions_as_stores_are():
         group_keys(three), 2)]
     by_store = [sorted(p.get_column("store_id").unique().to_list()) for p in split_stores(three, 2)]
     assert sorted(by_bucket) == sorted(by_store) and len(by_store) == 2
+
+
+def test_the_judging_partitions_hold_the_stores_of_the_in_process_ones():
+    lines = _lines(3000)
+    keys = merged_keys([group_keys(lines.head(1100)), group_keys(lines.tail(1900))])
+    for n in (1, 2, 3, 7):
+        got = [sorted(g, key=repr) for g in assign_stores(keys, n)]
+        want = [sorted(p.get_column("store_id").unique().to_list(), key=repr) for p in split_stores(lines, n)]
+        assert sorted(got, key=repr) == sorted(want, key=repr)

@@ -1,18 +1,22 @@
-"""A scan's lines on Ray that never pass through the driver: read split by store group, judged
-by group from the read tasks' objects.
+"""A scan's lines on Ray that never pass through the driver: read split by store bucket, judged
+by partition from the read tasks' objects.
 
 ``read_split``: every read task (a part of a large file, or one whole file) splits its
-canonical lines by store group (``ingest.split.group_of``) and returns them as one Arrow
-object per group (``num_returns``) after a small head; the driver ``ray.get``\\ s the heads
-only: counts, quarantine rows, per-store keys, the report's facts (``ingest.parts_split``).
+canonical lines by store bucket (``ingest.split.bucket_of``: the baseline state's 16 buckets)
+and returns them as one Arrow object per bucket (``num_returns``) after a small head; the
+driver fetches the heads only: counts, quarantine rows, per-store keys, the report's facts
+(``ingest.parts_split``).  From the keys it places whole buckets in groups of about equal lines
+(the steps that write per bucket: new lines, the state's update) and whole stores in the judging
+partitions exactly as the in-process runner does (``ingest.split.assign_stores``), each with
+the objects of the buckets that hold its stores.
 
-``judge_split``: the platform frames come from one task that is handed every group's objects
-(``plan`` over the whole batch, run on a worker: what the driver computed before), then each
-group's task is handed that group's objects from every part — passed as task arguments, so
-Ray resolves them on the worker — and returns its flags and, for the driver's correlation
-pass, the (store, time) of the orders of its stores that have flags.  The driver holds the
-flags, the keys and those order times; never the lines (``DriverLedger`` counts every line
-row the driver received: the tests hold it to zero).
+``judge_split``: the platform frames come from one task that is handed every object (``plan``
+over the whole batch, run on a worker: what the driver computed before), then each partition's
+task is handed its objects — as task arguments, so Ray resolves them on the worker —, keeps its
+stores' lines and returns its flags and, for the driver's correlation pass, the (store, time)
+of the orders of its stores that have flags.  The driver holds the flags, the keys and those
+order times; never the lines (``DriverLedger`` counts every line row the driver received: the
+tests hold it to zero).
 """
 
 from __future__ import annotations
@@ -73,8 +77,10 @@ def _tables(value: Any, depth: int = 0) -> list[Any]:  # noqa: ANN401
 class SplitBatch(SplitRead):
     """A ``SplitRead`` placed in partitions, with the driver's ledger of what it received."""
     ledger: DriverLedger = field(default_factory=DriverLedger)
-    groups: list[list[Any]] = field(default_factory=list)      # per partition: its buckets' objects
+    groups: list[list[Any]] = field(default_factory=list)      # per bucket group: its buckets' objects
     group_buckets: list[list[int]] = field(default_factory=list)
+    # the judging partitions: whole stores as in process, with the objects of their stores' buckets
+    judged: list[tuple[list[str | None], list[Any]]] = field(default_factory=list)
 
 
 def read_split(runner: Any, paths: Sequence[str | Path], config: Config, *, source: str | None = None,  # noqa: ANN401
@@ -117,6 +123,7 @@ def _read(pool: Any, ledger: DriverLedger, paths: Sequence[str | Path], config: 
             out.add(next(heads), list(o[1:]))
     placed = out.partitions(n)
     out.group_buckets, out.groups = [b for b, _ in placed], [h for _, h in placed]
+    out.judged = out.store_partitions(n)
     return out
 
 
@@ -155,13 +162,17 @@ def _plan_task(job: Judgment, *tables: Any) -> Planned:  # noqa: ANN401 - Arrow 
                    None if view is None else view.slice_rows)
 
 
-def _judge_task(spec: Any, factors: dict[str, dict[str, Any]], *tables: Any) -> tuple[PartitionResult, Any]:  # noqa: ANN401
-    """One group: its lines from every part, judged; with the (store, time) of its flagged
-    stores' orders for the driver's correlation pass."""
+def _judge_task(spec: Any, factors: dict[str, dict[str, Any]], stores: list[str | None],  # noqa: ANN401
+                *tables: Any) -> tuple[PartitionResult, Any]:
+    """One partition: its stores' lines from its buckets' objects of every part, judged; with
+    the (store, time) of its flagged stores' orders for the driver's correlation pass."""
     from orderwatch.runner.on_ray import _crash_once
     _crash_once(spec.crash_once)
     frames = {key: {name: pl.from_arrow(t) for name, t in named.items()} for key, named in factors.items()}
-    result = judge_partition(replace(spec, orders_of_flagged=True), frames, _concat(tables))
+    named = [s for s in stores if s is not None]
+    keep = pl.col("store_id").is_in(named)
+    lines = _concat(tables).filter(keep | pl.col("store_id").is_null() if None in stores else keep)
+    result = judge_partition(replace(spec, orders_of_flagged=True), frames, lines)
     orders, result.orders = result.orders, None
     return result, None if orders is None else orders.to_arrow()
 
@@ -184,7 +195,7 @@ def judge_split(runner: Any, job: Judgment, batch: SplitBatch) -> Judged:  # noq
     spec, factors = ray.put(planned.spec), ray.put(planned.factors)
     task = ray.remote(_judge_task).options(max_retries=runner.max_retries, retry_exceptions=False)
     t0 = time.perf_counter()
-    refs = [task.remote(spec, factors, *group) for group in batch.groups]
+    refs = [task.remote(spec, factors, stores, *objects) for stores, objects in batch.judged]
     got = _get(ray, refs)
     for g in got:
         batch.ledger.count(g)
