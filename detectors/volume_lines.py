@@ -51,8 +51,13 @@ def spread_parts(lines: pl.LazyFrame, p: dict[str, Any]) -> tuple[pl.LazyFrame, 
     their pass-one usual (``sku_usual`` with ``sku_min_points``)."""
     logr = pl.col("_lr")
     with_lr = lines.with_columns(log_ratio(p).alias("_lr")).filter(logr.is_not_null())
+    # summed in the order of the values, not of the rows: the same store-day gives the same
+    # float sums however the rows arrived (one piece, store groups, partitions, Ray tasks); a
+    # running sum, because the lazy engine drops a sort before a plain sum
+    ordered = logr.sort()
     sums = with_lr.group_by(DAY).agg(
-        pl.len().cast(pl.Int64).alias("lr_n"), logr.sum().alias("lr_s1"), (logr * logr).sum().alias("lr_s2"))
+        pl.len().cast(pl.Int64).alias("lr_n"), ordered.cum_sum().last().alias("lr_s1"),
+        (ordered * ordered).cum_sum().last().alias("lr_s2"))
     binned = (logr * SPREAD_STEPS).ceil().cast(pl.Int32)
     bins = with_lr.group_by(*DAY, binned.alias("bin")).agg(pl.len().cast(pl.Int64).alias("n"))
     return sums, bins
