@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from contracts.config import load_config
@@ -72,6 +72,26 @@ def _rows(orders: list[dict], redo: list[tuple[int, str | None]],
     return frame(hist), frame(batch)
 
 
+def _settlement_only_in_replaced_lines(history: pl.DataFrame, batch: pl.DataFrame) -> bool:
+    """A source whose only cash-on-delivery lines showing a settlement are stored versions the
+    batch re-sends without one: the state remembers it tracks settlements, the raw window (the
+    newest versions only) no longer sees it — the stated tolerance of ``source_fields``."""
+    from contracts.schema import LINE_KEY
+    from detectors.common import prepare
+    from detectors.state_platform import settles_shown
+    g = _given(catalog=CAT, limits=LIMITS, cod_cap=2000.0)
+
+    def showing(df: pl.DataFrame) -> pl.DataFrame:
+        return (prepare(df.lazy(), g.config).filter(pl.col("is_cod") & settles_shown())
+                .select(*LINE_KEY).collect())
+    shown = showing(history)
+    if shown.is_empty():
+        return False
+    resent = batch.select(*LINE_KEY)
+    still = shown.join(resent, on=list(LINE_KEY), how="anti", nulls_equal=True)
+    return still.is_empty() and showing(batch).is_empty()
+
+
 LIMITS = pl.DataFrame({"store_id": ["S1", "S2", "S3"], "credit_limit": [100.0, 1000.0, 5000.0]})
 
 
@@ -89,11 +109,16 @@ FROM_STATE = ["credit_limit"]
        redo=st.lists(st.tuples(st.integers(0, 39), st.sampled_from([None, "cancelled", "returned", "delivered"])),
                      max_size=4),
        twins=st.lists(st.tuples(st.integers(0, 39), st.sampled_from([10, 30, 45, 59, 61, 200])), max_size=8))
+@example(orders=[{"store": "S1", "day": 0, "minute": 600, "skus": ["A"], "qty": 1.0, "price": None, "amount": None,
+                  "state": "completed", "pay": "货到付款", "paid": None, "buyer": None, "address": False,
+                  "settle_h": None}], redo=[(0, None)], twins=[])   # a settled order re-sent without its state
 @pytest.mark.parametrize("name", NO_HISTORY_NEEDED + RECENT + FROM_STATE)
 def test_state_mode_equals_raw_mode(name, orders, redo, twins):
     history, batch = _rows(orders, redo, twins)
     if batch.is_empty():
         return
+    if name == "credit_limit" and _settlement_only_in_replaced_lines(history, batch):
+        return      # the stated tolerance: what a source has shown only grows (README, Baselines as state)
     assert_same_output(name, {}, history, batch, _given(catalog=CAT, limits=LIMITS, cod_cap=2000.0))
 
 
