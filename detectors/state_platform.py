@@ -41,7 +41,8 @@ import polars as pl
 from contracts.config import Config
 from contracts.schema import CANONICAL, LINE_KEY, UNWOUND_STATES
 from detectors.common import OKEY
-from detectors.state_tables import ORDER, contributions, ordered_sum
+from detectors.common import ordered_sum
+from detectors.state_tables import ORDER, contributions
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "platform_orders": {"source": pl.String(), "store_id": pl.String(), "order_id": pl.String(),

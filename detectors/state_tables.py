@@ -36,7 +36,7 @@ import polars as pl
 from contracts.config import Config
 from contracts.schema import LINE_KEY
 from detectors import volume_state
-from detectors.common import prepare
+from detectors.common import ordered_sum, prepare
 
 PAIR = ["store_id", "sku"]
 ORDER = ["source", "store_id", "order_id"]
@@ -88,14 +88,6 @@ def contributions(lines: pl.DataFrame, config: Config) -> pl.DataFrame:
     prepared = prepare(lines.lazy().with_columns(pl.lit(True).alias("_in_batch")), config)
     return prepared.with_columns(
         (pl.col("active") & pl.col("quantity").is_not_null()).alias("_taught")).collect()
-
-
-def ordered_sum(name: str) -> pl.Expr:
-    """A group's float sum taken in sorted order, so it does not depend on the order the lines came
-    in: a batch reassembled from workers by store group summed an order's six line values to
-    8192.050000000001 where the file read whole gave 8192.05.  (``sort().sum()`` would not do: the
-    lazy engine drops a sort before a sum; a running sum keeps it.)  Nulls count 0, as in ``sum``."""
-    return pl.col(name).sort().cum_sum().last().fill_null(0.0)
 
 
 def _day_sums(c: pl.DataFrame, sign: int) -> pl.DataFrame:
@@ -204,4 +196,4 @@ def order_values(orders: pl.DataFrame) -> pl.DataFrame:
             .sort(["store_id", "created_at", "order_id"]))
 
 
-__all__ = ["ALL_SCHEMAS", "Bounds", "SCHEMAS", "TABLES", "advance", "advance_from", "build", "build_from", "contributions", "empty", "order_values", "ordered_sum"]
+__all__ = ["ALL_SCHEMAS", "Bounds", "SCHEMAS", "TABLES", "advance", "advance_from", "build", "build_from", "contributions", "empty", "order_values"]

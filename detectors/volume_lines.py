@@ -20,6 +20,7 @@ import polars as pl
 
 from detectors.base import DetectContext
 from detectors.baselines import line_ratio, sku_usual, store_days
+from detectors.common import ordered_sum
 from detectors import volume_state
 
 #: what the day passes read of a line: selected before the first sort, so the passes sort and
@@ -52,12 +53,10 @@ def spread_parts(lines: pl.LazyFrame, p: dict[str, Any]) -> tuple[pl.LazyFrame, 
     logr = pl.col("_lr")
     with_lr = lines.with_columns(log_ratio(p).alias("_lr")).filter(logr.is_not_null())
     # summed in the order of the values, not of the rows: the same store-day gives the same
-    # float sums however the rows arrived (one piece, store groups, partitions, Ray tasks); a
-    # running sum, because the lazy engine drops a sort before a plain sum
-    ordered = logr.sort()
+    # float sums however the rows arrived (one piece, store groups, partitions, Ray tasks)
     sums = with_lr.group_by(DAY).agg(
-        pl.len().cast(pl.Int64).alias("lr_n"), ordered.cum_sum().last().alias("lr_s1"),
-        (ordered * ordered).cum_sum().last().alias("lr_s2"))
+        pl.len().cast(pl.Int64).alias("lr_n"), ordered_sum(logr).alias("lr_s1"),
+        ordered_sum(logr * logr, by=logr).alias("lr_s2"))
     binned = (logr * SPREAD_STEPS).ceil().cast(pl.Int32)
     bins = with_lr.group_by(*DAY, binned.alias("bin")).agg(pl.len().cast(pl.Int64).alias("n"))
     return sums, bins

@@ -238,7 +238,7 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
             if cat_df is not None and cat_df.height:
                 history.save_catalog(cat_df)
             lap("store")
-            mapper = judge_with.state_mapper() if hasattr(judge_with, "state_mapper") else None
+            mapper = judge_with.state_mapper()
             state_update = read.advance_state(history, config, scan_id, before, judged.kept, mapper)
             lap("state")
         except BaseException as exc:

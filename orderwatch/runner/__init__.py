@@ -87,6 +87,10 @@ class Runner(Protocol):
 
     def judge(self, job: Judgment) -> Judged: ...
 
+    def state_mapper(self) -> Any:  # noqa: ANN401 - orderwatch.state_buckets.Mapper | None
+        """How the baseline state's bucket jobs run (None: one after the other in this process)."""
+        ...
+
 
 def runner_settings(config: Config, kind: str | None = None) -> dict[str, Any]:
     """``scan.runner`` as a dict with ``kind`` (``--runner`` overrides the configured kind)."""

@@ -47,6 +47,10 @@ class LocalRunner:
             return gather(job, p, results, rules_s=time.perf_counter() - t0)
         return _whole(job)
 
+    def state_mapper(self) -> None:
+        """The state's bucket jobs run in this process, one after the other."""
+        return None
+
 
 def _whole(job: Judgment) -> Judged:
     """Every store in one plan (collected once, shared by every rule).
