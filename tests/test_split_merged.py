@@ -21,7 +21,7 @@ from contracts.config import load_config
 from ingest.split import assign_buckets, buckets_of, group_keys
 from orderwatch.runner import partition
 from orderwatch.runner.merged import (group_context, group_history, merged_factors, owned_buckets,
-                                      presence_of)
+                                      presence_of, rule_frames)
 from detectors.needs import merged_presence
 from orderwatch.scan import run_scan
 from tests.runner_support import copy_site, one_day_batch, scan_world, world_fixtures
@@ -53,12 +53,12 @@ def _merged(job, groups: int):
     owned = owned_buckets(placed)
     bucket = buckets_of(job.batch)
     batches = [job.batch.filter(bucket.is_in(b)) for b in placed]
-    pasts = [group_history(job, since, owned[i]) for i in range(len(placed))]
+    pasts = [group_history(job.history, since, owned[i]) for i in range(len(placed))]
     present = merged_presence(presence_of(b, p) for b, p in zip(batches, pasts))
     present = {f: fields | job.given for f, fields in present.items()}
     rules = [*job.rules, *job.shadow_rules]
-    contexts = [group_context(job, b, p, present, since) for b, p in zip(batches, pasts)]
-    return present, merged_factors(contexts, rules), len(placed)
+    contexts = [rule_frames(group_context(job, b, p, present, since), rules) for b, p in zip(batches, pasts)]
+    return present, merged_factors(contexts[0][0], [c for _, c in contexts]), len(placed)
 
 
 def _same(planned, merged) -> None:
