@@ -1,6 +1,7 @@
 """A split Ray scan's platform frames merged from its store groups' parts (``ray_merged``): the
 flags of the in-process scan, on a first scan and on a batch judged against the raw history
-window, with no planning task handed the whole batch and no line back on the driver; and the
+window and on a current state, with no planning task handed the whole batch and no line back
+on the driver; and the
 stale state that batch leaves rebuilt by bucket group (``rebuild_on_workers``) as in process."""
 
 from __future__ import annotations
@@ -64,3 +65,18 @@ def test_a_batch_on_the_raw_history_window_merges_parts_that_read_stores_not_in_
     assert local is not None and ray is not None and ray.rebuilt and local.rebuilt
     assert (ray.raw_rows_read, ray.rows) == (local.raw_rows_read, local.rows) and len(ray.steps) >= 2
     assert _state_tables(tmp_path / "ray") == _state_tables(tmp_path / "local")
+
+
+def test_a_batch_on_a_current_state_merges_the_groups_parts_of_the_state_too(ray_local, in_process, tmp_path,
+                                                                            planned_by):
+    where, _ = in_process
+    batch, _stores = one_day_batch(where / "site" / "scan.history", tmp_path, stores=5)
+    results = {}
+    for runner in ("local", "ray"):
+        site = copy_site(where / "site", tmp_path / runner)
+        cfg = load_config(overrides={"instance_dir": str(site / "instance"),
+                                     "scan": {"runner": {"partitions": 3, "split": True}}})
+        results[runner] = run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
+    assert planned_by == [("parts", 0)]
+    assert results["local"].flags.height and flag_rows(results["ray"]) == flag_rows(results["local"])
+    assert results["ray"].state is not None and not results["ray"].state.rebuilt

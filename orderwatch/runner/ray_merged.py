@@ -1,24 +1,23 @@
 """The platform frames of a split Ray scan merged from its store groups' parts (no task, and
 not the driver, holds the whole batch).
 
-``ray_split.read_split`` left the lines on the workers in bucket groups.  On the raw history
-window (no current baseline state) each group's task builds ``partition.plan``'s context over
-its own stores (its batch objects and the history of every store of its buckets) and returns
+``ray_split.read_split`` left the lines on the workers in bucket groups.  Each group's task
+builds ``partition.plan``'s context over its own stores (its batch objects and the history of
+every store of its buckets) and returns
 its part of each platform frame as an object; one task merges the parts
 (``orderwatch.runner.merged``), and only the merged frames — keyed by SKU, day, file or
 source, as the planning task's were — come to the driver.  A frame built from another's merged
 value waits a round (the day factors read the merged line spread), so a pack of day rules
 takes three rounds after the one that merges what each file carries.
 
-On a current state the planning task still runs (``ray_split._plan_task``): the state's
-platform tables cover every store and are bounded by ``history.state``, not by the batch, but
-splitting them and the batch's store-days between groups is not built.
+On a current baseline state each group reads its batch stores' state rows and its buckets'
+share of the tables of every store (``merged_state``), so their parts add up as well.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -27,8 +26,9 @@ from contracts.schema import empty_canonical
 from detectors.needs import merged_presence
 from orderwatch.decide import Factors
 from orderwatch.runner import Judgment
-from orderwatch.runner.merged import (NotMergeable, group_context, group_history, merge_parts, owned_buckets,
-                                      parts_of, presence_of, rule_frames)
+from orderwatch.runner.merged import NotMergeable, group_context, merge_parts, owned_buckets, parts_of, rule_frames
+from orderwatch.runner.merged_state import Group
+from orderwatch.runner.with_state import current
 from orderwatch.runner.partition import PartitionSpec, store_local
 
 #: rounds of parts before giving up (a pack of day rules needs 3)
@@ -47,17 +47,25 @@ def _rules(job: Judgment) -> list:
     return [*job.rules, *job.shadow_rules]
 
 
-def _presence_task(job: Judgment, since: datetime | None, buckets: list[int], *tables: Any) -> Any:  # noqa: ANN401
-    """One group's part of what its files carry."""
+def _group(job: Judgment, since: datetime | None, buckets: list[int], on_state: bool, tables: Any) -> Group:  # noqa: ANN401
     from orderwatch.runner.ray_split import _concat
-    return presence_of(_concat(tables), group_history(job.history, since, buckets))
+    return Group(job, _concat(tables), since, buckets, on_state)
 
 
-def _parts_task(job: Judgment, since: datetime | None, buckets: list[int], present: dict[str, set[str]],
-                known: dict[str, dict[str, Any]], *tables: Any) -> tuple[tuple[int, int], Any]:  # noqa: ANN401
+def _presence_task(job: Judgment, since: datetime | None, buckets: list[int], on_state: bool,
+                   *tables: Any) -> tuple[Any, tuple[int, int]]:  # noqa: ANN401
+    """One group's part of what its files carry, and the state rows and slice lines it read."""
+    group = _group(job, since, buckets, on_state, tables)
+    part = group.presence()
+    view = group.view() if on_state else None
+    return part, (0, 0) if view is None else (view.state_rows, view.slice_rows)
+
+
+def _parts_task(job: Judgment, since: datetime | None, buckets: list[int], on_state: bool,
+                present: dict[str, set[str]], known: dict[str, dict[str, Any]],
+                *tables: Any) -> tuple[tuple[int, int], Any]:  # noqa: ANN401
     """One group's parts of the frames not yet known: ((parts, frames waiting), the parts)."""
-    from orderwatch.runner.ray_split import _concat
-    ctx = group_context(job, _concat(tables), group_history(job.history, since, buckets), present, since)
+    ctx = _group(job, since, buckets, on_state, tables).context(present)
     parts, waiting = parts_of(*rule_frames(ctx, _rules(job)), frames_of(known))
     return (sum(len(n) for n in parts.values()), waiting), arrow_frames(parts)
 
@@ -118,18 +126,21 @@ def merged_plan(ray: Any, runner: Any, job: Judgment, batch: Any) -> Any:  # noq
 
     since = since_of_keys(batch.keys, job)
     owned = owned_buckets(batch.group_buckets)
-    shipped = ray.put(job)
-    present = merged_presence(got([task(_presence_task).remote(shipped, since, owned[i], *objs)
-                                   for i, objs in enumerate(batch.groups)]))
+    shipped, on_state = ray.put(job), current(job.history, job.config)
+    heads = got([task(_presence_task).remote(shipped, since, owned[i], on_state, *objs)
+                 for i, objs in enumerate(batch.groups)])
+    present = merged_presence(part for part, _ in heads)
     present = {f: fields | job.given for f, fields in present.items()}
     known = merge_rounds(ray, got, lambda have: [task(_parts_task, 2).remote(
-        shipped, since, owned[i], present, have, *objs) for i, objs in enumerate(batch.groups)],
+        shipped, since, owned[i], on_state, present, have, *objs) for i, objs in enumerate(batch.groups)],
         lambda parts: task(_merge_task).remote(shipped, since, present, *parts))
     spec = PartitionSpec(config=job.config, as_of=job.as_of, rules=job.rules, shadow_rules=job.shadow_rules,
                          inhibitions=job.inhibitions if store_local(job.inhibitions) else [],
                          present=present, history_dir=str(job.history.dir.resolve()), since=since,
-                         catalog=job.catalog, limits=job.limits, cod_cap=job.cod_cap, clocks=job.clocks)
-    return Planned(spec, known, present)
+                         catalog=job.catalog, limits=job.limits, cod_cap=job.cod_cap, clocks=job.clocks,
+                         on_state=on_state)
+    read = [sum(n for _, (n, _) in heads), sum(n for _, (_, n) in heads)] if on_state else [None, None]
+    return Planned(spec, known, present, *read)
 
 
 __all__ = ["merge_rounds", "mergeable", "merged_plan", "since_of_keys"]

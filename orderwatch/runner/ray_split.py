@@ -10,9 +10,9 @@ driver fetches the heads only: counts, quarantine rows, per-store keys, the repo
 partitions exactly as the in-process runner does (``ingest.split.assign_stores``), each with
 the objects of the buckets that hold its stores.
 
-``judge_split``: the platform frames are merged from each group's parts (``ray_merged``: on
-the raw history window; on a current baseline state one task handed every object runs
-``plan`` over the whole batch), then each partition's
+``judge_split``: the platform frames are merged from each group's parts (``ray_merged``; one
+task handed every object runs ``plan`` over the whole batch only for a detector whose frame is
+not built from parts), then each partition's
 task is handed its objects — as task arguments, so Ray resolves them on the worker —, keeps its
 stores' lines and returns its flags and, for the driver's correlation pass, the (store, time)
 of the orders of its stores that have flags.  The driver holds the flags, the keys and those
@@ -190,13 +190,12 @@ def _judge_task(spec: Any, factors: dict[str, dict[str, Any]], stores: list[str 
 
 
 def _planned(ray: Any, runner: Any, job: Judgment, batch: SplitBatch) -> Planned:  # noqa: ANN401
-    """The partitions' spec and platform frames: merged from the groups' parts on the raw
-    history window (``ray_merged``), else by one planning task handed every group's objects."""
+    """The partitions' spec and platform frames: merged from the groups' parts (``ray_merged``),
+    else (a detector's frame not built from parts) by one planning task handed every group's objects."""
     from orderwatch.runner.on_ray import _get
     from orderwatch.runner.ray_merged import mergeable, merged_plan
-    from orderwatch.runner.with_state import current
     job = replace(job, batch=empty_canonical())
-    if batch.groups and not current(job.history, job.config) and mergeable(job):
+    if batch.groups and mergeable(job):
         batch.planned_by = "parts"
         return merged_plan(ray, runner, job, batch)
     batch.planned_by = "task"
