@@ -37,6 +37,21 @@ def planned_by(monkeypatch):
     return seen
 
 
+def _one_day_both_ways(where, tmp_path, stale: bool) -> dict:
+    """A one-day batch of five stores on copies of the scanned site, in process and split on Ray
+    (``stale``: the state removed first, so the batch is judged on the raw window and rebuilt)."""
+    batch, _stores = one_day_batch(where / "site" / "scan.history", tmp_path, stores=5)
+    results = {}
+    for runner in ("local", "ray"):
+        site = copy_site(where / "site", tmp_path / runner)
+        if stale:
+            shutil.rmtree(site / "scan.history" / "state")
+        cfg = load_config(overrides={"instance_dir": str(site / "instance"),
+                                     "scan": {"runner": {"partitions": 3, "split": True}}})
+        results[runner] = run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
+    return results
+
+
 def test_a_first_scan_merges_the_groups_parts_into_the_in_process_flags(ray_local, world, in_process, tmp_path,
                                                                        planned_by):
     _, local = in_process
@@ -49,15 +64,7 @@ def test_a_first_scan_merges_the_groups_parts_into_the_in_process_flags(ray_loca
 
 def test_a_batch_on_the_raw_history_window_merges_parts_that_read_stores_not_in_it(ray_local, in_process, tmp_path,
                                                                                   planned_by):
-    where, _ = in_process
-    batch, _stores = one_day_batch(where / "site" / "scan.history", tmp_path, stores=5)
-    results = {}
-    for runner in ("local", "ray"):
-        site = copy_site(where / "site", tmp_path / runner)
-        shutil.rmtree(site / "scan.history" / "state")        # stale: judged on the raw window, then rebuilt
-        cfg = load_config(overrides={"instance_dir": str(site / "instance"),
-                                     "scan": {"runner": {"partitions": 3, "split": True}}})
-        results[runner] = run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
+    results = _one_day_both_ways(in_process[0], tmp_path, stale=True)
     assert planned_by == [("parts", 0)]
     assert results["local"].flags.height and flag_rows(results["ray"]) == flag_rows(results["local"])
     # the stale state rebuilt by bucket group on the workers (``rebuild_on_workers``): the same state
@@ -69,14 +76,7 @@ def test_a_batch_on_the_raw_history_window_merges_parts_that_read_stores_not_in_
 
 def test_a_batch_on_a_current_state_merges_the_groups_parts_of_the_state_too(ray_local, in_process, tmp_path,
                                                                             planned_by):
-    where, _ = in_process
-    batch, _stores = one_day_batch(where / "site" / "scan.history", tmp_path, stores=5)
-    results = {}
-    for runner in ("local", "ray"):
-        site = copy_site(where / "site", tmp_path / runner)
-        cfg = load_config(overrides={"instance_dir": str(site / "instance"),
-                                     "scan": {"runner": {"partitions": 3, "split": True}}})
-        results[runner] = run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}", runner=runner)
+    results = _one_day_both_ways(in_process[0], tmp_path, stale=False)
     assert planned_by == [("parts", 0)]
     assert results["local"].flags.height and flag_rows(results["ray"]) == flag_rows(results["local"])
     assert results["ray"].state is not None and not results["ray"].state.rebuilt
