@@ -38,7 +38,8 @@ import numpy as np
 import polars as pl
 
 from contracts.schema import LINE_KEY
-from detectors.base import DetectContext
+from detectors.base import DetectContext, Parts
+from detectors.common import newest_rows
 
 ROW = ["source", "store_id", "order_id", "line_no", "sku", "created_at", "quantity"]
 #: newest first: a total order of the lines (ties of time broken by order, line, source, store)
@@ -68,22 +69,27 @@ def _with_stored(ctx: DetectContext, table: str) -> pl.LazyFrame:
     return pl.concat([past.select(ROW), own], how="vertical_relaxed")
 
 
-def _newest(c: DetectContext, n: int) -> pl.DataFrame:
-    """Each SKU's newest ``n`` taught lines' quantities (``sku``, ``quantity``), collected once
-    per context: the SKU references and the platform's usual line are both taken over them."""
+def _newest(c: DetectContext, n: int) -> pl.LazyFrame:
+    """Each SKU's newest ``n`` taught lines (``sku``, ``quantity`` and their order), collected
+    once per context: the SKU references and the platform's usual line both part from them."""
     def build() -> pl.DataFrame:
-        lines = _with_stored(c, "sku_quantities")
-        return (lines.group_by("sku").agg(pl.col("quantity").top_k_by(NEWEST, k=n))
-                .explode("quantity").drop_nulls("quantity").collect())
-    return c.shared(f"line_refs.newest|{n}", build)
+        return newest_rows(_with_stored(c, "sku_quantities"), "quantity", NEWEST, n).collect()
+    return c.shared(f"line_refs.newest|{n}", build).lazy()
 
 
-def sku_refs(c: DetectContext, n: int) -> pl.LazyFrame:
+def _quantities(parts: pl.LazyFrame, n: int) -> pl.LazyFrame:
+    """The newest ``n`` of each SKU's parts' lines: their ``sku``, ``quantity``."""
+    return newest_rows(parts, "quantity", NEWEST, n).select("sku", "quantity").drop_nulls("quantity")
+
+
+def sku_refs(n: int) -> Parts:
     """sku -> ``_sku_n``, ``_sku_median``, ``_sku_step``: the SKU's platform usual and the step
     its lines show (a platform frame)."""
-    newest = _newest(c, n)
-    refs = newest.group_by("sku").agg(pl.len().alias("_sku_n"), pl.col("quantity").median().alias("_sku_median"))
-    return refs.join(data_steps(newest), on="sku", how="left", nulls_equal=True).lazy()
+    def merge(parts: pl.LazyFrame) -> pl.LazyFrame:
+        newest = _quantities(parts, n).collect()
+        refs = newest.group_by("sku").agg(pl.len().alias("_sku_n"), pl.col("quantity").median().alias("_sku_median"))
+        return refs.join(data_steps(newest), on="sku", how="left", nulls_equal=True).lazy()
+    return Parts(lambda c: _newest(c, n), merge)
 
 
 def data_steps(lines: pl.DataFrame) -> pl.DataFrame:
@@ -108,10 +114,10 @@ def data_steps(lines: pl.DataFrame) -> pl.DataFrame:
         "sku", pl.when(pl.col("_all") & (pl.col("_g") > 0)).then(pl.col("_g").cast(pl.Float64)).alias("_sku_step"))
 
 
-def platform_ref(c: DetectContext, n: int) -> pl.LazyFrame:
+def platform_ref(n: int) -> Parts:
     """One row: ``_platform_median``, ``_platform_n`` over every SKU's newest lines (a platform frame)."""
-    return _newest(c, n).lazy().select(pl.col("quantity").median().alias("_platform_median"),
-                                       pl.len().alias("_platform_n"))
+    return Parts(lambda c: _newest(c, n), lambda parts: _quantities(parts, n).select(
+        pl.col("quantity").median().alias("_platform_median"), pl.len().alias("_platform_n")))
 
 
 def size_lines(p: dict[str, Any]) -> int:

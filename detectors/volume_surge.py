@@ -181,8 +181,8 @@ def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         active = volume_state.with_windows(ctx, active)
     # the platform's usual per SKU and per line (``detectors.line_refs``), for a store with too
     # little history (platform frames: a partitioned run computes them over every store first)
-    sku = ctx.platform("sku_qty", lambda c: line_refs.sku_refs(c, n))
-    everyone = ctx.platform("qty", lambda c: line_refs.platform_ref(c, n))
+    sku = ctx.platform("sku_qty", line_refs.sku_refs(n))
+    everyone = ctx.platform("qty", line_refs.platform_ref(n))
     lines = (
         _usual(active, p)
         .join(sku, on="sku", how="left", nulls_equal=True)
