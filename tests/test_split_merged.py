@@ -11,6 +11,7 @@ stores that are not in the batch.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import polars as pl
@@ -24,19 +25,23 @@ from orderwatch.runner.merged import merged_factors, owned_buckets, rule_frames
 from orderwatch.runner.merged_state import Group
 from detectors.needs import merged_presence
 from orderwatch.scan import run_scan
+from store import History
 from tests.runner_support import copy_site, one_day_batch, scan_world, world_fixtures
 
 scanned, world, one_piece = world_fixtures("shopify_wholesale", "one_piece")
 
 
-def _planned(monkeypatch, run):
-    """The job and plan of an in-process partitioned scan (``run()``)."""
+def _planned(monkeypatch, run, snapshot):
+    """The job and plan of an in-process partitioned scan (``run()``), the job's history (and
+    state) as the plan read them: copied to ``snapshot`` before the scan stores its lines."""
     seen = []
     real = partition.plan
 
     def spy(job, n):
         p = real(job, n)
-        seen.append((job, p))
+        if job.history.dir.exists():
+            shutil.copytree(job.history.dir, snapshot)
+        seen.append((dataclasses.replace(job, history=History(snapshot)), p))
         return p
     from orderwatch.runner import local
     monkeypatch.setattr(local, "plan", spy)
@@ -69,7 +74,8 @@ def _same(planned, merged) -> None:
 
 @pytest.mark.parametrize("groups", [3, 5])
 def test_the_groups_merged_frames_are_the_plans_on_a_first_scan(world, monkeypatch, tmp_path, groups):
-    job, planned = _planned(monkeypatch, lambda: scan_world(world, tmp_path / "site", partitions=2))
+    job, planned = _planned(monkeypatch, lambda: scan_world(world, tmp_path / "site", partitions=2),
+                            tmp_path / "planned")
     present, merged, n = _merged(job, groups)
     assert n == groups and present == planned.present
     names = {name for frames in planned.factors.values() for name in frames}
@@ -83,7 +89,8 @@ def test_the_groups_merged_frames_are_the_plans_on_the_raw_history_window(one_pi
     site = copy_site(where / "site", tmp_path / "site")
     shutil.rmtree(site / "scan.history" / "state")          # judged on the raw window, as a stale state is
     cfg = load_config(overrides={"instance_dir": str(site / "instance"), "scan": {"runner": {"partitions": 2}}})
-    job, planned = _planned(monkeypatch, lambda: run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}"))
+    job, planned = _planned(monkeypatch, lambda: run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}"),
+                            tmp_path / "planned")
     assert planned.view is None and not job.history.empty
     present, merged, n = _merged(job, 3)
     assert n == 3 and present == planned.present
@@ -100,9 +107,33 @@ def test_the_groups_merged_frames_are_the_plans_on_a_current_state(one_piece, mo
     batch, _stores = one_day_batch(where / "site" / "scan.history", tmp_path, stores=5)
     site = copy_site(where / "site", tmp_path / "site")
     cfg = load_config(overrides={"instance_dir": str(site / "instance"), "scan": {"runner": {"partitions": 2}}})
-    job, planned = _planned(monkeypatch, lambda: run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}"))
+    job, planned = _planned(monkeypatch, lambda: run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}"),
+                            tmp_path / "planned")
     assert planned.view is not None
     for groups in (2, 4):
         present, merged, n = _merged(job, groups, on_state=True)
         assert n == groups and present == planned.present
         _same(planned.factors, merged)
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_the_demos_files_and_sources_merge_to_the_plans_frames(monkeypatch, tmp_path, stale):
+    """The demo's weekly GBK exports and its platform file, the last week scanned on the first
+    weeks' history (on the state, or on the raw window): what each file carries, its source's
+    history included, and every frame merged from 3 groups are the plan's."""
+    from orderwatch.demo import generate
+    demo = generate(tmp_path / "demo", stores=24, days=21, seed=5)
+    first, last = demo.order_files[:-2], demo.order_files[-2:]
+    assert first and last
+    cfg = load_config(overrides={"instance_dir": str(tmp_path / "instance"), "scan": {"runner": {"partitions": 2}}})
+    db = f"sqlite:///{tmp_path / 'scan.db'}"
+    run_scan(first, cfg, catalog=demo.catalog, as_of=demo.as_of, db_url=db)
+    if stale:
+        from contracts.config import history_dir_for
+        shutil.rmtree(history_dir_for(db, cfg) / "state")
+    job, planned = _planned(monkeypatch, lambda: run_scan(last, cfg, catalog=demo.catalog, as_of=demo.as_of,
+                                                          db_url=db), tmp_path / "planned")
+    assert (planned.view is None) == stale and not job.history.empty and len(planned.present) >= 2
+    present, merged, n = _merged(job, 3, on_state=not stale)
+    assert n == 3 and present == planned.present
+    _same(planned.factors, merged)
