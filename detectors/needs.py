@@ -80,6 +80,18 @@ def presence_part(lines: pl.DataFrame) -> PresencePart:
     return files, sources, cols
 
 
+def stored_presence_part(batch: pl.DataFrame, past_fields: pl.DataFrame) -> PresencePart:
+    """:func:`presence_part` in state mode: the group's batch files, and what the state's
+    ``source_fields`` (inside the window) say each source's history carries."""
+    files, _, cols = presence_part(batch.with_columns(pl.lit(True).alias("_in_batch")))
+    sources: dict[str, set[str]] = {}
+    for (src,), rows in past_fields.partition_by("source", as_dict=True).items():
+        got = set(rows.get_column("field").to_list())
+        if ANY_LINE in got:
+            sources[str(src)] = {r for r in got if r in cols or r.startswith("state:")}
+    return files, sources, cols
+
+
 def merged_presence(parts: Iterable[PresencePart]) -> dict[str, set[str]]:
     """:func:`presence` from every store group's :func:`presence_part`: a file carries what any
     group's lines of it carry, and, when it lacks a field, what its source's history carries."""

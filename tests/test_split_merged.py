@@ -20,8 +20,8 @@ from polars.testing import assert_frame_equal
 from contracts.config import load_config
 from ingest.split import assign_buckets, buckets_of, group_keys
 from orderwatch.runner import partition
-from orderwatch.runner.merged import (group_context, group_history, merged_factors, owned_buckets,
-                                      presence_of)
+from orderwatch.runner.merged import merged_factors, owned_buckets, rule_frames
+from orderwatch.runner.merged_state import Group
 from detectors.needs import merged_presence
 from orderwatch.scan import run_scan
 from tests.runner_support import copy_site, one_day_batch, scan_world, world_fixtures
@@ -45,20 +45,17 @@ def _planned(monkeypatch, run):
     return seen[0]
 
 
-def _merged(job, groups: int):
+def _merged(job, groups: int, on_state: bool = False):
     """The platform frames and presence from ``groups`` bucket groups' parts."""
     since = partition.since_of(job.batch, job.config)
-    keys = group_keys(job.batch)
-    placed = assign_buckets(keys, groups)
+    placed = assign_buckets(group_keys(job.batch), groups)
     owned = owned_buckets(placed)
     bucket = buckets_of(job.batch)
-    batches = [job.batch.filter(bucket.is_in(b)) for b in placed]
-    pasts = [group_history(job, since, owned[i]) for i in range(len(placed))]
-    present = merged_presence(presence_of(b, p) for b, p in zip(batches, pasts))
+    parts = [Group(job, job.batch.filter(bucket.is_in(b)), since, owned[i], on_state) for i, b in enumerate(placed)]
+    present = merged_presence(g.presence() for g in parts)
     present = {f: fields | job.given for f, fields in present.items()}
-    rules = [*job.rules, *job.shadow_rules]
-    contexts = [group_context(job, b, p, present, since) for b, p in zip(batches, pasts)]
-    return present, merged_factors(contexts, rules), len(placed)
+    contexts = [rule_frames(g.context(present), [*job.rules, *job.shadow_rules]) for g in parts]
+    return present, merged_factors(contexts[0][0], [c for _, c in contexts]), len(placed)
 
 
 def _same(planned, merged) -> None:
@@ -94,3 +91,18 @@ def test_the_groups_merged_frames_are_the_plans_on_the_raw_history_window(one_pi
     qty = next(f["sku_qty"] for f in planned.factors.values() if "sku_qty" in f)
     assert qty.height > 0 and pl.Series(stores).n_unique() == 5
     _same(planned.factors, merged)
+
+
+def test_the_groups_merged_frames_are_the_plans_on_a_current_state(one_piece, monkeypatch, tmp_path):
+    """On state each group reads its batch stores' rows and its buckets' share of the tables of
+    every store (the line spread's parts, the platform's newest orders, prices, quantities)."""
+    where, _ = one_piece
+    batch, _stores = one_day_batch(where / "site" / "scan.history", tmp_path, stores=5)
+    site = copy_site(where / "site", tmp_path / "site")
+    cfg = load_config(overrides={"instance_dir": str(site / "instance"), "scan": {"runner": {"partitions": 2}}})
+    job, planned = _planned(monkeypatch, lambda: run_scan([batch], cfg, db_url=f"sqlite:///{site / 'scan.db'}"))
+    assert planned.view is not None
+    for groups in (2, 4):
+        present, merged, n = _merged(job, groups, on_state=True)
+        assert n == groups and present == planned.present
+        _same(planned.factors, merged)

@@ -24,11 +24,14 @@ from detectors import DetectContext
 from detectors.base import FrameMissing, Parts
 from detectors.common import orders_of, prepare
 from detectors.needs import PresencePart, presence_part
+from detectors.volume_day import day_frame
+from detectors.volume_state import params_key
 from ingest.split import STATE_BUCKETS, bucket_of
 from orderwatch.decide import Factors, _contexts, platform_builds
 from orderwatch.runner import Judgment
 from orderwatch.runner.partition import FACTOR_ENGINE, _context, combined, history_of
 from rules import Rule
+from store import History
 
 
 class NotMergeable(ValueError):
@@ -45,14 +48,15 @@ def owned_buckets(groups: list[list[int]]) -> list[list[int]]:
     return owned
 
 
-def group_history(job: Judgment, since: datetime | None, buckets: list[int]) -> pl.LazyFrame | None:
-    """The history window of the stores of ``buckets`` (None before the first scan)."""
-    past = history_of(job.history, since)
+def group_history(history: History, since: datetime | None, buckets: list[int]) -> pl.LazyFrame | None:
+    """The history (from ``since``; None: all of it) of the stores of ``buckets``; None before
+    the first scan."""
+    past = history_of(history, since)
     if past is None:
         return None
     mine = set(buckets)
     stores = past.select(pl.col("store_id").unique()).collect().get_column("store_id").to_list()
-    return history_of(job.history, since, [s for s in stores if bucket_of(s) in mine])
+    return history_of(history, since, [s for s in stores if bucket_of(s) in mine])
 
 
 def presence_of(batch: pl.DataFrame, past: pl.LazyFrame | None) -> PresencePart:
@@ -73,12 +77,8 @@ def group_context(job: Judgment, batch: pl.DataFrame, past: pl.LazyFrame | None,
 
 def _builds(empty: DetectContext, rules: list[Rule], present: dict[str, set[str]]) -> dict[str, dict[str, Parts]]:
     """Rule key -> frame name -> its ``Parts`` (``decide.platform_builds``)."""
-    out = platform_builds(empty, rules, present)
-    for named in out.values():
-        for name, build in named.items():
-            if not isinstance(build, Parts):
-                raise NotMergeable(f"platform frame {name!r} is not built from parts")
-    return out   # type: ignore[return-value]
+    return {key: {n: _checked(n, b) for n, b in named.items()}
+            for key, named in platform_builds(empty, rules, present).items()}
 
 
 def empty_context(ctx: DetectContext) -> DetectContext:
@@ -87,11 +87,34 @@ def empty_context(ctx: DetectContext) -> DetectContext:
                                factors=None)
 
 
-def parts_of(ctx: DetectContext, rules: list[Rule], known: Factors) -> tuple[Factors, int]:
-    """The parts, over ``ctx``'s stores, of every frame not in ``known`` whose own inputs are
-    known; and how many frames still wait for another's merged value."""
-    builds = _builds(empty_context(ctx), rules, ctx.present)
-    keys, full = _contexts(ctx, rules, ctx.present)
+Builds = dict[str, dict[str, Parts]]
+
+
+def rule_frames(ctx: DetectContext, rules: list[Rule]) -> tuple[Builds, dict[str, DetectContext]]:
+    """The rules' frames' builds by rule key, and the context each key's part is taken in."""
+    return _builds(empty_context(ctx), rules, ctx.present), _contexts(ctx, rules, ctx.present)[1]
+
+
+def _checked(name: str, build: object) -> Parts:
+    if not isinstance(build, Parts):
+        raise NotMergeable(f"platform frame {name!r} is not built from parts")
+    return build
+
+
+def day_frames(ctx: DetectContext, params: list[dict]) -> tuple[Builds, dict[str, DetectContext]]:
+    """:func:`rule_frames` of the day rules a rebuild judges store-days by (``volume_day.day_frame``
+    per ``volume_state.params_key``), every key in ``ctx``."""
+    builds: Builds = {}
+    for p in params:
+        probe = empty_context(ctx)
+        day_frame(probe, p)
+        builds[params_key(p)] = {n: _checked(n, b) for n, b in probe.builds.items()}
+    return builds, {k: ctx for k in builds}
+
+
+def parts_of(builds: Builds, contexts: dict[str, DetectContext], known: Factors) -> tuple[Factors, int]:
+    """The parts, over the contexts' stores, of every frame not in ``known`` whose own inputs
+    are known; and how many frames still wait for another's merged value."""
     plans: list[tuple[str, str, pl.LazyFrame]] = []
     waiting = 0
     for key, named in builds.items():
@@ -100,7 +123,7 @@ def parts_of(ctx: DetectContext, rules: list[Rule], known: Factors) -> tuple[Fac
             if name in have:
                 continue
             try:
-                plans.append((key, name, build.part(dataclasses.replace(full[key], factors=have, builds={}))))
+                plans.append((key, name, build.part(dataclasses.replace(contexts[key], factors=have, builds={}))))
             except FrameMissing:
                 waiting += 1
     out: Factors = {}
@@ -109,10 +132,8 @@ def parts_of(ctx: DetectContext, rules: list[Rule], known: Factors) -> tuple[Fac
     return out, waiting
 
 
-def merge_parts(ctx: DetectContext, rules: list[Rule], parts: list[Factors]) -> Factors:
-    """Each frame merged from every group's part (``ctx``: any context of the run, for the
-    detectors' builds; its lines are not read)."""
-    builds = _builds(empty_context(ctx), rules, ctx.present)
+def merge_parts(builds: Builds, parts: list[Factors]) -> Factors:
+    """Each frame merged from every group's part."""
     named = sorted({(k, n) for p in parts for k, frames in p.items() for n in frames})
     plans = [builds[k][n].merge(pl.concat([p[k][n] for p in parts if n in p.get(k, {})],
                                           how="vertical_relaxed").lazy()) for k, n in named]
@@ -122,13 +143,13 @@ def merge_parts(ctx: DetectContext, rules: list[Rule], parts: list[Factors]) -> 
     return out
 
 
-def merged_factors(contexts: list[DetectContext], rules: list[Rule], rounds: int = 8) -> Factors:
-    """The platform frames of ``rules`` from the groups' ``contexts`` (in process: what the
-    Ray runner does with a task per group and round)."""
+def merged_factors(builds: Builds, groups: list[dict[str, DetectContext]], rounds: int = 8) -> Factors:
+    """The platform frames from the groups' contexts (in process: what the Ray runner does
+    with a task per group and round)."""
     known: Factors = {}
     for _ in range(rounds):
-        got = [parts_of(c, rules, known) for c in contexts]
-        merged = merge_parts(contexts[0], rules, [p for p, _ in got])
+        got = [parts_of(builds, contexts, known) for contexts in groups]
+        merged = merge_parts(builds, [p for p, _ in got])
         for key, frames in merged.items():
             known.setdefault(key, {}).update(frames)
         if not any(w for _, w in got):
@@ -138,5 +159,5 @@ def merged_factors(contexts: list[DetectContext], rules: list[Rule], rounds: int
     raise NotMergeable("platform frames wait for each other: no round made progress")
 
 
-__all__ = ["NotMergeable", "group_context", "group_history", "merge_parts", "merged_factors", "owned_buckets",
-           "parts_of", "presence_of"]
+__all__ = ["Builds", "NotMergeable", "day_frames", "group_context", "group_history", "merge_parts", "merged_factors",
+           "owned_buckets", "parts_of", "presence_of", "rule_frames"]
