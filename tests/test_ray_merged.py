@@ -53,10 +53,13 @@ def _one_day_both_ways(where, tmp_path, stale: bool) -> dict:
 
 
 def test_a_first_scan_merges_the_groups_parts_into_the_in_process_flags(ray_local, world, in_process, tmp_path,
-                                                                       planned_by):
+                                                                       planned_by, monkeypatch):
+    from orderwatch.runner.ray_merged import PARTS_CRASH_ONCE_ENV
     _, local = in_process
+    marker = tmp_path / "parts_crashed"
+    monkeypatch.setenv(PARTS_CRASH_ONCE_ENV, str(marker))   # a parts task's worker dies: Ray runs it again
     on_ray = scan_world(world, tmp_path / "site", runner="ray", partitions=3, split=True)
-    assert planned_by == [("parts", 0)]
+    assert marker.exists() and planned_by == [("parts", 0)]
     assert local.flags.height >= 15 and flag_rows(on_ray) == flag_rows(local)
     # the world's new stores are judged against the platform's usual: the merged frames matter
     assert {"volume_surge", "amount_spike", "price_deviation"} <= set(local.flags["kind"])

@@ -16,6 +16,7 @@ share of the tables of every store (``merged_state``), so their parts add up as 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +34,8 @@ from orderwatch.runner.partition import PartitionSpec, store_local
 
 #: rounds of parts before giving up (a pack of day rules needs 3)
 ROUNDS = 8
+#: tests: a marker path; the first parts task to create it kills its own worker (Ray retries it)
+PARTS_CRASH_ONCE_ENV = "ORDERWATCH_RAY_PARTS_CRASH_ONCE"
 
 
 def arrow_frames(factors: Factors) -> dict[str, dict[str, Any]]:
@@ -62,11 +65,13 @@ def _presence_task(job: Judgment, since: datetime | None, buckets: list[int], on
 
 
 def _parts_task(job: Judgment, since: datetime | None, buckets: list[int], on_state: bool,
-                present: dict[str, set[str]], known: dict[str, dict[str, Any]],
+                present: dict[str, set[str]], known: dict[str, dict[str, Any]], crash_once: str | None,
                 *tables: Any) -> tuple[tuple[int, int], Any]:  # noqa: ANN401
     """One group's parts of the frames not yet known: ((parts, frames waiting), the parts)."""
+    from orderwatch.runner.on_ray import _crash_once
     ctx = _group(job, since, buckets, on_state, tables).context(present)
     parts, waiting = parts_of(*rule_frames(ctx, _rules(job)), frames_of(known))
+    _crash_once(crash_once)      # tests: the worker dies with its parts computed; the retry computes them anew
     return (sum(len(n) for n in parts.values()), waiting), arrow_frames(parts)
 
 
@@ -131,8 +136,9 @@ def merged_plan(ray: Any, runner: Any, job: Judgment, batch: Any) -> Any:  # noq
                  for i, objs in enumerate(batch.groups)])
     present = merged_presence(part for part, _ in heads)
     present = {f: fields | job.given for f, fields in present.items()}
+    crash = os.environ.get(PARTS_CRASH_ONCE_ENV) or None
     known = merge_rounds(ray, got, lambda have: [task(_parts_task, 2).remote(
-        shipped, since, owned[i], on_state, present, have, *objs) for i, objs in enumerate(batch.groups)],
+        shipped, since, owned[i], on_state, present, have, crash, *objs) for i, objs in enumerate(batch.groups)],
         lambda parts: task(_merge_task).remote(shipped, since, present, *parts))
     spec = PartitionSpec(config=job.config, as_of=job.as_of, rules=job.rules, shadow_rules=job.shadow_rules,
                          inhibitions=job.inhibitions if store_local(job.inhibitions) else [],
@@ -143,4 +149,4 @@ def merged_plan(ray: Any, runner: Any, job: Judgment, batch: Any) -> Any:  # noq
     return Planned(spec, known, present, *read)
 
 
-__all__ = ["merge_rounds", "mergeable", "merged_plan", "since_of_keys"]
+__all__ = ["PARTS_CRASH_ONCE_ENV", "merge_rounds", "mergeable", "merged_plan", "since_of_keys"]
