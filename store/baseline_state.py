@@ -17,7 +17,7 @@ import os
 import shutil
 import uuid
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,7 +27,7 @@ import polars as pl
 from store.state_deltas import DEL, KEYS, Compaction, delta_name, deltas_of, diff, merged
 
 BUCKETS = 16
-VERSION = 2   # 2: judged store-days (detectors.volume_state) beside the line tables
+VERSION = 3   # 2: judged store-days (detectors.volume_state) beside the line tables; 3: sku_pairs, deltas
 
 
 def _footer_rows(path: Path) -> int:
@@ -140,10 +140,12 @@ class BaselineState:
         return merged(base, [scan([str(p)], with_del) for _k, _s, p in found], KEYS[table])
 
     def read(self, stores: Iterable[str | None] | None = None, pairs: pl.DataFrame | None = None,
-             tables: Iterable[str] | None = None, since_day: date | None = None) -> dict[str, pl.DataFrame]:
+             tables: Iterable[str] | None = None, since_day: date | None = None,
+             narrow: dict[str, Callable[[pl.LazyFrame], pl.LazyFrame]] | None = None) -> dict[str, pl.DataFrame]:
         """Each table's rows of ``stores`` (None: every store), reading only their buckets;
         ``pairs`` (store_id, sku): only those pairs' rows of tables keyed by SKU; ``tables``: only
-        those; ``since_day``: only rows of tables keyed by day from that day on."""
+        those; ``since_day``: only rows of tables keyed by day from that day on; ``narrow``: per
+        table a filter of the merged rows before they are collected (and counted)."""
         wanted = None if stores is None else list(stores)
         ks = range(self.buckets) if wanted is None else self.buckets_of(wanted)
         keep = None
@@ -164,6 +166,8 @@ class BaselineState:
                              on=["store_id", "sku"], how="semi", nulls_equal=True)
             if since_day is not None and "day" in schema:
                 lf = lf.filter(pl.col("day") >= since_day)
+            if narrow and table in narrow:
+                lf = narrow[table](lf)
             out[table] = lf.collect()
             self.rows_read += out[table].height
         return out
@@ -231,19 +235,28 @@ class BaselineState:
         return staged
 
     def stage_changes(self, whole: dict[str, pl.DataFrame], mine: dict[str, pl.DataFrame], stores: list[str | None],
-                      new: dict[str, pl.DataFrame], ks: Iterable[int], tag: str = "") -> tuple[list[Staged], int]:
+                      new: dict[str, pl.DataFrame], ks: Iterable[int], tag: str = "",
+                      scope: dict[str, pl.DataFrame] | None = None) -> tuple[list[Staged], int]:
         """Stage what turns buckets ``ks`` (``whole``: every row of them; ``mine``: those of
         ``stores``) into the same buckets with ``new`` in place of ``mine``: per bucket a delta
         file of the changed rows (``store.state_deltas``), or the bucket whole when its deltas
-        are due for compaction.  Returns the staged files and the other stores' rows rewritten
-        (compacted buckets only)."""
+        are due for compaction.  ``scope``: per table, values of some of its columns outside
+        which no row changed (only those rows are compared).  Returns the staged files and the
+        other stores' rows rewritten (compacted buckets only)."""
+        scope = scope or {}
+
+        def cut(table: str, f: pl.DataFrame) -> pl.DataFrame:
+            if table not in scope:
+                return f
+            on = scope[table].columns
+            return f.join(scope[table], on=on, how="semi", nulls_equal=True)
         self.dir.mkdir(parents=True, exist_ok=True)
         staged: list[Staged] = []
         carried = 0
         try:
             for table in self.schemas:
                 rows = self._cast(table, new[table])
-                changes = diff(mine[table], rows, KEYS[table]) if table in KEYS else None
+                changes = diff(cut(table, mine[table]), cut(table, rows), KEYS[table]) if table in KEYS else None
                 parts = (with_bucket(changes, self.buckets).partition_by("_b", as_dict=True, include_key=False)
                          if changes is not None else {})
                 for k in sorted(set(ks)):
