@@ -27,7 +27,6 @@ from typing import Any
 import polars as pl
 
 from contracts.schema import LINE_KEY
-from detectors import state_pairs
 from detectors.base import DetectContext
 
 ROW = ["source", "store_id", "order_id", "line_no", "sku", "created_at", "quantity"]
@@ -85,21 +84,13 @@ def store_sizes(ctx: DetectContext, p: dict[str, Any], sku: pl.LazyFrame) -> pl.
     store's pairs with at least ``min_history`` lines, of the line's quantity ÷ its SKU's
     platform usual (see the module: a pair weighs as many lines as its usual reads, so the SKUs
     a store orders often weigh more than one it tried a few times).  In state mode the pairs'
-    newest lines come from ``sku_pairs`` (one row per pair) and, for the pairs the context's lines
-    can change, from ``sku_window`` and ``ctx.lines``."""
+    newest lines come from ``sku_window`` (every pair of the context's stores) and ``ctx.lines``."""
     window, min_h = int(p["sku_window"]), int(p["min_history"])
     newest = pl.col("quantity").tail(window)    # a group keeps the rows' order: oldest to newest
     # one sort and a tail per pair: several times faster than a top_k_by per pair (many small groups)
     pairs = (_with_stored(ctx, "sku_window").sort(*PAIR, *NEWEST[:4], nulls_last=True)
              .group_by(PAIR).agg(newest.alias("_q"))
              .filter(pl.col("_q").list.len() >= max(min_h, 1)).explode("_q"))
-    if ctx.state is not None and "sku_pairs" in ctx.state:
-        # the pairs no line of the context can change: their stored row (``detectors.state_pairs``);
-        # the others (whose windows ``state['sku_window']`` holds) from their lines, as above
-        lines = pl.concat([ctx.state["sku_window"].lazy().select(PAIR), taught(ctx.lines).select(PAIR)])
-        rest = ctx.state["sku_pairs"].lazy().join(lines.unique(), on=PAIR, how="anti", nulls_equal=True)
-        pairs = pl.concat([pairs, state_pairs.recent(rest, ctx.history_start(), window, min_h)],
-                          how="vertical_relaxed")
     return (pairs.join(sku, on="sku", how="inner", nulls_equal=True)
             .filter(pl.col("_sku_median") > 0)
             .group_by("store_id").agg((pl.col("_q") / pl.col("_sku_median")).median().alias("_size")))

@@ -1,7 +1,7 @@
 """Baselines as state: the compact tables detectors' baselines are computed from, and how a
 scan's lines update them without re-reading the raw history.
 
-Four line tables (and the judged store-days of ``detectors.volume_state``), each keyed by store so a batch reads only its stores' rows:
+Three line tables (and the judged store-days of ``detectors.volume_state``), each keyed by store so a batch reads only its stores' rows:
 
 ``sku_window``  per store × SKU the last ``sku_lines`` taught lines (``LINE_KEY``,
                 ``created_at``, ``quantity``): what ``detectors.baselines.sku_usual`` takes
@@ -9,8 +9,6 @@ Four line tables (and the judged store-days of ``detectors.volume_state``), each
                 pass-two usual needs the outlier marks of up to the last 2 × ``sku_window``
                 lines, each mark the window before it (``detectors.volume_state``); a pair may
                 lose lines to returns re-exported later and still hold what its window needs.
-``sku_pairs``   per store × SKU one row: its ``sku_window`` lines' times and quantities as
-                lists (``detectors.state_pairs``: what a store's size reads of every pair).
 ``store_days``  per store and business day (the ``days`` up to its newest) the additive aggregates of its active lines:
                 ``day_qty``, ``day_lines``, ``day_amount`` (``detectors.baselines.store_days``).
                 A day whose lines come in several scans adds up; a re-exported line's old
@@ -37,7 +35,7 @@ import polars as pl
 
 from contracts.config import Config
 from contracts.schema import LINE_KEY
-from detectors import state_pairs, volume_state
+from detectors import volume_state
 from detectors.common import ordered_sum, prepare
 
 PAIR = ["store_id", "sku"]
@@ -53,7 +51,6 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "store_orders": {"source": pl.String(), "store_id": pl.String(), "order_id": pl.String(),
                      "created_at": pl.Datetime("us"), "order_amount": pl.Float64(),
                      "line_sum": pl.Float64(), "n_active": pl.Int64()},
-    "sku_pairs": state_pairs.SCHEMA,
 }
 TABLES = tuple(SCHEMAS)
 #: every table the state keeps: the line tables above and the judged store-days
@@ -145,10 +142,9 @@ def build(lines: pl.DataFrame, config: Config, b: Bounds | None = None) -> dict[
 
 def build_from(c: pl.DataFrame, b: Bounds) -> dict[str, pl.DataFrame]:
     """:func:`build` of lines' :func:`contributions` (computed once for every table of a bucket)."""
-    window = _cast(_bound_windows(c.filter(pl.col("_taught")).select(list(SCHEMAS["sku_window"])), b), "sku_window")
+    window = c.filter(pl.col("_taught")).select(list(SCHEMAS["sku_window"]))
     return {
-        "sku_window": window,
-        "sku_pairs": state_pairs.pairs_of(window),
+        "sku_window": _cast(_bound_windows(window, b), "sku_window"),
         "store_days": _cast(_bound_days(_cast(_day_sums(c, 1), "store_days"), b), "store_days"),
         "store_orders": _cast(_bound_orders(_cast(_order_parts(c, 1), "store_orders"), b), "store_orders"),
     }
@@ -185,14 +181,8 @@ def advance_from(state: dict[str, pl.DataFrame], cn: pl.DataFrame, co: pl.DataFr
         pl.col("created_at").min(),
         pl.col("order_amount").drop_nulls().last(),     # the newest version's total
         pl.col("line_sum").sum(), pl.col("n_active").sum())
-    window = pl.concat([still, _cast(_bound_windows(window, b), "sku_window")])
-    # the pairs whose window changed: those that gained a line, and those that lost one to a re-export
-    touched = pl.concat([grown, state["sku_window"].join(keys, on=list(LINE_KEY), how="semi", nulls_equal=True)
-                         .select(PAIR)])
-    stored_pairs = state["sku_pairs"] if "sku_pairs" in state else state_pairs.pairs_of(state["sku_window"])
     return {
-        "sku_window": window,
-        "sku_pairs": state_pairs.advance_pairs(stored_pairs, window, touched),
+        "sku_window": pl.concat([still, _cast(_bound_windows(window, b), "sku_window")]),
         "store_days": _cast(_bound_days(_cast(days, "store_days"), b), "store_days"),
         "store_orders": _cast(_bound_orders(_cast(orders, "store_orders"), b), "store_orders"),
     }

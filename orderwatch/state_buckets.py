@@ -218,7 +218,7 @@ def run_job(state_dir: str, schemas: dict[str, dict[str, pl.DataType]], buckets:
         pairs = pl.concat([f.select(pl.col("store_id").cast(pl.String), pl.col("sku").cast(pl.String))
                            for f in (job.new, job.old)]).unique()
         staged, carried = st.stage_changes(whole, mine, stores, tables, job.buckets, job.tag,
-                                           scope={"sku_window": pairs, "sku_pairs": pairs})
+                                           scope={"sku_window": pairs})
     return BucketResult(staged, len(stores), job.new.height + job.old.height, read, carried,
                         {t: tables[t].height for t in schemas}, platform)
 

@@ -17,7 +17,7 @@ import os
 import shutil
 import uuid
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,7 +27,7 @@ import polars as pl
 from store.state_deltas import DEL, KEYS, Compaction, delta_name, deltas_of, diff, merged
 
 BUCKETS = 16
-VERSION = 3   # 2: judged store-days (detectors.volume_state) beside the line tables; 3: sku_pairs, deltas
+VERSION = 3   # 2: judged store-days (detectors.volume_state) beside the line tables; 3: delta files
 
 
 def _footer_rows(path: Path) -> int:
@@ -140,12 +140,10 @@ class BaselineState:
         return merged(base, [scan([str(p)], with_del) for _k, _s, p in found], KEYS[table])
 
     def read(self, stores: Iterable[str | None] | None = None, pairs: pl.DataFrame | None = None,
-             tables: Iterable[str] | None = None, since_day: date | None = None,
-             narrow: dict[str, Callable[[pl.LazyFrame], pl.LazyFrame]] | None = None) -> dict[str, pl.DataFrame]:
+             tables: Iterable[str] | None = None, since_day: date | None = None) -> dict[str, pl.DataFrame]:
         """Each table's rows of ``stores`` (None: every store), reading only their buckets;
         ``pairs`` (store_id, sku): only those pairs' rows of tables keyed by SKU; ``tables``: only
-        those; ``since_day``: only rows of tables keyed by day from that day on; ``narrow``: per
-        table a filter of the merged rows before they are collected (and counted)."""
+        those; ``since_day``: only rows of tables keyed by day from that day on."""
         wanted = None if stores is None else list(stores)
         ks = range(self.buckets) if wanted is None else self.buckets_of(wanted)
         keep = None
@@ -166,8 +164,6 @@ class BaselineState:
                              on=["store_id", "sku"], how="semi", nulls_equal=True)
             if since_day is not None and "day" in schema:
                 lf = lf.filter(pl.col("day") >= since_day)
-            if narrow and table in narrow:
-                lf = narrow[table](lf)
             out[table] = lf.collect()
             self.rows_read += out[table].height
         return out

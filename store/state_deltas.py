@@ -24,7 +24,6 @@ import polars as pl
 #: always rewritten whole)
 KEYS: dict[str, tuple[str, ...]] = {
     "sku_window": ("source", "store_id", "order_id", "line_no"),
-    "sku_pairs": ("store_id", "sku"),
     "store_days": ("store_id", "day"),
     "store_orders": ("source", "store_id", "order_id"),
     "judged_days": ("key", "store_id", "day"),

@@ -27,7 +27,6 @@ from contracts.schema import LINE_KEY
 from detectors import REGISTRY, DetectContext
 from detectors import state_platform, state_tables
 from detectors.common import prepare
-from detectors.state_pairs import touched_windows
 from detectors.state_slice import recent_slice
 from orderwatch.runner.partition import combined, since_of
 from store import History
@@ -89,11 +88,8 @@ def state_context(history: pl.DataFrame, batch: pl.DataFrame, g: Given,
     """The state-mode context: state tables of the history, the batch and its narrowed slice."""
     past = _window(history, batch, g.config)
     kept = recent_slice(past.lazy(), batch, recent or timedelta(0)).collect() if past.height else past
-    tables = state_tables_of(history, batch, g.config)
-    # as the runner reads them (orderwatch.runner.with_state): windows of the pairs the lines can change
-    lines = pl.concat([f.select("source", "store_id", "order_id", "sku") for f in (batch, kept)], how="vertical_relaxed")
-    tables["sku_window"] = touched_windows(tables["sku_window"].lazy(), lines.lazy()).collect()
-    return _context(combined(batch, kept.lazy() if kept.height else None), g, tables)
+    return _context(combined(batch, kept.lazy() if kept.height else None), g,
+                    state_tables_of(history, batch, g.config))
 
 
 def outputs(name: str, params: dict[str, Any], history: pl.DataFrame, batch: pl.DataFrame,

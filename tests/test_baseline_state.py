@@ -79,7 +79,7 @@ def _same(a: pl.DataFrame, b: pl.DataFrame, keys: list[str]) -> None:
 
 
 KEYS = {"sku_window": ["store_id", "sku", "created_at"], "store_days": ["store_id", "day"],
-        "store_orders": ["source", "store_id", "order_id"], "sku_pairs": ["store_id", "sku"]}
+        "store_orders": ["source", "store_id", "order_id"]}
 
 
 def _check(history: History, scans, redo, config, w: int, n: int) -> None:
@@ -170,7 +170,7 @@ def test_a_day_batch_reads_its_stores_state_and_no_raw_lines(tmp_path):
     # quantities: every one of the 360 lines, under history.state.sku_quantities a SKU)
     assert whole - platform["sku_quantities"].height < 800
     assert platform["sku_quantities"].height == 30 * len(STORES) * 4
-    assert update.state_rows_read == 2 * Bounds().sku_lines + 2 + 30 + Bounds().order_count + judged + whole
+    assert update.state_rows_read == 2 * Bounds().sku_lines + 30 + Bounds().order_count + judged + whole
     assert set(kept["store_days"]["store_id"]) == {"S2"}
     assert kept["store_days"].height == 31
     assert kept["sku_window"].group_by("sku").len()["len"].to_list() == [Bounds().sku_lines] * 2

@@ -17,7 +17,6 @@ from datetime import datetime, time, timedelta
 import polars as pl
 
 from contracts.config import Config
-from detectors.state_pairs import touched_windows
 from detectors.state_slice import recent_slice
 from orderwatch import platform_state
 from orderwatch.baseline_state import _bounds_meta, is_current, state_of
@@ -57,9 +56,8 @@ def day_slice(history: History, batch: pl.DataFrame, recent: timedelta = timedel
 
 def read_view(history: History, config: Config, batch: pl.DataFrame, since: datetime | None,
               platform: bool = True, recent: timedelta = timedelta(0)) -> StateView:
-    """The state rows of the batch's stores (one ``sku_pairs`` row per pair of theirs — a store's
-    size, ``detectors.line_refs``, is taken over all its pairs — and the sku windows of the pairs
-    the batch can change: ``detectors.state_pairs``), the bounded
+    """The state rows of the batch's stores (the sku windows of every pair of theirs: a store's
+    size, ``detectors.line_refs``, is taken over all its pairs), the bounded
     slice (``recent``: how far before each store-day, ``detectors.state_slice.recent_needed``),
     and with ``platform`` the line spread's parts of every store and the platform tables (a driver's)."""
     st = state_of(history)
@@ -67,12 +65,8 @@ def read_view(history: History, config: Config, batch: pl.DataFrame, since: date
     both = pl.concat([batch.select("store_id"), sliced.select("store_id")], how="vertical_relaxed")
     stores = both.get_column("store_id").unique().to_list()
     since_day = since.date() if since is not None else None
-    # of sku_window only the pairs the batch and its slice can change (the others: one sku_pairs row each)
-    cols = ["source", "store_id", "order_id", "sku"]
-    lines = pl.concat([batch.select(cols), sliced.select(cols)], how="vertical_relaxed").lazy()
-    tables = st.read(stores, tables=("sku_window", "sku_pairs", "judged_days", "store_days", "store_orders",
-                                     *platform_state.STORE_SCHEMAS), since_day=since_day,
-                     narrow={"sku_window": lambda lf: touched_windows(lf, lines)})
+    tables = st.read(stores, tables=("sku_window", "judged_days", "store_days", "store_orders",
+                                                          *platform_state.STORE_SCHEMAS), since_day=since_day)
     if platform:
         every = st.read(None, tables=tuple(PLATFORM.values()), since_day=since_day)
         tables.update({name: every[t] for name, t in PLATFORM.items()})
