@@ -69,7 +69,7 @@ def reevaluate(config: Config, now: datetime, *, db_url: str | None = None, days
         flagged_lines = FlaggedLines(history.dir)
         try:
             with store.transaction() as conn:  # flags, events and "done" land together
-                written = store.write_flags(scan_id, flags, actor="orderwatch:reevaluate", conn=conn)
+                written = store.write_flags(scan_id, flags, actor="orderwatch:reevaluate", conn=conn, json_encoded=True)
                 created, raised = written.created, written.raised
                 sla_reports.write(conn, scan_id, late_done)
                 judge_shadow(store, ctx, shadow_rules, found.present, flags, scan_id, conn)

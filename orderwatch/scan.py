@@ -209,12 +209,12 @@ def run_scan(paths: Sequence[str | Path], config: Config, *, catalog: str | Path
                 [pl.col(c).cast(t) for c, t in QUARANTINE.items()])
             with store.transaction() as conn:
                 tick("store flags", 0.0)
-                written = store.write_flags(scan_id, flags, conn=conn)
+                written = store.write_flags(scan_id, flags, conn=conn, json_encoded=True)   # rules.flags wrote the JSON
                 sla_reports.write(conn, scan_id, late_done)
                 created, raised, ids, changed = written.created, written.raised, [written.ids], [written.changed]
                 correlated = correlate(store, ctx, rules, flags, conn, written=(scan_id, written.ids))
                 if correlated.height:
-                    more = store.write_flags(scan_id, correlated, conn=conn)
+                    more = store.write_flags(scan_id, correlated, conn=conn, json_encoded=True)
                     created, raised, flags = created + more.created, raised + more.raised, pl.concat([flags, correlated])
                     ids.append(more.ids)
                     changed.append(more.changed)

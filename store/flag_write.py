@@ -54,8 +54,9 @@ class FlagWrite:
     changed: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={k: pl.String for k in KEY}))
 
 
-def _json_text(flags: pl.DataFrame, name: str) -> pl.Series:
-    """The column as JSON text (validated when it arrives as text; encoded when structured)."""
+def _json_text(flags: pl.DataFrame, name: str, check: bool = True) -> pl.Series:
+    """The column as JSON text (validated when it arrives as text unless ``check`` is False;
+    encoded when structured)."""
     if name not in flags.columns or flags.schema[name] == pl.Null:
         return pl.Series(name, [None] * flags.height, dtype=pl.String)
     col = flags.get_column(name)
@@ -64,6 +65,8 @@ def _json_text(flags: pl.DataFrame, name: str) -> pl.Series:
     if col.dtype != pl.String:
         return pl.Series(name, [None if v is None else json.dumps(v, ensure_ascii=False, default=str)
                                 for v in col.to_list()], dtype=pl.String)
+    if not check:
+        return col
     # polars' JSON path reader gives null for text that isn't JSON (and for a literal null):
     # only those few rows go through json.loads, for the error message
     suspect = (col.is_not_null() & col.str.json_path_match("$").is_null()).arg_true()
@@ -75,8 +78,12 @@ def _json_text(flags: pl.DataFrame, name: str) -> pl.Series:
     return col
 
 
-def flag_rows(flags: pl.DataFrame) -> pl.DataFrame:
-    """Validated input, one row per (rule_id, subject): the most severe, first seen among equals."""
+def flag_rows(flags: pl.DataFrame, json_encoded: bool = False) -> pl.DataFrame:
+    """Validated input, one row per (rule_id, subject): the most severe, first seen among equals.
+
+    ``json_encoded``: the JSON text columns were written by an encoder (``rules.flags``: polars'
+    ``json_encode`` and ``json.JSONEncoder``), so they are not parsed again — for a loose scan's
+    378 k flags that parse was ~2 s of CPU (the evidence alone is ~200 MB of text)."""
     missing = [c for c in FLAG_REQUIRED if c not in flags.columns]
     if missing:
         raise ValueError(f"upsert_flags: missing column(s) {', '.join(missing)}")
@@ -85,8 +92,8 @@ def flag_rows(flags: pl.DataFrame) -> pl.DataFrame:
         raise ValueError(f"upsert_flags: unknown level(s) {sorted(map(str, bad))}")
     if flags.select(pl.any_horizontal(pl.col(FLAG_REQUIRED).is_null()).any()).item():
         raise ValueError(f"upsert_flags: {', '.join(FLAG_REQUIRED)} must not be null")
-    evidence = _json_text(flags, "evidence")
-    args = _json_text(flags, "reason_args")
+    evidence = _json_text(flags, "evidence", check=not json_encoded)
+    args = _json_text(flags, "reason_args", check=not json_encoded)
     df = select_as(flags.drop("reason_args", strict=False), FLAG_INPUT).with_columns(
         reason_args=args, evidence=evidence,
         severity=pl.col("level").replace_strict(LEVEL_RANK, return_dtype=pl.Int64) + 1)
@@ -100,11 +107,13 @@ def _insert_ignore(conn: Connection):  # noqa: ANN202 - a dialect Insert
 
 
 def write_flags(conn: Connection, scan_id: int | None, flags: pl.DataFrame, *, actor: str,
-                now: datetime) -> FlagWrite:
-    """Insert new flags, raise known ones, write their events; inside the caller's transaction."""
+                now: datetime, json_encoded: bool = False) -> FlagWrite:
+    """Insert new flags, raise known ones, write their events; inside the caller's transaction.
+
+    ``json_encoded``: see :func:`flag_rows` (the scan's own flags; text from elsewhere is parsed)."""
     if flags.is_empty():
         return FlagWrite(0, 0, pl.DataFrame(schema=IDS_SCHEMA))
-    rows = flag_rows(flags)
+    rows = flag_rows(flags, json_encoded)
     new = rows.with_columns(status=pl.lit("open"), version=pl.lit(1, dtype=pl.Int64),
                             created_at=pl.lit(now), updated_at=pl.lit(now),
                             scan_id=pl.lit(scan_id, dtype=pl.Int64))

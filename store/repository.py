@@ -177,15 +177,16 @@ class Store:
 
     # -- flags -------------------------------------------------------------------------
     def write_flags(self, scan_id: int | None, flags: pl.DataFrame, actor: str = "orderwatch",
-                    conn: Connection | None = None) -> FlagWrite:
+                    conn: Connection | None = None, *, json_encoded: bool = False) -> FlagWrite:
         """Insert new flags, raise the level of known ones, in linear time (``store.flag_write``).
 
         Returns the counts and every input key's stored ``flag_id``.  A flag never goes down by
         itself: a lower or equal level leaves it untouched, so running the same scan twice
-        changes nothing.  Every change writes a FlagEvent.
+        changes nothing.  Every change writes a FlagEvent.  ``json_encoded``: the evidence and
+        figures are an encoder's output (``rules.flags.build_flags``), not parsed again.
         """
         with self._tx(conn) as c:
-            return write_flags(c, scan_id, flags, actor=actor, now=utcnow())
+            return write_flags(c, scan_id, flags, actor=actor, now=utcnow(), json_encoded=json_encoded)
 
     def upsert_flags(self, scan_id: int | None, flags: pl.DataFrame, actor: str = "orderwatch",
                      conn: Connection | None = None) -> tuple[int, int]:

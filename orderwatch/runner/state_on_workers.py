@@ -12,7 +12,7 @@ The platform tables: on the state's first build each job returns its stores' bou
 the driver merges them (``state_platform.merge_built``, as in-process); on an update they are
 advanced by one task from the scan's new and replaced lines (``state_platform.advance_platform``
 is not a merge of per-group parts) — the batch's new lines, not its history.  A stale state is
-rebuilt by one task from the history, as in-process by the driver.
+rebuilt by bucket group (``rebuild_on_workers``), each task reading its buckets' stores' history.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from contracts.config import Config
 from detectors import state_platform
 from detectors.state_tables import contributions
 from orderwatch import platform_state
-from orderwatch.baseline_state import StateUpdate, _commit, is_current, rebuild, state_of
+from orderwatch.baseline_state import StateUpdate, _commit, is_current, state_of
 from orderwatch.runner.ray_split import _concat
 from orderwatch.state_buckets import BucketResult, build_lines, land_result, plan_jobs, run_job, ship_result
 from store import History
@@ -63,10 +63,6 @@ def _platform_task(history_dir: str, config: Config, groups: int, *objects: Any 
     return {t: f.to_arrow() for t, f in tables.items()}, st.rows_read
 
 
-def _rebuild_task(history_dir: str, config: Config) -> StateUpdate:
-    return rebuild(History(history_dir), config)
-
-
 def advance_on_workers(ws: Any, history: History, config: Config, scan_id: int, before: list[int],  # noqa: ANN401
                        kept: dict[str, pl.DataFrame]) -> StateUpdate | None:
     """``baseline_state.after_commit`` for an ``OnWorkers`` batch ``ws``: a failure marks the
@@ -84,7 +80,8 @@ def _advance(ws: Any, history: History, config: Config, scan_id: int, before: li
     st, where = state_of(history), str(history.dir.resolve())
     build = not before and bool(kept)            # the first scan: its own lines are the whole history
     if not build and not is_current(st, history, config, before):
-        return ws._get(ws._task(_rebuild_task).remote(where, config))
+        from orderwatch.runner.rebuild_on_workers import rebuild_on_workers
+        return rebuild_on_workers(ws, history, config)
     if build:
         st.clear()
     tag = f"s{scan_id}-"
