@@ -22,7 +22,8 @@ later, and a growing store's early lines against its later size.  A daily scan k
 a backfill must not either.  The store's newest lines before a line are in the state: each of
 its pairs keeps its newest ``3 × sku_window`` lines (``history.state.sku_lines``), so every
 line among the store's newest ``2 × sku_window`` before a batch line is kept, and its pair's
-count up to it reads the same (``volume_surge`` refuses bounds that keep fewer).
+count up to it reads the same — exact while ``sku_lines`` ≥ 2 × ``sku_window`` + ``min_history``
+− 1 (tighter bounds, like a pair's window, run short on the oldest lines).
 
 A median over every line of a quarter cannot be updated without re-reading the lines; a
 median over the newest lines of each SKU (of each store) can, and the same definition is used

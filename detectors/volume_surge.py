@@ -32,7 +32,6 @@ from detectors.baselines import line_ratio, sku_usual
 from detectors.common import OKEY, order_subject
 from detectors import line_refs, volume_state
 from detectors.state_platform import Bounds
-from detectors.state_tables import Bounds as StateBounds
 from detectors.volume_day import day_frame
 
 DAY_FEATURES = {
@@ -107,10 +106,6 @@ def _check(p: dict[str, Any], config: Any) -> list[tuple[str, str]]:  # noqa: AN
     if n > kept:
         return [("platform_lines", f"must be at most history.state.sku_quantities ({kept}): the state keeps "
                                    "that many lines of each SKU")]
-    lines, need = StateBounds.of(config).sku_lines, line_refs.size_lines(p) + int(p["min_history"]) - 1
-    if need > lines:
-        return [("sku_window", f"2 × sku_window + min_history - 1 ({need}) must be at most history.state.sku_lines "
-                               f"({lines}): a store's size at a line reads its newest 2 × sku_window lines")]
     return []
 
 

@@ -214,7 +214,11 @@ def run_job(state_dir: str, schemas: dict[str, dict[str, pl.DataType]], buckets:
     if job.fresh:
         staged, carried = st.stage({t: tables[t] for t in schemas}, job.buckets, job.tag), 0
     else:
-        staged, carried = st.stage_changes(whole, mine, stores, tables, job.buckets, job.tag)
+        # a pair's window changes only with its new lines or the stored versions they replace
+        pairs = pl.concat([f.select(pl.col("store_id").cast(pl.String), pl.col("sku").cast(pl.String))
+                           for f in (job.new, job.old)]).unique()
+        staged, carried = st.stage_changes(whole, mine, stores, tables, job.buckets, job.tag,
+                                           scope={"sku_window": pairs})
     return BucketResult(staged, len(stores), job.new.height + job.old.height, read, carried,
                         {t: tables[t].height for t in schemas}, platform)
 

@@ -27,7 +27,7 @@ import polars as pl
 from store.state_deltas import DEL, KEYS, Compaction, delta_name, deltas_of, diff, merged
 
 BUCKETS = 16
-VERSION = 2   # 2: judged store-days (detectors.volume_state) beside the line tables
+VERSION = 3   # 2: judged store-days (detectors.volume_state) beside the line tables; 3: delta files
 
 
 def _footer_rows(path: Path) -> int:
@@ -231,19 +231,28 @@ class BaselineState:
         return staged
 
     def stage_changes(self, whole: dict[str, pl.DataFrame], mine: dict[str, pl.DataFrame], stores: list[str | None],
-                      new: dict[str, pl.DataFrame], ks: Iterable[int], tag: str = "") -> tuple[list[Staged], int]:
+                      new: dict[str, pl.DataFrame], ks: Iterable[int], tag: str = "",
+                      scope: dict[str, pl.DataFrame] | None = None) -> tuple[list[Staged], int]:
         """Stage what turns buckets ``ks`` (``whole``: every row of them; ``mine``: those of
         ``stores``) into the same buckets with ``new`` in place of ``mine``: per bucket a delta
         file of the changed rows (``store.state_deltas``), or the bucket whole when its deltas
-        are due for compaction.  Returns the staged files and the other stores' rows rewritten
-        (compacted buckets only)."""
+        are due for compaction.  ``scope``: per table, values of some of its columns outside
+        which no row changed (only those rows are compared).  Returns the staged files and the
+        other stores' rows rewritten (compacted buckets only)."""
+        scope = scope or {}
+
+        def cut(table: str, f: pl.DataFrame) -> pl.DataFrame:
+            if table not in scope:
+                return f
+            on = scope[table].columns
+            return f.join(scope[table], on=on, how="semi", nulls_equal=True)
         self.dir.mkdir(parents=True, exist_ok=True)
         staged: list[Staged] = []
         carried = 0
         try:
             for table in self.schemas:
                 rows = self._cast(table, new[table])
-                changes = diff(mine[table], rows, KEYS[table]) if table in KEYS else None
+                changes = diff(cut(table, mine[table]), cut(table, rows), KEYS[table]) if table in KEYS else None
                 parts = (with_bucket(changes, self.buckets).partition_by("_b", as_dict=True, include_key=False)
                          if changes is not None else {})
                 for k in sorted(set(ks)):

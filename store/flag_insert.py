@@ -21,13 +21,14 @@ set-based path that skips such keys (``INSERT … SELECT … ON CONFLICT DO NOTH
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
 import polars as pl
 from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection
 
-from store.models import Flag
-from store.staging import copy_rows, staged
+from store.models import Flag, FlagEvent
+from store.staging import SQLITE_DATETIME, copy_rows, staged
 
 KEY = ["rule_id", "subject"]
 STORED_SCHEMA = {"rule_id": pl.String, "subject": pl.String, "flag_id": pl.Int64, "old_level": pl.String}
@@ -100,4 +101,34 @@ def insert_new(conn: Connection, new: pl.DataFrame) -> pl.DataFrame | None:
     return frame.select(*KEY, pl.col("id").alias("flag_id"), pl.col("level").alias("old_level"))
 
 
-__all__ = ["STORED_SCHEMA", "insert_new", "stored_keys"]
+def created_events(conn: Connection, ids: pl.Series, scan_id: int | None, actor: str, now: datetime) -> bool:
+    """SQLite: the ``created`` events of the flags ``ids`` (just inserted) in one ``INSERT …
+    SELECT`` from ``flags``, in id order.  False (the caller writes the rows itself) on
+    PostgreSQL, and when the ids are not one range (the fallback path's).
+
+    Why: every column of a created event is a constant or the flag's own id and level, so SQLite
+    makes the rows from the flags it holds instead of 323 k tuples bound from Python.  The ids are this
+    write's own: ``max(id)+1 …`` taken in this transaction (``_next_ids``), so a range as long as
+    the list holds exactly them.  On PostgreSQL the same statement (``id = ANY(array)``) measured
+    no faster than the events' COPY (6.1 against 5.8 s server CPU for 323 k: the per-row cost
+    there is the two foreign keys and the indexes, not the CSV)."""
+    if ids.is_empty():
+        return True
+    if conn.dialect.name == "postgresql":
+        return False
+    low, high = int(ids.min()), int(ids.max())  # type: ignore[arg-type]
+    if high - low + 1 != ids.len():
+        return False
+    e = FlagEvent.__table__
+    sql = (f'INSERT INTO "{e.name}" (flag_id, at, actor, action, from_status, to_status, from_level, '
+           "to_level, note, scan_id) SELECT id, ?, ?, 'created', NULL, 'open', NULL, level, NULL, ? "
+           "FROM flags WHERE id BETWEEN ? AND ? ORDER BY id")
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql, (now.strftime(SQLITE_DATETIME.replace("%.6f", ".%f")), actor, scan_id, low, high))
+    finally:
+        cur.close()
+    return True
+
+
+__all__ = ["STORED_SCHEMA", "created_events", "insert_new", "stored_keys"]

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from store.bulk import insert_rows
 from store.frames import FLAG_INPUT, FLAG_REQUIRED, select_as
 from store.models import LEVEL_RANK, Flag, FlagEvent
-from store.flag_insert import insert_new, stored_keys
+from store.flag_insert import created_events, insert_new, stored_keys
 from store.staging import staged
 
 KEY = ["rule_id", "subject"]
@@ -124,8 +124,11 @@ def write_flags(conn: Connection, scan_id: int | None, flags: pl.DataFrame, *, a
     raises = existing.join(rows, on=KEY).filter(
         pl.col("severity") > pl.col("old_level").replace_strict(LEVEL_RANK, return_dtype=pl.Int64) + 1)
     raised = _raise(conn, raises, now)
-    events = _events(created.rename({"old_level": "level"}), raises.filter(pl.col("flag_id").is_in(raised)),
-                     scan_id, actor, now)
+    # the created events made by the database from the flags themselves (store.flag_insert),
+    # then the raises' (a few, each with its reason): the same rows in the same order as before
+    made = created_events(conn, created.get_column("flag_id"), scan_id, actor, now)
+    events = _events((created.head(0) if made else created).rename({"old_level": "level"}),
+                     raises.filter(pl.col("flag_id").is_in(raised)), scan_id, actor, now)
     insert_rows(conn, FlagEvent.__table__, events, ignore_conflicts=False)
     changed = pl.concat([created.select(KEY), raises.filter(pl.col("flag_id").is_in(raised)).select(KEY)])
     return FlagWrite(created.height, len(raised), pl.concat([existing, created]).select(list(IDS_SCHEMA)), changed)

@@ -25,12 +25,27 @@ from contracts.schema import (
 )
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {**CANONICAL, **PROVENANCE, "_row_hash": pl.UInt64()}
+#: rows per slice the lines' row hash is taken over (:func:`hashed`)
+HASH_ROWS = 8192
 UPDATES_MARKER = "has_updates"
 PENDING_PREFIX = ".pending.scan_id="
 
 
 def _scan_of(path: Path) -> int:
     return int(path.parent.name.split("=", 1)[1])
+
+
+def hashed(frame: pl.DataFrame) -> pl.Series:
+    """``contracts.schema.row_hash`` of ``frame``, taken slice by slice (the same values).
+
+    Why: the struct hash of ~45 columns runs column by column over each chunk; over a batch in
+    one chunk (the scan's, ``orderwatch.scan_batch.contiguous``) it cost 2-3x the CPU of the same
+    hash over slices of a few thousand rows that stay in cache (1 M lines: 0.52-0.66 s -> 0.23-0.25 s).
+    The slices are views, not copies."""
+    if frame.height <= HASH_ROWS:
+        return row_hash(frame)
+    parts = [frame.slice(i, HASH_ROWS) for i in range(0, frame.height, HASH_ROWS)]
+    return row_hash(pl.concat(parts, rechunk=False)).rechunk()
 
 
 class History:
@@ -101,7 +116,7 @@ class History:
         tmp = self.lines_dir / f".part.{uuid.uuid4().hex}.tmp"
         try:
             frame = conform(df)
-            frame.select(BASELINE_FIELDS).with_columns(row_hash(frame)).write_parquet(
+            frame.select(BASELINE_FIELDS).with_columns(hashed(frame)).write_parquet(
                 tmp, compression="zstd", statistics=True)
             os.replace(tmp, pending)
         finally:
@@ -198,13 +213,13 @@ class History:
         key_cols = list(LINE_KEY)
         if batch.is_empty() or not self._files():
             return batch, batch.height
-        hashed = batch.with_columns(row_hash(batch))
+        with_hash = batch.with_columns(hashed(batch))
         lo, hi = batch.select(pl.col("created_at").min().alias("lo"), pl.col("created_at").max().alias("hi")).row(0)
         lf = self.scan(with_hash=True)
         if lo is not None:
             lf = lf.filter(pl.col("created_at").is_between(lo, hi))
         stored = lf.select(*key_cols, "_row_hash").collect()
-        fresh = hashed.join(stored, on=[*key_cols, "_row_hash"], how="anti", nulls_equal=True)
+        fresh = with_hash.join(stored, on=[*key_cols, "_row_hash"], how="anti", nulls_equal=True)
         new_keys = fresh.join(stored.select(key_cols).unique(), on=key_cols, how="anti", nulls_equal=True).height
         return fresh.drop("_row_hash"), new_keys
 

@@ -38,16 +38,25 @@ def _formatted(values: list[Any], spec: str, fmt: Any) -> list[str | None]:
     out: list[str | None] = []
     for v in values:
         t = type(v)
-        if t in _PLAIN:
-            key = (t, v)
+        # a list of plain items (kinds, fields) repeats across a scan's flags as much as a
+        # number does: each distinct one is listed once (babel's list pattern per call)
+        key = (t, v) if t in _PLAIN else _list_key(v) if t is list else None
+        if key is not None:
             if key in seen:
                 out.append(seen[key])
                 continue
             text = seen[key] = None if sentence.missing(v) else fmt.format_field(v, spec)
-        else:                        # None, or a list or mapping (kinds, fields, a title)
+        else:                        # None, or a mapping (a title), or a list of anything else
             text = None if sentence.missing(v) else fmt.format_field(v, spec)
         out.append(text)
     return out
+
+
+def _list_key(items: list[Any]) -> tuple | None:
+    """A hashable key of a list of plain items, their types in it (1, 1.0 and True differ)."""
+    if not all(type(i) in _PLAIN for i in items):
+        return None
+    return (list, tuple((type(i), i) for i in items))
 
 
 def _sentences(text: str, rows: list[dict[str, Any]], fmt: Any) -> list[str | None]:
