@@ -29,7 +29,7 @@ from typing import Any
 import polars as pl
 
 from contracts.config import Config
-from detectors.base import DetectContext, Detector
+from detectors.base import DetectContext, Detector, Parts
 from detectors.common import order_subject
 from detectors.state_platform import newest_orders
 from detectors.state_tables import order_values
@@ -75,12 +75,18 @@ def _with_state(ctx: DetectContext, current: pl.LazyFrame, table: str) -> pl.Laz
     return pl.concat([past, current], how="diagonal_relaxed")
 
 
-def _cohort(c: DetectContext, n: int, q: float) -> pl.LazyFrame:
-    """The platform's median and ``q`` quantile order amount over its newest ``n`` active orders."""
-    current = c.orders.filter(pl.col("n_active") > 0).select(*ORDER, "created_at", "order_value")
-    newest = newest_orders(_with_state(c, current, "platform_orders"), n)
-    return newest.select(pl.col("order_value").median().alias("platform_amount"),
-                         pl.col("order_value").quantile(q, interpolation="linear").alias("platform_high"))
+def _cohort(n: int, q: float) -> Parts:
+    """The platform's median and ``q`` quantile order amount over its newest ``n`` active orders
+    (the newest ``n`` of every store group's newest ``n``)."""
+    def part(c: DetectContext) -> pl.LazyFrame:
+        current = c.orders.filter(pl.col("n_active") > 0).select(*ORDER, "created_at", "order_value")
+        return newest_orders(_with_state(c, current, "platform_orders"), n).select(*ORDER, "created_at", "order_value")
+
+    def merge(parts: pl.LazyFrame) -> pl.LazyFrame:
+        return newest_orders(parts, n).select(
+            pl.col("order_value").median().alias("platform_amount"),
+            pl.col("order_value").quantile(q, interpolation="linear").alias("platform_high"))
+    return Parts(part, merge)
 
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
@@ -102,7 +108,7 @@ def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         .with_columns((prev - pl.col("baseline_amount")).abs()
                       .rolling_median(w, min_samples=min_h).over("store_id").alias("_mad"))
         # the cohort of a store without history: every store's newest orders (over all partitions)
-        .join(ctx.platform("order_amount", lambda c: _cohort(c, int(p["platform_orders"]), q)), how="cross")
+        .join(ctx.platform("order_amount", _cohort(int(p["platform_orders"]), q)), how="cross")
     )
     # the spread never below a tenth of the usual: a store ordering the same amount every day
     # has a MAD of zero, and a few percent more is no anomaly

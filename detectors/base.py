@@ -39,6 +39,11 @@ GRAINS = ("line", "order", "store_day")
 Need = Union[str, tuple[str, ...]]
 
 
+class FrameMissing(KeyError):
+    """A platform frame asked for in a partition's run that was not given (yet: a frame built
+    from another one's merged value waits for it, ``orderwatch.runner.merged``)."""
+
+
 @dataclass
 class DetectContext:
     lines: pl.LazyFrame             # history ∪ batch, prepared by detectors.common.prepare
@@ -105,7 +110,7 @@ class DetectContext:
         self.builds[name] = build
         if self.factors is not None:
             if name not in self.factors:
-                raise KeyError(f"platform frame {name!r} was not computed before the partitions")
+                raise FrameMissing(f"platform frame {name!r} was not computed before the partitions")
             return self.factors[name].lazy()
         return build(self)
 
@@ -120,6 +125,26 @@ class DetectContext:
         if not self.clocks:
             return now
         return pl.col("source_file").replace_strict(self.clocks, default=now, return_dtype=pl.Datetime("us"))
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A platform frame (``DetectContext.platform``'s ``build``) that adds up over store groups:
+    ``merge`` of the concatenated ``part`` of every group's context is ``merge(part(ctx))`` over
+    every store — a newest-N per SKU is the newest N of each group's newest N, a median over
+    every store's day ratios the median over each group's ratios.  A run whose lines stay on
+    workers by store group builds it so (``orderwatch.runner.merged``), with no task holding the
+    whole batch; called on a context it is the frame, as any build."""
+    part: Callable[["DetectContext"], pl.LazyFrame]
+    merge: Callable[[pl.LazyFrame], pl.LazyFrame]
+
+    def __call__(self, ctx: "DetectContext") -> pl.LazyFrame:
+        return self.merge(self.part(ctx))
+
+
+def any_by(key: str, *flags: str) -> Callable[[pl.LazyFrame], pl.LazyFrame]:
+    """The merge of parts keyed by ``key`` whose ``flags`` say whether any line showed something."""
+    return lambda parts: parts.group_by(key).agg(pl.col(f).any() for f in flags)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,14 @@ def ordered_sum(values: str | pl.Expr, by: pl.Expr | None = None) -> pl.Expr:
     return e.cum_sum().last().fill_null(0.0)
 
 
+def newest_rows(rows: pl.LazyFrame, value: str, by: list[str], n: int, key: str = "sku") -> pl.LazyFrame:
+    """Each ``key``'s newest ``n`` rows (``by`` a total order, newest largest), as rows of
+    ``key``, ``value`` and ``by``: a platform frame's part that merges (``detectors.base.Parts``),
+    the newest ``n`` of the union of every store group's newest ``n`` being the newest ``n``."""
+    cols = list(dict.fromkeys([value, *by]))
+    return rows.group_by(key).agg(pl.col(cols).top_k_by(by, k=n)).explode(cols)
+
+
 def prepare(lines: pl.LazyFrame, config: Config) -> pl.LazyFrame:
     """Add the derived columns detectors share.
 

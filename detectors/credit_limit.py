@@ -30,7 +30,7 @@ from typing import Any
 import polars as pl
 
 from contracts.schema import UNWOUND_STATES
-from detectors.base import DetectContext, Detector
+from detectors.base import DetectContext, Detector, Parts, any_by
 from detectors.common import OKEY, ORDER_KEY, order_subject
 from detectors.state_platform import COD_SETTLES, SETTLED_STATES, Bounds, settles_shown
 
@@ -71,7 +71,7 @@ def _limits(ctx: DetectContext) -> pl.LazyFrame | None:
 def _cod_orders(ctx: DetectContext) -> pl.LazyFrame:
     """One row per cash-on-delivery order that still stands: value, times, settlement."""
     # a source that never shows a settlement cannot say what is still open (over every store)
-    tracks = ctx.platform("source_tracks", _tracks)
+    tracks = ctx.platform("source_tracks", Parts(_tracks, any_by("source", "_tracks")))
     return _with_stored(ctx, _standing(ctx)).join(tracks, on="source", how="left", nulls_equal=True)
 
 

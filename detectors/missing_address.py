@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from contracts.phones import phone_digits, valid_phone
-from detectors.base import DetectContext, Detector
+from detectors.base import DetectContext, Detector, Parts, any_by
 from detectors.common import order_subject
 
 FEATURES = {
@@ -41,8 +41,9 @@ def _blank(name: str) -> pl.Expr:
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     # a file with no consignee, phone or address anywhere carries no address data at all
     has_address = pl.any_horizontal([pl.col(f).is_not_null() for f in ("consignee", "phone", "address")])
-    files = ctx.platform("files_with_address", lambda c: c.orders.filter(pl.col("_in_batch"))
-                         .group_by("source_file").agg(has_address.any().alias("_file_has_address")))
+    files = ctx.platform("files_with_address", Parts(lambda c: c.orders.filter(pl.col("_in_batch"))
+                         .group_by("source_file").agg(has_address.any().alias("_file_has_address")),
+                         any_by("source_file", "_file_has_address")))
     orders = (ctx.orders.filter(pl.col("_in_batch")).join(files, on="source_file", how="left", nulls_equal=True)
               .filter(pl.col("_file_has_address")))
     overseas = (~_blank("country") & ~pl.col("country").str.strip_chars().str.to_lowercase().is_in(CHINA))

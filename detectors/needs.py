@@ -56,6 +56,63 @@ def presence(lines: pl.LazyFrame | pl.DataFrame, past_fields: pl.DataFrame | Non
     return out
 
 
+#: one store group's part of :func:`presence`: batch file -> (its source, the fields its lines
+#: carry), source -> what its history lines carry (every field, and every state), and the fields looked at
+PresencePart = tuple[dict[str, tuple[str | None, set[str]]], dict[str, set[str]], list[str]]
+
+
+def presence_part(lines: pl.DataFrame) -> PresencePart:
+    """:func:`presence` of one store group's lines (its batch, and its history of the named
+    sources), in parts that add up over groups: :func:`merged_presence` of every group's is the
+    presence over all of them (a file's source is its first line's, one source a file)."""
+    cols = [c for c in CANONICAL if c in lines.columns and c not in _IGNORED]
+    if not cols or "source_file" not in lines.columns or lines.height == 0:
+        return {}, {}, []
+    marked = "_in_batch" in lines.columns
+    batch = lines.filter(pl.col("_in_batch")) if marked else lines
+    files: dict[str, tuple[str | None, set[str]]] = {}
+    for (f,), part in batch.partition_by("source_file", as_dict=True, maintain_order=True).items():
+        files[str(f)] = (part["source"][0], {c for c in cols if part[c].null_count() < part.height} | _states(part))
+    sources: dict[str, set[str]] = {}
+    if marked:
+        for (src,), hist in lines.filter(~pl.col("_in_batch")).partition_by("source", as_dict=True).items():
+            sources[str(src)] = {c for c in cols if hist[c].null_count() < hist.height} | _states(hist)
+    return files, sources, cols
+
+
+def stored_presence_part(batch: pl.DataFrame, past_fields: pl.DataFrame) -> PresencePart:
+    """:func:`presence_part` in state mode: the group's batch files, and what the state's
+    ``source_fields`` (inside the window) say each source's history carries."""
+    files, _, cols = presence_part(batch.with_columns(pl.lit(True).alias("_in_batch")))
+    sources: dict[str, set[str]] = {}
+    for (src,), rows in past_fields.partition_by("source", as_dict=True).items():
+        got = set(rows.get_column("field").to_list())
+        if ANY_LINE in got:
+            sources[str(src)] = {r for r in got if r in cols or r.startswith("state:")}
+    return files, sources, cols
+
+
+def merged_presence(parts: Iterable[PresencePart]) -> dict[str, set[str]]:
+    """:func:`presence` from every store group's :func:`presence_part`: a file carries what any
+    group's lines of it carry, and, when it lacks a field, what its source's history carries."""
+    files: dict[str, tuple[str | None, set[str]]] = {}
+    sources: dict[str, set[str]] = {}
+    cols: set[str] = set()
+    for part_files, part_sources, part_cols in parts:
+        cols |= set(part_cols)
+        for f, (src, fields) in part_files.items():
+            first, had = files.get(f, (src, set()))
+            files[f] = (first if first is not None else src, had | fields)
+        for src, fields in part_sources.items():
+            sources[src] = sources.get(src, set()) | fields
+    out = {}
+    for f, (src, fields) in files.items():
+        lacking = any(c not in fields for c in cols)
+        extra = sources.get(str(src), set()) if lacking and src and src != "default" else set()
+        out[f] = fields | extra
+    return out
+
+
 def _history_fields(df: pl.DataFrame, src: str, lacking: list[str]) -> set[str]:
     """What ``src``'s raw history lines (``~_in_batch``) carry of the ``lacking`` fields, and
     every state seen; only those columns of only that source's lines are read."""

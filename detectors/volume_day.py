@@ -28,7 +28,8 @@ from typing import Any
 
 import polars as pl
 
-from detectors.base import DetectContext
+from detectors.base import DetectContext, Parts
+from detectors.common import ordered_sum
 from detectors import volume_lines, volume_state
 from detectors.volume_lines import SPREAD_STEPS
 from detectors.seasonal import Seasonality, seasonal
@@ -120,7 +121,9 @@ def spread_of(sums: pl.LazyFrame, bins: pl.LazyFrame, p: dict[str, Any]) -> pl.L
     (the 99th percentile of the ratios, to 0.001 %): a day whose
     typical line is within that tail — three pieces where one is usual, in a shop selling one,
     two or three — is not a day of huge lines.  A platform frame (one row)."""
-    n, s1, s2 = pl.col("lr_n").sum(), pl.col("lr_s1").sum(), pl.col("lr_s2").sum()
+    # summed in store-day order: the same bits however the store-days came (one piece, groups' parts)
+    by = pl.struct("store_id", "day")
+    n, s1, s2 = pl.col("lr_n").sum(), ordered_sum("lr_s1", by), ordered_sum("lr_s2", by)
     var = pl.when(n >= 2).then(((s2 - s1 * s1 / n) / (n - 1)).clip(lower_bound=0.0))
     noise = sums.select(var.sqrt().alias("_line_noise"))
     hist = bins.group_by("bin").agg(pl.col("n").sum()).sort("bin")
@@ -131,16 +134,31 @@ def spread_of(sums: pl.LazyFrame, bins: pl.LazyFrame, p: dict[str, Any]) -> pl.L
     return noise.join(tail, how="cross")
 
 
-def _line_spread(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
-    """The line spread over every store's lines (:func:`spread_of`); on state, the stored
-    store-days' parts plus the ones of the lines in ``ctx`` (``detectors.volume_state``)."""
+def _spread_parts(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
+    """The line spread's parts of ``ctx``'s store-days (sums and bins in one frame, ``_sums``
+    telling which); on state, the stored store-days' parts too (``detectors.volume_state``)."""
     one = _one(ctx, p)
     sums, bins = one["sums"].lazy(), one["bins"].lazy()
-    if ctx.state is None:
-        return spread_of(sums, bins, p)
-    stored_sums, stored_bins = volume_state.stored_spread(ctx, p)
-    return spread_of(pl.concat([stored_sums, sums], how="vertical_relaxed"),
-                     pl.concat([stored_bins, bins], how="vertical_relaxed"), p)
+    if ctx.state is not None:
+        stored_sums, stored_bins = volume_state.stored_spread(ctx, p)
+        sums = pl.concat([stored_sums, sums], how="vertical_relaxed")
+        bins = pl.concat([stored_bins, bins], how="vertical_relaxed")
+    return pl.concat([sums.with_columns(pl.lit(True).alias("_sums")),
+                      bins.with_columns(pl.lit(False).alias("_sums"))], how="diagonal_relaxed")
+
+
+def _line_spread(p: dict[str, Any]) -> Parts:
+    """The line spread over every store's lines (:func:`spread_of` of every store-day's parts)."""
+    def merge(parts: pl.LazyFrame) -> pl.LazyFrame:
+        sums = parts.filter(pl.col("_sums")).select("store_id", "day", "lr_n", "lr_s1", "lr_s2")
+        return spread_of(sums, parts.filter(~pl.col("_sums")).select("store_id", "day", "bin", "n"), p)
+    return Parts(lambda c: _spread_parts(c, p), merge)
+
+
+def _factors_of(p: dict[str, Any], days: Any) -> Parts:  # noqa: ANN401 - a pass: ctx -> (days, ...)
+    """A pass's day factors (:func:`_factors`) from every store-day's ratios."""
+    ratios = [f"{m}_ratio" for m in MEASURES]
+    return Parts(lambda c: days(c, p)[0].select("day", *ratios), lambda parts: _factors(parts, p))
 
 
 def _groups(ctx: DetectContext, p: dict[str, Any]) -> list[pl.Expr | None]:
@@ -182,7 +200,7 @@ def _first(ctx: DetectContext, p: dict[str, Any]) -> tuple[pl.LazyFrame, pl.Lazy
         configured = (pl.DataFrame({"day": _promo_days(ctx, p)}, schema={"day": pl.Date}).lazy()
                       .join(raw.select("store_id", "day"), on="day")
                       .with_columns(pl.lit(False).alias("_train")))
-        spread = ctx.platform("line_spread", lambda c: _line_spread(c, p))
+        spread = ctx.platform("line_spread", _line_spread(p))
         stored = None if ctx.state is None else volume_state.stored_days(ctx, p, 1)
         days, spread = pl.collect_all([_days(raw, spread, p, configured, stored), spread])
         return days.lazy(), spread.lazy()
@@ -193,7 +211,7 @@ def _bad_days(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     """Store-days kept out of pass two's training: pass one's anomalies and promotion days
     (a stored past day: as it was judged when its lines were scanned)."""
     days1 = _first(ctx, p)[0]
-    factors1 = ctx.platform("day_factors_1", lambda c: _factors(_first(c, p)[0], p))
+    factors1 = ctx.platform("day_factors_1", _factors_of(p, _first))
     judged1 = _judge(days1, factors1, p, _promo_days(ctx, p))
     fresh = ~pl.col("_stored").fill_null(False) if ctx.state is not None else pl.lit(True)
     bad = judged1.filter(fresh & (_anomalous(p) | (pl.col("promo_day") == 1))).select("store_id", "day")
@@ -220,7 +238,7 @@ def day_frame(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
     across stores — the line spread and each pass's day factors — comes through
     ``ctx.platform``, so a partitioned run judges a store group exactly as one piece.  What
     the baseline state keeps of the batch's days is handed to ``ctx.kept``."""
-    factors2 = ctx.platform("day_factors_2", lambda c: _factors(_second(c, p)[0], p))
+    factors2 = ctx.platform("day_factors_2", _factors_of(p, _second))
     days2, bad = _second(ctx, p)
     one = _one(ctx, p)
     volume_state.keep_days(ctx, p, _first(ctx, p)[0], bad, days2, one["sums"].lazy(), one["bins"].lazy())

@@ -13,8 +13,8 @@ Two scopes (rule parameter ``scope``):
 ``line``  a line's quantity against that store's usual quantity for that SKU (the median of
           the pair's previous ``sku_window`` quantities, outliers kept out); with too little
           store history, against the platform's median for the SKU (over its newest
-          ``platform_lines`` lines) scaled by the store's size (its pairs' usuals against the
-          platform's on the SKUs it does order), else the platform's median line over those
+          ``platform_lines`` lines) scaled by the store's size at the line (its newest lines
+          before it against the platform's usuals, on the SKUs it does order), else the platform's median line over those
           lines (``detectors.line_refs``: bounded, so the baseline state serves them exactly):
           an extra zero typed shows up as a ratio of about 10, two as 100.  Its size is also given in packs (quantity ÷ the SKU's order step from the
           catalog, else units), so a floor reads "at least so many cases", not "50 units".
@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from contracts.schema import LINE_KEY
 from detectors.base import DetectContext, Detector
 from detectors.baselines import line_ratio, sku_usual
 from detectors.common import OKEY, order_subject
@@ -69,7 +70,8 @@ LINE_FEATURES = {
     "order_step": "订货步长（商品档案，无则 1）",
     "packs": "订购件数（数量 ÷ 步长）",
     "excess_packs": "超出常规的件数（（数量 − 常规）÷ 步长）",
-    "zero_shape": "多输一个0的形状（数量 ÷ 10 是整数个步长，1 是 / 0 否）",
+    "zero_shape": "多输一个0的形状（数量 ÷ 10 是整数个 shape_step，1 是 / 0 否）",
+    "shape_step": "判断多输0所用步长（目录步长与该商品全平台各行数量的最大公约数，取大者）",
 }
 PARAMS: dict[str, Any] = {
     "scope": "line",
@@ -159,9 +161,11 @@ def _steps(ctx: DetectContext) -> pl.LazyFrame | None:
 
 def _zero_shape() -> pl.Expr:
     """1 when the quantity reads as a valid quantity with a zero typed after it: a tenth of it
-    is a whole number of order steps (of units when the step is unknown)."""
-    tenth = pl.col("quantity") / 10.0 / pl.col("order_step")
-    return ((pl.col("quantity") >= 10 * pl.col("order_step")) & ((tenth - tenth.round()).abs() < 1e-6)).cast(pl.Int8)
+    is a whole number of steps — the coarser of the catalog's order step and the step the SKU's
+    platform lines show (``shape_step``: a SKU everyone orders in tens has every line of that
+    shape, so the shape says nothing there)."""
+    tenth = pl.col("quantity") / 10.0 / pl.col("shape_step")
+    return ((pl.col("quantity") >= 10 * pl.col("shape_step")) & ((tenth - tenth.round()).abs() < 1e-6)).cast(pl.Int8)
 
 
 def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
@@ -172,13 +176,13 @@ def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         active = volume_state.with_windows(ctx, active)
     # the platform's usual per SKU and per line (``detectors.line_refs``), for a store with too
     # little history (platform frames: a partitioned run computes them over every store first)
-    sku = ctx.platform("sku_qty", lambda c: line_refs.sku_refs(c, n))
-    everyone = ctx.platform("qty", lambda c: line_refs.platform_ref(c, n))
+    sku = ctx.platform("sku_qty", line_refs.sku_refs(n))
+    everyone = ctx.platform("qty", line_refs.platform_ref(n))
     lines = (
         _usual(active, p)
         .join(sku, on="sku", how="left", nulls_equal=True)
         .join(everyone, how="cross")
-        .join(line_refs.store_sizes(ctx, p, sku), on="store_id", how="left", nulls_equal=True)
+        .join(line_refs.store_sizes(ctx, p, sku), on=list(LINE_KEY), how="left", nulls_equal=True)
     )
     steps = _steps(ctx)
     lines = (lines.join(steps, on="sku", how="left") if steps is not None
@@ -201,9 +205,12 @@ def _line(ctx: DetectContext, p: dict[str, Any]) -> pl.LazyFrame:
         .otherwise(pl.col("_platform_n"))
     )
     step = pl.col("_step").fill_null(1.0)
+    # the step the SKU's lines show, trusted from as many lines as its platform usual
+    shown = pl.when(pl.col("_sku_n") >= min_pl).then(pl.col("_sku_step"))
     return (
         lines.with_columns(usual.alias("_usual"), baseline.alias("baseline"),
-                           hist.cast(pl.Int64).alias("history_lines"), step.alias("order_step"))
+                           hist.cast(pl.Int64).alias("history_lines"), step.alias("order_step"),
+                           pl.max_horizontal(step, shown).alias("shape_step"))
         .filter(pl.col("_in_batch"))
         .with_columns(
             (pl.col("quantity") / pl.col("_usual")).alias("qty_ratio"),

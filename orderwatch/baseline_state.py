@@ -11,7 +11,7 @@ rule change that needs a new aggregate, after editing ``history.state``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 
@@ -50,16 +50,25 @@ def day_params(config: Config) -> list[dict]:
     return [out[k] for k in sorted(out)]
 
 
-def judged_from_raw(lines: pl.DataFrame, config: Config, params: list[dict] | None = None) -> dict[str, pl.DataFrame]:
-    """Every store-day of ``lines`` judged by each day rule, as the state keeps them (a rebuild)."""
+def judged_context(lines: pl.DataFrame, config: Config) -> DetectContext:
+    """The context a rebuild judges ``lines``' store-days in (every line in the batch)."""
+    prepared = prepare(lines.lazy().with_columns(pl.lit(True).alias("_in_batch")), config).collect().lazy()
+    return DetectContext(lines=prepared, catalog=None, as_of=datetime.now(), config=config, orders=prepared.head(0))
+
+
+def judged_from_raw(lines: pl.DataFrame, config: Config, params: list[dict] | None = None,
+                    factors: dict[str, dict[str, pl.DataFrame]] | None = None) -> dict[str, pl.DataFrame]:
+    """Every store-day of ``lines`` judged by each day rule, as the state keeps them (a rebuild).
+    ``factors``: per rule's ``volume_state.params_key``, its platform frames merged over every
+    store (``lines`` then holds some stores only: ``orderwatch.runner.merged``)."""
     params = day_params(config) if params is None else params
     out = {t: pl.DataFrame(schema=s) for t, s in volume_state.SCHEMAS.items()}
     if not params or lines.is_empty():
         return out
-    prepared = prepare(lines.lazy().with_columns(pl.lit(True).alias("_in_batch")), config).collect().lazy()
-    ctx = DetectContext(lines=prepared, catalog=None, as_of=datetime.now(), config=config, orders=prepared.head(0))
+    ctx = judged_context(lines, config)
     for p in params:
-        day_frame(ctx, p)
+        given = None if factors is None else factors.get(volume_state.params_key(p), {})
+        day_frame(ctx if given is None else replace(ctx, factors=given, builds={}), p)
     return merge_kept(out, ctx.kept)
 
 
@@ -192,4 +201,5 @@ def after_commit(history: History, config: Config, scan_id: int, new_lines: pl.D
         return None
 
 
-__all__ = ["StateUpdate", "advance_scan", "after_commit", "is_current", "rebuild", "state_of"]
+__all__ = ["StateUpdate", "advance_scan", "after_commit", "is_current", "judged_context", "judged_from_raw", "rebuild",
+           "state_of"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 import polars.selectors as cs
@@ -86,15 +86,23 @@ def platform_plans(ctx: DetectContext, empty: DetectContext, rules: Sequence[Rul
     no rows): the detector's own code names them, so a changed detector needs no list here.
     """
     _keys, full = _contexts(ctx, rules, present)
-    _keys, probe = _contexts(empty, rules, present, factors=None)
-    out: dict[str, dict[str, pl.LazyFrame]] = {}
+    return {key: {name: build(full[key]) for name, build in named.items()}
+            for key, named in platform_builds(empty, rules, present).items()}
+
+
+def platform_builds(empty: DetectContext, rules: Sequence[Rule],
+                    present: dict[str, set[str]] | None) -> dict[str, dict[str, Callable[[DetectContext], pl.LazyFrame]]]:
+    """Rule key -> the builds of the platform frames its detector asks for, learnt by running it
+    on ``empty`` (the same columns, no rows)."""
+    keys, probe = _contexts(empty, rules, present, factors=None)
+    out: dict[str, dict[str, Callable[[DetectContext], pl.LazyFrame]]] = {}
     for rule in rules:
-        key = _keys[rule.id]
+        key = keys[rule.id]
         if key in out:
             continue
         probe_ctx = dataclasses.replace(probe[key], builds={}, cache={})
         REGISTRY[rule.detector].compute(probe_ctx, rule.params)
-        out[key] = {name: build(full[key]) for name, build in probe_ctx.builds.items()}
+        out[key] = dict(probe_ctx.builds)
     return out
 
 
@@ -170,4 +178,4 @@ def split_reports(flags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return flags.filter(~is_report), flags.filter(is_report)
 
 
-__all__ = ["Factors", "decide", "decide_levels", "platform_plans", "split_reports"]
+__all__ = ["Factors", "decide", "decide_levels", "platform_builds", "platform_plans", "split_reports"]

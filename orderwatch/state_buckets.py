@@ -5,7 +5,8 @@ into :class:`BucketJob` s: a few of the state's store buckets (``store.baseline_
 ``crc32(store) % 16``) with the scan's lines of their stores.  :func:`run_job` is a pure
 function of a job and the job's stored bucket files: it reads each of its buckets once,
 computes its stores' new rows (``detectors.state_tables.advance_from``, ``cod_orders``, the
-judged store-days), and *stages* each bucket's new file beside the old one; the driver renames
+judged store-days), and *stages* per bucket a delta file of the rows that changed (the bucket
+whole on a first build or a compaction: ``store.state_deltas``); the driver renames
 every staged file and writes ``meta.json`` last (:func:`orderwatch.baseline_state.advance_scan`),
 so a crash or a retried task leaves the previous state or files no commit names.
 
@@ -25,7 +26,8 @@ import polars as pl
 from contracts.config import Config
 from detectors import state_platform, state_tables, volume_state
 from detectors.state_tables import contributions
-from store.baseline_state import BaselineState, Staged, drop_stores, only_stores, with_bucket
+from store.baseline_state import BaselineState, Staged, only_stores, with_bucket
+from store.state_deltas import Compaction
 
 JUDGED = tuple(volume_state.SCHEMAS)
 #: rows a job holds at most — lines, and on an update the buckets' stored rows (a bucket with
@@ -194,9 +196,10 @@ def stores_rows(job: BucketJob, stored: dict[str, pl.DataFrame], config: Config
 
 def run_job(state_dir: str, schemas: dict[str, dict[str, pl.DataType]], buckets: int, job: BucketJob,
             config: Config) -> BucketResult:
-    """One job: its buckets read once (not on a first build), its stores' rows recomputed, each
-    bucket staged whole (the other stores' rows carried unchanged)."""
-    st = BaselineState(state_dir, schemas, buckets)
+    """One job: its buckets read once (not on a first build), its stores' rows recomputed, and
+    per bucket a delta file of what changed staged (``store.state_deltas``; the bucket whole on
+    a first build, or when its deltas are due for compaction: the other stores' rows carried)."""
+    st = BaselineState(state_dir, schemas, buckets, Compaction.of(config.get("history.state")))
     names = [job.new.select("store_id")]
     if job.days is not None:
         names.append(job.days.select("store_id"))
@@ -206,13 +209,17 @@ def run_job(state_dir: str, schemas: dict[str, dict[str, pl.DataType]], buckets:
     else:
         whole = st.read_buckets(job.buckets)
     mine = {t: only_stores(f, stores) for t, f in whole.items()}
-    others = {t: drop_stores(f, stores) for t, f in whole.items()}
-    del whole
+    read = sum(f.height for f in mine.values())
     tables, platform = stores_rows(job, mine, config)
-    staged = st.stage({t: pl.concat([others[t], tables[t].select(others[t].columns)]) for t in schemas},
-                      job.buckets, job.tag)
-    return BucketResult(staged, len(stores), job.new.height + job.old.height,
-                        sum(f.height for f in mine.values()), sum(f.height for f in others.values()),
+    if job.fresh:
+        staged, carried = st.stage({t: tables[t] for t in schemas}, job.buckets, job.tag), 0
+    else:
+        # a pair's window changes only with its new lines or the stored versions they replace
+        pairs = pl.concat([f.select(pl.col("store_id").cast(pl.String), pl.col("sku").cast(pl.String))
+                           for f in (job.new, job.old)]).unique()
+        staged, carried = st.stage_changes(whole, mine, stores, tables, job.buckets, job.tag,
+                                           scope={"sku_window": pairs})
+    return BucketResult(staged, len(stores), job.new.height + job.old.height, read, carried,
                         {t: tables[t].height for t in schemas}, platform)
 
 

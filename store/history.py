@@ -25,24 +25,46 @@ from contracts.schema import (
 )
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {**CANONICAL, **PROVENANCE, "_row_hash": pl.UInt64()}
+#: rows per slice the lines' row hash is taken over (:func:`hashed`)
+HASH_ROWS = 8192
 UPDATES_MARKER = "has_updates"
 PENDING_PREFIX = ".pending.scan_id="
 
 
+def _scan_of(path: Path) -> int:
+    return int(path.parent.name.split("=", 1)[1])
+
+
+def hashed(frame: pl.DataFrame) -> pl.Series:
+    """``contracts.schema.row_hash`` of ``frame``, taken slice by slice (the same values).
+
+    Why: the struct hash of ~45 columns runs column by column over each chunk; over a batch in
+    one chunk (the scan's, ``orderwatch.scan_batch.contiguous``) it cost 2-3x the CPU of the same
+    hash over slices of a few thousand rows that stay in cache (1 M lines: 0.52-0.66 s -> 0.23-0.25 s).
+    The slices are views, not copies."""
+    if frame.height <= HASH_ROWS:
+        return row_hash(frame)
+    parts = [frame.slice(i, HASH_ROWS) for i in range(0, frame.height, HASH_ROWS)]
+    return row_hash(pl.concat(parts, rechunk=False)).rechunk()
+
+
 class History:
-    """Parquet partitions ``<dir>/lines/scan_id=<n>/part.parquet`` of canonical lines."""
+    """Parquet partitions ``<dir>/lines/scan_id=<n>/`` of canonical lines: ``part.parquet``,
+    or one ``part-g<k>.parquet`` per store group when the scan's groups wrote their own lines
+    (a Ray scan with its lines on the workers: no task holds the whole batch)."""
 
     def __init__(self, dir: Path | str) -> None:
         self.dir = Path(dir)
         self.lines_dir = self.dir / "lines"
 
-    def _partition(self, scan_id: int) -> Path:
-        return self.lines_dir / f"scan_id={int(scan_id)}" / "part.parquet"
+    def _partition(self, scan_id: int, group: int | None = None) -> Path:
+        name = "part.parquet" if group is None else f"part-g{int(group):02d}.parquet"
+        return self.lines_dir / f"scan_id={int(scan_id)}" / name
 
     def _files(self) -> list[Path]:
-        """Partitions oldest scan first (numeric order: a later version of a line wins)."""
-        return sorted(self.lines_dir.glob("scan_id=*/part.parquet"),
-                      key=lambda p: int(p.parent.name.split("=", 1)[1]))
+        """Partitions oldest scan first (numeric order: a later version of a line wins); a
+        scan's group files by name (their stores are disjoint: no key is in two of them)."""
+        return sorted(self.lines_dir.glob("scan_id=*/part*.parquet"), key=lambda p: (_scan_of(p), p.name))
 
     @property
     def empty(self) -> bool:
@@ -62,26 +84,39 @@ class History:
         return self.promote(scan_id)
 
     # -- a scan's partition lands after its database commit ------------------------------
-    def _pending(self, scan_id: int) -> Path:
-        return self.lines_dir / f"{PENDING_PREFIX}{int(scan_id)}.parquet"
+    def _pending(self, scan_id: int, group: int | None = None) -> Path:
+        tail = "" if group is None else f".g{int(group):02d}"
+        return self.lines_dir / f"{PENDING_PREFIX}{int(scan_id)}{tail}.parquet"
 
-    def stage(self, scan_id: int, df: pl.DataFrame, replaces: bool = False) -> Path | None:
+    def _pendings(self, scan_id: int) -> list[tuple[Path, Path]]:
+        """(pending file, its place) of every staged file of the scan (one, or one per group)."""
+        out = []
+        for p in sorted(self.lines_dir.glob(f"{PENDING_PREFIX}{int(scan_id)}.*parquet")):
+            tail = p.name[len(f"{PENDING_PREFIX}{int(scan_id)}"):]
+            if tail == ".parquet":
+                out.append((p, self._partition(scan_id)))
+            elif tail.startswith(".g") and tail[2:-len(".parquet")].isdigit():
+                out.append((p, self._partition(scan_id, int(tail[2:-len(".parquet")]))))
+        return out
+
+    def stage(self, scan_id: int, df: pl.DataFrame, replaces: bool = False, group: int | None = None) -> Path | None:
         """Write a scan's partition under a temporary name readers never glob.
 
         :meth:`promote` renames it into place once the scan's transaction committed; a crash
         in between leaves a pending file that :func:`store.recovery.recover` promotes (the scan
-        is ``done``) or deletes (it is not).
+        is ``done``) or deletes (it is not).  ``group``: one store group's part of the scan
+        (its own file, named by scan and group: a retried writer overwrites it, never doubles).
         """
         if df.is_empty():
             return None
         self.lines_dir.mkdir(parents=True, exist_ok=True)
         if replaces:
             (self.dir / UPDATES_MARKER).touch()
-        pending = self._pending(scan_id)
+        pending = self._pending(scan_id, group)
         tmp = self.lines_dir / f".part.{uuid.uuid4().hex}.tmp"
         try:
             frame = conform(df)
-            frame.select(BASELINE_FIELDS).with_columns(row_hash(frame)).write_parquet(
+            frame.select(BASELINE_FIELDS).with_columns(hashed(frame)).write_parquet(
                 tmp, compression="zstd", statistics=True)
             os.replace(tmp, pending)
         finally:
@@ -89,32 +124,36 @@ class History:
         return pending
 
     def promote(self, scan_id: int) -> Path | None:
-        """Move a staged partition into place (after the scan committed)."""
-        pending = self._pending(scan_id)
-        if not pending.exists():
+        """Move a scan's staged file(s) into place (after the scan committed); the partition's
+        directory (None: nothing was staged).  A crash half-way leaves the rest pending:
+        recovery promotes them."""
+        staged = self._pendings(scan_id)
+        if not staged:
             return None
-        target = self._partition(scan_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(pending, target)
-        return target
+        for pending, target in staged:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(pending, target)
+        return staged[0][1] if len(staged) == 1 else staged[0][1].parent
 
     def discard(self, scan_id: int) -> None:
         """Forget a staged partition (its scan did not commit)."""
-        self._pending(scan_id).unlink(missing_ok=True)
+        for pending, _ in self._pendings(scan_id):
+            pending.unlink(missing_ok=True)
 
     def pending_scan_ids(self) -> list[int]:
-        return sorted(int(p.name[len(PENDING_PREFIX):].split(".", 1)[0])
-                      for p in self.lines_dir.glob(f"{PENDING_PREFIX}*.parquet"))
+        return sorted({int(p.name[len(PENDING_PREFIX):].split(".", 1)[0])
+                       for p in self.lines_dir.glob(f"{PENDING_PREFIX}*.parquet")})
 
     def partition_scan_ids(self) -> list[int]:
-        return [int(p.parent.name.split("=", 1)[1]) for p in self._files()]
+        return sorted({_scan_of(p) for p in self._files()})
 
     def remove_partition(self, scan_id: int) -> None:
-        """Delete a partition whose scan never committed (an orphan)."""
-        part = self._partition(scan_id)
-        part.unlink(missing_ok=True)
+        """Delete a partition whose scan never committed (an orphan): every file of it."""
+        folder = self._partition(scan_id).parent
+        for part in folder.glob("part*.parquet"):
+            part.unlink(missing_ok=True)
         try:
-            part.parent.rmdir()
+            folder.rmdir()
         except OSError:
             pass
 
@@ -174,13 +213,13 @@ class History:
         key_cols = list(LINE_KEY)
         if batch.is_empty() or not self._files():
             return batch, batch.height
-        hashed = batch.with_columns(row_hash(batch))
+        with_hash = batch.with_columns(hashed(batch))
         lo, hi = batch.select(pl.col("created_at").min().alias("lo"), pl.col("created_at").max().alias("hi")).row(0)
         lf = self.scan(with_hash=True)
         if lo is not None:
             lf = lf.filter(pl.col("created_at").is_between(lo, hi))
         stored = lf.select(*key_cols, "_row_hash").collect()
-        fresh = hashed.join(stored, on=[*key_cols, "_row_hash"], how="anti", nulls_equal=True)
+        fresh = with_hash.join(stored, on=[*key_cols, "_row_hash"], how="anti", nulls_equal=True)
         new_keys = fresh.join(stored.select(key_cols).unique(), on=key_cols, how="anti", nulls_equal=True).height
         return fresh.drop("_row_hash"), new_keys
 

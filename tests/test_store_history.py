@@ -57,6 +57,33 @@ def test_append_scan_and_since(tmp_path: Path) -> None:
     assert h.scan().collect().height == 2
 
 
+def test_a_scan_written_by_store_group_is_one_file_per_group_and_read_as_one(tmp_path: Path) -> None:
+    """A Ray scan's groups each stage their own file (named by scan and group): a retried group
+    overwrites its file, promote lands them all, and every reader sees the scan's lines once."""
+    h = History(tmp_path)
+    h.append(1, batch(["A1", "A2"], day=0))
+    groups = [batch(["B1", "B2"], day=3, store_id="S002"), batch(["C1"], day=3, store_id="S003")]
+    for g, lines in enumerate(groups):
+        h.stage(2, lines, group=g)
+    h.stage(2, groups[1], group=1)                  # a retried task writes the same name again
+    assert h.pending_scan_ids() == [2] and h.partition_scan_ids() == [1] and h.scan().collect().height == 2
+    assert h.promote(2) == tmp_path / "lines" / "scan_id=2"
+    assert sorted(p.name for p in (tmp_path / "lines" / "scan_id=2").iterdir()) == ["part-g00.parquet", "part-g01.parquet"]
+    assert h.pending_scan_ids() == [] and h.partition_scan_ids() == [1, 2]
+    got = h.scan().collect()
+    assert got.height == 5 and sorted(got["order_id"]) == ["A1", "A2", "B1", "B2", "C1"]
+    parts = h.scan_partitions([2]).collect()
+    assert sorted(parts["order_id"]) == ["B1", "B2", "C1"] and set(parts["_scan_id"]) == {2}
+    assert h.known_keys(groups[1].select(*LINE_KEY, "created_at")).height == 1
+    # a scan that did not commit: its group files are discarded, or its partition removed whole
+    h.stage(3, batch(["D1"], day=4), group=0)
+    h.stage(3, batch(["E1"], day=4, store_id="S004"), group=1)
+    h.discard(3)
+    assert h.pending_scan_ids() == [] and h.scan().collect().height == 5
+    h.remove_partition(2)
+    assert h.partition_scan_ids() == [1] and not (tmp_path / "lines" / "scan_id=2").exists()
+
+
 def test_known_keys(tmp_path: Path) -> None:
     h = History(tmp_path)
     h.append(1, batch(["A1", "A2"], day=0))
@@ -81,3 +108,19 @@ def test_migrate_cli_without_ini(tmp_path: Path, capsys: pytest.CaptureFixture) 
         assert current_revision(s.engine) == "0012"
     migrate_main([f"--url={url}", "current"])
     assert "0012" in capsys.readouterr().out
+
+
+def test_the_row_hash_taken_by_slices_is_the_row_hash():
+    """``store.history.hashed`` (slice by slice, for speed) gives ``row_hash``'s values exactly,
+    so a history written before it is still matched line for line."""
+    from contracts.schema import row_hash
+    from store.history import HASH_ROWS, hashed
+    n = 3 * HASH_ROWS + 17
+    frame = pl.DataFrame({
+        "source": ["s"] * n, "store_id": [f"st{i % 13}" for i in range(n)], "order_id": [f"o{i // 3}" for i in range(n)],
+        "line_no": [i % 3 for i in range(n)], "quantity": [float(i % 7) if i % 5 else None for i in range(n)],
+    })
+    for f in (frame, frame.head(HASH_ROWS), frame.head(0)):
+        got = hashed(f)
+        assert got.name == "_row_hash" and got.n_chunks() == 1
+        assert got.equals(row_hash(f))

@@ -5,8 +5,8 @@
 task per store group finds its new or changed lines (``History.new_or_changed`` and the stored
 versions they replace) and keeps them in the object store; the open set's rows (one per
 order of the new lines) are all the driver receives of them; the flagged orders' lines are
-filtered per group and staged by one task; the history partition is written by one task
-on the shared history path (``history.dir``, which a cluster requires), and the baseline
+filtered per group and staged by one task; the history partition is written by a task per
+group, one file each (``History.stage(group=)``), on the shared history path (``history.dir``, which a cluster requires), and the baseline
 state is advanced per group (``state_on_workers``).
 Each task writes under a temporary name and renames (the same writers as in-process), so a
 task Ray retries after its worker died writes the same file again and nothing doubles.
@@ -56,8 +56,9 @@ def _states_task(config: Config, as_of: datetime, rules: Sequence[Rule], present
     return scan_states(_concat((fresh,)), config, as_of, rules, present).to_arrow()
 
 
-def _stage_history_task(history_dir: str, scan_id: int, replaces: bool, *fresh: Any) -> None:  # noqa: ANN401
-    History(history_dir).stage(scan_id, _concat(fresh), replaces=replaces)
+def _stage_history_task(history_dir: str, scan_id: int, replaces: bool, group: int, fresh: Any) -> None:  # noqa: ANN401
+    """One group's new lines as its own file of the scan's partition (named by scan and group)."""
+    History(history_dir).stage(scan_id, _concat((fresh,)), replaces=replaces, group=group)
 
 
 @dataclass
@@ -129,9 +130,10 @@ class OnWorkers:
         return pl.concat([pl.from_arrow(t) for t in got], how="vertical_relaxed")  # type: ignore[misc]
 
     def stage_history(self, history: History, scan_id: int) -> None:
+        """A task per group writes its new lines (one file each: no task holds the batch)."""
         if self.new_rows:
-            self._get(self._task(_stage_history_task).remote(str(history.dir.resolve()), scan_id,
-                                                             self.new_rows > self.new_keys, *self.fresh))
+            task, where, replaces = self._task(_stage_history_task), str(history.dir.resolve()), self.new_rows > self.new_keys
+            self._get([task.remote(where, scan_id, replaces, i, f) for i, f in enumerate(self.fresh)])
 
     def advance_state(self, history: History, config: Config, scan_id: int, before: list[int],
                       kept: dict[str, pl.DataFrame], mapper: object | None = None) -> StateUpdate | None:

@@ -10,8 +10,9 @@ driver fetches the heads only: counts, quarantine rows, per-store keys, the repo
 partitions exactly as the in-process runner does (``ingest.split.assign_stores``), each with
 the objects of the buckets that hold its stores.
 
-``judge_split``: the platform frames come from one task that is handed every object (``plan``
-over the whole batch, run on a worker: what the driver computed before), then each partition's
+``judge_split``: the platform frames are merged from each group's parts (``ray_merged``; one
+task handed every object runs ``plan`` over the whole batch only for a detector whose frame is
+not built from parts), then each partition's
 task is handed its objects — as task arguments, so Ray resolves them on the worker —, keeps its
 stores' lines and returns its flags and, for the driver's correlation pass, the (store, time)
 of the orders of its stores that have flags.  The driver holds the flags, the keys and those
@@ -81,6 +82,7 @@ class SplitBatch(SplitRead):
     group_buckets: list[list[int]] = field(default_factory=list)
     # the judging partitions: whole stores as in process, with the objects of their stores' buckets
     judged: list[tuple[list[str | None], list[Any]]] = field(default_factory=list)
+    planned_by: str = ""        # "parts": the platform frames merged from the groups' parts; "task": one planning task
 
 
 def read_split(runner: Any, paths: Sequence[str | Path], config: Config, *, source: str | None = None,  # noqa: ANN401
@@ -187,6 +189,23 @@ def _judge_task(spec: Any, factors: dict[str, dict[str, Any]], stores: list[str 
     return result, None if orders is None else orders.to_arrow()
 
 
+def _planned(ray: Any, runner: Any, job: Judgment, batch: SplitBatch) -> Planned:  # noqa: ANN401
+    """The partitions' spec and platform frames: merged from the groups' parts (``ray_merged``),
+    else (a detector's frame not built from parts) by one planning task handed every group's objects."""
+    from orderwatch.runner.on_ray import _get
+    from orderwatch.runner.ray_merged import mergeable, merged_plan
+    job = replace(job, batch=empty_canonical())
+    if batch.groups and mergeable(job):
+        batch.planned_by = "parts"
+        return merged_plan(ray, runner, job, batch)
+    batch.planned_by = "task"
+    every = [h for group in batch.groups for h in group]
+    planner = ray.remote(_plan_task).options(max_retries=runner.max_retries, retry_exceptions=False)
+    planned: Planned = _get(ray, planner.remote(job, *every))
+    batch.ledger.count(planned)
+    return planned
+
+
 def judge_split(runner: Any, job: Judgment, batch: SplitBatch) -> Judged:  # noqa: ANN401 - a RayRunner
     """``job`` (its ``batch`` unused: empty) judged on ``batch``'s groups; the ``Judged`` of
     ``RayRunner.judge`` on the same lines, except that its context carries the flagged stores'
@@ -197,10 +216,7 @@ def judge_split(runner: Any, job: Judgment, batch: SplitBatch) -> Judged:  # noq
     from orderwatch.runner.on_ray import CRASH_ONCE_ENV, _get
     import time
     ray = runner._connect()
-    every = [h for group in batch.groups for h in group]
-    planner = ray.remote(_plan_task).options(max_retries=runner.max_retries, retry_exceptions=False)
-    planned: Planned = _get(ray, planner.remote(replace(job, batch=empty_canonical()), *every))
-    batch.ledger.count(planned)
+    planned = _planned(ray, runner, job, batch)
     planned.spec.crash_once = os.environ.get(CRASH_ONCE_ENV) or None
     spec, factors = ray.put(planned.spec), ray.put(planned.factors)
     task = ray.remote(_judge_task).options(max_retries=runner.max_retries, retry_exceptions=False)

@@ -9,10 +9,10 @@ its batch lines for the judged store-days — and stages their files.  The drive
 in-process, renames the staged files and writes ``meta.json`` last (``baseline_state._commit``).
 
 The platform tables: on the state's first build each job returns its stores' bounded part and
-the driver merges them (``state_platform.merge_built``, as in-process); on an update they are
-advanced by one task from the scan's new and replaced lines (``state_platform.advance_platform``
-is not a merge of per-group parts) — the batch's new lines, not its history.  A stale state is
-rebuilt by one task from the history, as in-process by the driver.
+the driver merges them (``state_platform.merge_built``, as in-process); on an update each
+group's task advances its buckets' share of them by its own new and replaced lines and one task
+bounds the union (``platform_on_workers``).  A stale state is
+rebuilt by bucket group (``rebuild_on_workers``), each task reading its buckets' stores' history.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ import polars as pl
 
 from contracts.config import Config
 from detectors import state_platform
-from detectors.state_tables import contributions
-from orderwatch import platform_state
-from orderwatch.baseline_state import StateUpdate, _commit, is_current, rebuild, state_of
+from orderwatch.baseline_state import StateUpdate, _commit, is_current, state_of
 from orderwatch.runner.ray_split import _concat
 from orderwatch.state_buckets import BucketResult, build_lines, land_result, plan_jobs, run_job, ship_result
 from store import History
@@ -50,23 +48,6 @@ def _group_task(history_dir: str, config: Config, build: bool, tag: str, kept: d
     return results
 
 
-def _platform_task(history_dir: str, config: Config, groups: int, *objects: Any  # noqa: ANN401
-                   ) -> tuple[dict[str, Any] | None, int]:
-    """The platform tables advanced past the scan's new (first ``groups`` objects) and replaced
-    lines, and the state rows read for them."""
-    new, old = _concat(objects[:groups]), _concat(objects[groups:])
-    if not (new.height or old.height):
-        return None, 0
-    st = state_of(History(history_dir))
-    tables = state_platform.advance_platform(platform_state.read(st), contributions(new, config),
-                                             contributions(old, config), state_platform.Bounds.of(config))
-    return {t: f.to_arrow() for t, f in tables.items()}, st.rows_read
-
-
-def _rebuild_task(history_dir: str, config: Config) -> StateUpdate:
-    return rebuild(History(history_dir), config)
-
-
 def advance_on_workers(ws: Any, history: History, config: Config, scan_id: int, before: list[int],  # noqa: ANN401
                        kept: dict[str, pl.DataFrame]) -> StateUpdate | None:
     """``baseline_state.after_commit`` for an ``OnWorkers`` batch ``ws``: a failure marks the
@@ -84,7 +65,8 @@ def _advance(ws: Any, history: History, config: Config, scan_id: int, before: li
     st, where = state_of(history), str(history.dir.resolve())
     build = not before and bool(kept)            # the first scan: its own lines are the whole history
     if not build and not is_current(st, history, config, before):
-        return ws._get(ws._task(_rebuild_task).remote(where, config))
+        from orderwatch.runner.rebuild_on_workers import rebuild_on_workers
+        return rebuild_on_workers(ws, history, config)
     if build:
         st.clear()
     tag = f"s{scan_id}-"
@@ -95,8 +77,11 @@ def _advance(ws: Any, history: History, config: Config, scan_id: int, before: li
     groups = ws._groups()
     refs = [task.remote(where, config, build, tag, shipped, crash, ws.fresh[i], ws.replaced[i], *h)
             for i, (_, h) in enumerate(groups)]
-    platform_ref = None if build else ws._task(_platform_task).remote(where, config, len(ws.fresh), *ws.fresh,
-                                                                      *ws.replaced)
+    platform_ref = None
+    if not build and (ws.new_rows or ws.replaced_rows):     # the platform tables by group, then one merge
+        from orderwatch.runner.merged import owned_buckets
+        from orderwatch.runner.platform_on_workers import advance_by_group
+        platform_ref = advance_by_group(ws, where, config, owned_buckets(ws.read.group_buckets))
     try:
         results = [land_result(r) for rs in ws._get(refs) for r in rs]
         got, platform_rows = (None, 0) if platform_ref is None else ws._get(platform_ref)
