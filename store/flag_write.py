@@ -15,7 +15,8 @@ flag, then a second lookup for the ids) grew quadratically on SQLite.  Now:
 4. the raises (a more severe level than stored) are staged and applied by one ``UPDATE …
    FROM``, guarded by the level read in 2 (a flag changed meanwhile is left alone), returning
    what it changed;
-5. the events of 3 and 4 go in with one bulk insert.
+5. the events of 3 and 4 go in in bulk (on SQLite the created ones as one ``INSERT … SELECT``
+   from the flags just inserted: ``store.flag_insert.created_events``).
 
 A flag never goes down by itself, so writing the same flags twice changes nothing.
 """
