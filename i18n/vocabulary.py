@@ -94,6 +94,7 @@ FEATURES = {
     "promo_day": N_("Promotion day"),
     "packs": N_("Packs ordered (quantity ÷ order step)"),
     "excess_packs": N_("Packs above the usual"), "zero_shape": N_("Reads as a quantity with a zero typed after it"),
+    "shape_step": N_("Step the typed zero is judged in (the catalog's or the SKU's lines' common step)"),
     # volume_surge, line
     "quantity": N_("Quantity ordered"), "usual_qty": N_("Usual quantity (median)"),
     "qty_ratio": N_("Quantity against the usual"), "history_lines": N_("Lines of history in the baseline"),
