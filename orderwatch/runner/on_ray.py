@@ -34,7 +34,7 @@ import ingest
 from contracts.config import Config, ConfigError
 from ingest.parts import Whole, arrow, read_in_parts
 from orderwatch.runner import Judged, Judgment
-from orderwatch.runner.partition import PartitionSpec, gather, judge_partition, plan
+from orderwatch.runner.partition import PartitionSpec, arrow_frames, frames_of, gather, judge_partition, plan
 
 #: tests: a marker path; the first task that creates it kills its own worker (Ray retries it)
 CRASH_ONCE_ENV = "ORDERWATCH_RAY_CRASH_ONCE"
@@ -79,8 +79,7 @@ def _crash_once(marker: str | None) -> None:
 def _run_partition(spec: PartitionSpec, factors: dict[str, dict[str, Any]], batch: Any) -> Any:  # noqa: ANN401
     """One task: an Arrow batch of whole stores judged against the broadcast frames."""
     _crash_once(spec.crash_once)
-    frames = {key: {name: pl.from_arrow(t) for name, t in named.items()} for key, named in factors.items()}
-    return judge_partition(spec, frames, pl.from_arrow(batch))
+    return judge_partition(spec, frames_of(factors), pl.from_arrow(batch))
 
 
 def _state_job(fn: Callable[[Any], Any], crash_once: str | None, shipped: Any) -> Any:  # noqa: ANN401
@@ -306,7 +305,7 @@ class RayRunner:
         p = plan(job, n)
         p.spec.crash_once = os.environ.get(CRASH_ONCE_ENV) or None
         spec = ray.put(p.spec)
-        factors = ray.put({key: {name: f.to_arrow() for name, f in named.items()} for key, named in p.factors.items()})
+        factors = ray.put(arrow_frames(p.factors))
         task = ray.remote(_run_partition).options(max_retries=self.max_retries, retry_exceptions=False)
         t0 = time.perf_counter()
         refs = [task.remote(spec, factors, part.to_arrow()) for part in p.parts]

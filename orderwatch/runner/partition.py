@@ -39,6 +39,16 @@ from orderwatch.runner.with_state import current, read_view
 FACTOR_ENGINE = "streaming"
 
 
+def arrow_frames(factors: Factors) -> dict[str, dict[str, Any]]:
+    """``factors`` as Arrow tables (what Ray ships between tasks without a pickled polars frame)."""
+    return {k: {n: f.to_arrow() for n, f in named.items()} for k, named in factors.items()}
+
+
+def frames_of(shipped: dict[str, dict[str, Any]]) -> Factors:
+    """:func:`arrow_frames` back as polars frames (no copy)."""
+    return {k: {n: pl.from_arrow(t) for n, t in named.items()} for k, named in shipped.items()}  # type: ignore[misc]
+
+
 def since_of(batch: pl.DataFrame, config: Config) -> datetime | None:
     """The first history day the batch's baselines read (``history.days`` before its first line)."""
     first = batch.get_column("created_at").min() if batch.height else None
@@ -266,5 +276,5 @@ def line_rules(rules: list[Rule]) -> list[Rule]:
     return [r for r in rules if REGISTRY[r.detector].input == "lines"]
 
 
-__all__ = ["PartitionResult", "PartitionSpec", "Plan", "combined", "gather", "judge_partition", "line_rules",
+__all__ = ["PartitionResult", "PartitionSpec", "Plan", "arrow_frames", "combined", "frames_of", "gather", "judge_partition", "line_rules",
            "plan", "since_of", "split_stores", "built_once", "collect_kept"]

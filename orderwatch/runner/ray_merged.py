@@ -25,25 +25,16 @@ import polars as pl
 
 from contracts.schema import empty_canonical
 from detectors.needs import merged_presence
-from orderwatch.decide import Factors
 from orderwatch.runner import Judgment
 from orderwatch.runner.merged import NotMergeable, group_context, merge_parts, owned_buckets, parts_of, rule_frames
 from orderwatch.runner.merged_state import Group
 from orderwatch.runner.with_state import current
-from orderwatch.runner.partition import PartitionSpec, store_local
+from orderwatch.runner.partition import PartitionSpec, arrow_frames, frames_of, store_local
 
 #: rounds of parts before giving up (a pack of day rules needs 3)
 ROUNDS = 8
 #: tests: a marker path; the first parts task to create it kills its own worker (Ray retries it)
 PARTS_CRASH_ONCE_ENV = "ORDERWATCH_RAY_PARTS_CRASH_ONCE"
-
-
-def arrow_frames(factors: Factors) -> dict[str, dict[str, Any]]:
-    return {k: {n: f.to_arrow() for n, f in named.items()} for k, named in factors.items()}
-
-
-def frames_of(shipped: dict[str, dict[str, Any]]) -> Factors:
-    return {k: {n: pl.from_arrow(t) for n, t in named.items()} for k, named in shipped.items()}  # type: ignore[misc]
 
 
 def _rules(job: Judgment) -> list:

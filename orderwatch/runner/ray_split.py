@@ -37,7 +37,7 @@ from detectors import DetectContext
 from ingest.parts_split import SplitRead, read_file_split, split_in_parts
 from ingest.split import STATE_BUCKETS
 from orderwatch.runner import Judged, Judgment
-from orderwatch.runner.partition import PartitionResult, Plan, gather, judge_partition, plan, store_local
+from orderwatch.runner.partition import PartitionResult, Plan, arrow_frames, frames_of, gather, judge_partition, plan, store_local
 
 #: columns that make a returned table a table of canonical lines (what the driver must not receive);
 #: the state's line-keyed platform tables (``sku_prices``, ``sku_quantities``: the newest lines of
@@ -158,7 +158,7 @@ def _plan_task(job: Judgment, *tables: Any) -> Planned:  # noqa: ANN401 - Arrow 
     """One task: the platform frames over every store (``partition.plan``), the batch assembled
     from the groups' objects on this worker."""
     p = plan(replace(job, batch=_concat(tables)), 1)
-    factors = {key: {name: f.to_arrow() for name, f in named.items()} for key, named in p.factors.items()}
+    factors = arrow_frames(p.factors)
     view = p.view
     return Planned(p.spec, factors, p.present, None if view is None else view.state_rows,
                    None if view is None else view.slice_rows)
@@ -182,7 +182,7 @@ def _judge_task(spec: Any, factors: dict[str, dict[str, Any]], stores: list[str 
     the (store, time) of its flagged stores' orders for the driver's correlation pass."""
     from orderwatch.runner.on_ray import _crash_once
     _crash_once(spec.crash_once)
-    frames = {key: {name: pl.from_arrow(t) for name, t in named.items()} for key, named in factors.items()}
+    frames = frames_of(factors)
     lines = _concat(tuple(_kept(t, stores) for t in tables))
     result = judge_partition(replace(spec, orders_of_flagged=True), frames, lines)
     orders, result.orders = result.orders, None

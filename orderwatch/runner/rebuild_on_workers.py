@@ -19,7 +19,8 @@ from contracts.config import Config
 from detectors import state_platform
 from orderwatch.baseline_state import StateUpdate, _commit, day_params, judged_context, judged_from_raw, state_of
 from orderwatch.runner.merged import day_frames, group_history, merge_parts, owned_buckets, parts_of
-from orderwatch.runner.ray_merged import arrow_frames, frames_of, merge_rounds
+from orderwatch.runner.partition import arrow_frames, frames_of
+from orderwatch.runner.ray_merged import merge_rounds
 from orderwatch.state_buckets import BucketResult, build_lines, land_result, plan_jobs, run_job, ship_result
 from store import History
 
